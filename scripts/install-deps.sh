@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package the suite needs to build, test and run.
+# Idempotent: apt-get skips what is already installed. The one list of packages:
+# the Dockerfiles and CI use this script too.
+set -euo pipefail
+
+BUILD_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git clang-format
+  libfixbuf-dev libglib2.0-dev libnl-3-dev libnl-genl-3-dev
+  libboost1.81-dev nlohmann-json3-dev libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+TEST_PACKAGES=(
+  iproute2 tshark prometheus sqlite3 curl procps python3
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+# tshark asks whether non-root users may capture; answer it up front so the install never prompts.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+$SUDO apt-get install -y --no-install-recommends "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
