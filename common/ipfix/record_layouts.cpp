@@ -1,0 +1,348 @@
+#include "common/ipfix/record_layouts.hpp"
+
+#include <array>
+#include <optional>
+#include <string_view>
+
+namespace ioam::ipfix {
+namespace {
+
+constexpr std::uint32_t bit(unsigned n) {
+    return 0x800000u >> n;
+}
+constexpr std::uint32_t kOpaqueBit = bit(22);
+constexpr std::uint8_t kExtFlagFlowId = 0x80;
+constexpr std::uint8_t kExtFlagSequence = 0x40;
+
+using Getter = std::optional<std::uint64_t> (*)(const IoamNode&);
+using Setter = void (*)(IoamNode&, std::optional<std::uint64_t>);
+
+// One integer per-node element: which trace-type bit brings it and where it lives in IoamNode.
+struct NodeField {
+    std::string_view name;
+    std::uint32_t bit;
+    Getter get;
+    Setter set;
+};
+
+template <typename T>
+std::optional<std::uint64_t> widen(const std::optional<T>& v) {
+    return v ? std::optional<std::uint64_t>(*v) : std::nullopt;
+}
+
+template <typename T>
+std::optional<T> narrow(std::optional<std::uint64_t> v) {
+    return v ? std::optional<T>(static_cast<T>(*v)) : std::nullopt;
+}
+
+// Binds an IoamNode member to a NodeField, so each field is named once.
+template <auto Member>
+constexpr NodeField field(std::string_view name, unsigned bitno) {
+    return {name, bit(bitno), [](const IoamNode& n) { return widen(n.*Member); },
+            [](IoamNode& n, std::optional<std::uint64_t> v) {
+                using T = typename std::remove_reference_t<decltype(n.*Member)>::value_type;
+                n.*Member = narrow<T>(v);
+            }};
+}
+
+// Bit order, and within a bit the order of the fields on the wire.
+constexpr std::array kNodeFields = {
+    field<&IoamNode::hop_limit>("ioamHopLimit", 0),
+    field<&IoamNode::node_id>("ioamNodeId", 0),
+    field<&IoamNode::ingress_if_id>("ioamIngressIfId", 1),
+    field<&IoamNode::egress_if_id>("ioamEgressIfId", 1),
+    field<&IoamNode::timestamp_secs>("ioamTimestampSeconds", 2),
+    field<&IoamNode::timestamp_frac>("ioamTimestampFraction", 3),
+    field<&IoamNode::transit_delay>("ioamTransitDelay", 4),
+    field<&IoamNode::namespace_data>("ioamNamespaceData", 5),
+    field<&IoamNode::queue_depth>("ioamQueueDepth", 6),
+    field<&IoamNode::checksum_complement>("ioamChecksumComplement", 7),
+    field<&IoamNode::hop_limit_wide>("ioamHopLimitWide", 8),
+    field<&IoamNode::node_id_wide>("ioamNodeIdWide", 8),
+    field<&IoamNode::ingress_if_id_wide>("ioamIngressIfIdWide", 9),
+    field<&IoamNode::egress_if_id_wide>("ioamEgressIfIdWide", 9),
+    field<&IoamNode::namespace_data_wide>("ioamNamespaceDataWide", 10),
+    field<&IoamNode::buffer_occupancy>("ioamBufferOccupancy", 11),
+    NodeField{"ioamOpaqueSchemaId", kOpaqueBit,
+              [](const IoamNode& n) {
+                  return n.opaque_state ? std::optional<std::uint64_t>(n.opaque_state->schema_id)
+                                        : std::nullopt;
+              },
+              [](IoamNode& n, std::optional<std::uint64_t> v) {
+                  if (!v) {
+                      n.opaque_state.reset();
+                      return;
+                  }
+                  if (!n.opaque_state) {
+                      n.opaque_state.emplace();
+                  }
+                  n.opaque_state->schema_id = static_cast<std::uint32_t>(*v);
+              }},
+};
+
+const NodeField* node_field(const ElementSpec& e) {
+    for (const auto& f : kNodeFields) {
+        if (f.name == e.name && e.pen == kPen) {
+            return &f;
+        }
+    }
+    return nullptr;
+}
+
+const ElementSpec& element(std::string_view name) {
+    // Every name used here is in the table; a typo is a bug the unit tests catch at once.
+    return *find(name);
+}
+
+// The record-level elements, resolved once so that per-record lookups compare numbers.
+struct Known {
+    const ElementSpec& time = element("observationTimeNanoseconds");
+    const ElementSpec& domain = element("observationDomainId");
+    const ElementSpec& ns = element("ioamNamespaceId");
+    const ElementSpec& trace_type = element("ioamTraceType");
+    const ElementSpec& node_len = element("ioamNodeLength");
+    const ElementSpec& trace_flags = element("ioamTraceFlags");
+    const ElementSpec& hop_count = element("ioamHopCount");
+    const ElementSpec& flow_id = element("ioamDexFlowId");
+    const ElementSpec& seq = element("ioamDexSequenceNumber");
+    const ElementSpec& dex_flags = element("ioamDexFlags");
+    const ElementSpec& ext_flags = element("ioamDexExtFlags");
+};
+
+const Known& known() {
+    static const Known k;
+    return k;
+}
+
+bool is(const ElementSpec& e, const ElementSpec& k) {
+    return e.pen == k.pen && e.id == k.id;
+}
+
+Result<std::uint64_t> encode(const ElementSpec& e, std::optional<std::uint64_t> v) {
+    const auto ones = all_ones(e.length);
+    if (!v) {
+        return ones;
+    }
+    if (*v > ones) {
+        return Errc::too_large;
+    }
+    return *v;
+}
+
+std::optional<std::uint64_t> decode(const ElementSpec& e, std::uint64_t v) {
+    return v == all_ones(e.length) ? std::nullopt : std::optional<std::uint64_t>(v);
+}
+
+bool is_integer(const ElementSpec& e) {
+    return e.length != kVarLen && e.type != DataType::octetArray;
+}
+
+void append(Layout& out, std::initializer_list<std::string_view> names) {
+    for (const auto name : names) {
+        out.push_back(&element(name));
+    }
+}
+
+std::uint64_t hop_count(const IoamTrace& t) {
+    if (!t.nodes.empty() || t.node_len == 0 || (t.trace_type & kOpaqueBit) != 0) {
+        return t.nodes.size();
+    }
+    return t.raw_data.size() / (4u * t.node_len);
+}
+
+}  // namespace
+
+std::uint16_t layout_key(std::uint32_t trace_type) noexcept {
+    return static_cast<std::uint16_t>(((trace_type >> 11) & 0x1ffeu) |
+                                      ((trace_type & kOpaqueBit) >> 1));
+}
+
+std::uint16_t hop_template_id(std::uint32_t trace_type) noexcept {
+    return static_cast<std::uint16_t>(kHopTemplateBase + layout_key(trace_type));
+}
+
+std::uint16_t dex_template_id(std::uint32_t trace_type) noexcept {
+    return static_cast<std::uint16_t>(kDexTemplateBase + layout_key(trace_type));
+}
+
+Layout hop_fields(std::uint32_t trace_type) {
+    Layout out;
+    for (const auto& f : kNodeFields) {
+        if ((trace_type & f.bit) != 0) {
+            out.push_back(&element(f.name));
+        }
+    }
+    if ((trace_type & kOpaqueBit) != 0) {
+        append(out, {"ioamOpaqueData"});
+    }
+    return out;
+}
+
+Layout trace_record_fields(bool with_hops) {
+    Layout out;
+    append(out,
+           {"observationTimeNanoseconds", "observationDomainId", "ioamNamespaceId", "ioamTraceType",
+            "ioamNodeLength", "ioamTraceFlags", "ioamHopCount", "ioamTraceData"});
+    if (with_hops) {
+        append(out, {"subTemplateList"});
+    }
+    return out;
+}
+
+Layout dex_record_fields(std::uint32_t trace_type) {
+    Layout out;
+    append(out,
+           {"observationTimeNanoseconds", "observationDomainId", "ioamNamespaceId", "ioamDexFlowId",
+            "ioamDexSequenceNumber", "ioamDexFlags", "ioamDexExtFlags", "ioamTraceType"});
+    const auto hops = hop_fields(trace_type);
+    out.insert(out.end(), hops.begin(), hops.end());
+    return out;
+}
+
+Result<std::uint64_t> node_value(const IoamNode& node, const ElementSpec& e) noexcept {
+    const auto* f = node_field(e);
+    if (f == nullptr) {
+        return Errc::invalid_argument;
+    }
+    return encode(e, f->get(node));
+}
+
+Status set_node_value(IoamNode& node, const ElementSpec& e, std::uint64_t value) noexcept {
+    const auto* f = node_field(e);
+    if (f == nullptr) {
+        return Errc::invalid_argument;
+    }
+    if (value > all_ones(e.length)) {
+        return Errc::too_large;
+    }
+    f->set(node, decode(e, value));
+    return Ok{};
+}
+
+std::span<const std::uint8_t> node_opaque_data(const IoamNode& node) noexcept {
+    if (!node.opaque_state) {
+        return {};
+    }
+    return node.opaque_state->data;
+}
+
+Status set_node_opaque_data(IoamNode& node, std::span<const std::uint8_t> data) {
+    if (!node.opaque_state) {
+        return data.empty() ? Status(Ok{}) : Status(Errc::invalid_argument);
+    }
+    node.opaque_state->data.assign(data.begin(), data.end());
+    return Ok{};
+}
+
+Result<std::uint64_t> trace_value(const IoamTrace& t, const ElementSpec& e) noexcept {
+    const auto& k = known();
+    if (is(e, k.time)) {
+        return t.observation_time_ns;
+    }
+    if (is(e, k.domain)) {
+        return t.observation_domain;
+    }
+    if (is(e, k.ns)) {
+        return t.namespace_id;
+    }
+    if (is(e, k.trace_type)) {
+        return encode(e, t.trace_type);
+    }
+    if (is(e, k.node_len)) {
+        return t.node_len;
+    }
+    if (is(e, k.trace_flags)) {
+        return t.flags;
+    }
+    if (is(e, k.hop_count)) {
+        return encode(e, hop_count(t));
+    }
+    return Errc::invalid_argument;
+}
+
+Status set_trace_value(IoamTrace& t, const ElementSpec& e, std::uint64_t v) noexcept {
+    const auto& k = known();
+    if (!is_integer(e) || v > all_ones(e.length)) {
+        return is_integer(e) ? Errc::too_large : Errc::invalid_argument;
+    }
+    if (is(e, k.time)) {
+        t.observation_time_ns = v;
+    } else if (is(e, k.domain)) {
+        t.observation_domain = static_cast<std::uint32_t>(v);
+    } else if (is(e, k.ns)) {
+        t.namespace_id = static_cast<std::uint16_t>(v);
+    } else if (is(e, k.trace_type)) {
+        t.trace_type = static_cast<std::uint32_t>(v);
+    } else if (is(e, k.node_len)) {
+        t.node_len = static_cast<std::uint8_t>(v);
+    } else if (is(e, k.trace_flags)) {
+        t.flags = static_cast<std::uint8_t>(v);
+    } else if (!is(e, k.hop_count)) {
+        return Errc::invalid_argument;
+    }
+    return Ok{};
+}
+
+Result<std::uint64_t> dex_value(const DexReport& d, const ElementSpec& e) noexcept {
+    const auto& k = known();
+    if (is(e, k.time)) {
+        return d.observation_time_ns;
+    }
+    if (is(e, k.domain)) {
+        return d.observation_domain;
+    }
+    if (is(e, k.ns)) {
+        return d.namespace_id;
+    }
+    if (is(e, k.flow_id)) {
+        return encode(e, widen(d.flow_id));
+    }
+    if (is(e, k.seq)) {
+        return encode(e, widen(d.sequence_number));
+    }
+    if (is(e, k.dex_flags)) {
+        return d.flags;
+    }
+    if (is(e, k.ext_flags)) {
+        return d.ext_flags;
+    }
+    if (is(e, k.trace_type)) {
+        return encode(e, d.trace_type);
+    }
+    return node_value(d.node, e);
+}
+
+Status set_dex_value(DexReport& d, const ElementSpec& e, std::uint64_t v) noexcept {
+    const auto& k = known();
+    if (!is_integer(e) || v > all_ones(e.length)) {
+        return is_integer(e) ? Errc::too_large : Errc::invalid_argument;
+    }
+    if (is(e, k.time)) {
+        d.observation_time_ns = v;
+    } else if (is(e, k.domain)) {
+        d.observation_domain = static_cast<std::uint32_t>(v);
+    } else if (is(e, k.ns)) {
+        d.namespace_id = static_cast<std::uint16_t>(v);
+    } else if (is(e, k.flow_id)) {
+        d.flow_id = static_cast<std::uint32_t>(v);
+    } else if (is(e, k.seq)) {
+        d.sequence_number = static_cast<std::uint32_t>(v);
+    } else if (is(e, k.dex_flags)) {
+        d.flags = static_cast<std::uint8_t>(v);
+    } else if (is(e, k.ext_flags)) {
+        d.ext_flags = static_cast<std::uint8_t>(v);
+        if ((d.ext_flags & kExtFlagFlowId) == 0) {
+            d.flow_id.reset();
+        }
+        if ((d.ext_flags & kExtFlagSequence) == 0) {
+            d.sequence_number.reset();
+        }
+    } else if (is(e, k.trace_type)) {
+        d.trace_type = static_cast<std::uint32_t>(v);
+    } else {
+        return set_node_value(d.node, e, v);
+    }
+    return Ok{};
+}
+
+}  // namespace ioam::ipfix
