@@ -192,6 +192,9 @@ class Family final : public detail::FamilyBase {
     Family(std::string name, std::string help, std::vector<std::string> label_names,
            std::size_t max_series, std::mutex& mutex, Counter* dropped, std::vector<double> bounds);
     std::unique_ptr<Metric> make_metric() const;
+    // with() once the registry mutex is held.
+    template <typename Values>
+    Metric& lookup_locked(const Values& values);
 
     std::vector<double> bounds_;  // histograms only
     std::map<std::vector<std::string>, std::unique_ptr<Metric>, detail::LabelValuesLess> series_;
@@ -213,7 +216,7 @@ class Registry {
     // Creates a family, or returns the existing one if name, type, help, label names (and
     // buckets) all match. Throws std::invalid_argument on an invalid metric or label name
     // (Prometheus rules; "__"-prefixed labels reserved; "le" reserved for histograms),
-    // duplicate label names, a counter name without "_total", a name that clashes with
+    // duplicate label names, empty help, a counter name without "_total", a name that clashes with
     // another family (including histogram _bucket/_sum/_count samples), invalid buckets, or
     // max_series == 0. max_series defaults to RegistryOptions::max_series_per_family.
     Family<Counter>& counter(std::string_view name, std::string_view help,
