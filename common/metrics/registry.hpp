@@ -2,15 +2,15 @@
 // Prometheus metrics: counters, gauges and histograms in labelled families, rendered in the
 // text exposition format 0.0.4.
 //
-//   ioam::metrics::Registry reg;                       // or Registry({.max_series_per_family =
-//   500}) auto& rx = reg.counter("ioam_records_total", "IPFIX records received", {"exporter"});
-//   auto& series = rx.with({"10.0.0.1"});               // keep the reference on hot paths
+//   ioam::metrics::Registry reg;  // or reg({.max_series_per_family = 500})
+//   auto& rx = reg.counter("ioam_records_total", "IPFIX records received", {"exporter"});
+//   auto& series = rx.with({"10.0.0.1"});  // keep the reference on hot paths
 //   series.inc();
 //   auto& lat = reg.histogram("ioam_delay_seconds", "One-way delay", {},
 //                             ioam::metrics::exponential_buckets(1e-6, 10, 7));
 //   lat.get().observe(0.003);
 //   reg.gauge("ioam_queue_depth", "Queue depth", {}).get().set_function([&] { return q.size(); });
-//   std::string body = reg.render();                    // serve with kContentType
+//   std::string body = reg.render();  // serve with kContentType
 //
 // Bounds: every family caps its number of label sets (RegistryOptions::max_series_per_family,
 // or per family). Beyond the cap, with() returns a shared sink series that is never rendered,
@@ -24,8 +24,8 @@
 // Threading: everything may be called from any thread. Counter/Gauge/Histogram updates are
 // lock-free atomics; with() and render() take the registry mutex, so look a series up once
 // and keep the reference (references stay valid for the registry's lifetime). Callbacks set
-// with set_function() run inside render() under that mutex: they must be quick and must not
-// call back into the registry.
+// with set_function() run inside render() under that mutex: they must be quick, must not
+// throw and must not call back into the registry.
 
 #include <algorithm>
 #include <atomic>

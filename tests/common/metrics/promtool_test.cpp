@@ -42,6 +42,7 @@ Registry& populated(Registry& reg) {
     records.with({"quote\" back\\slash\nnewline", "tab\there"}).inc();
     records.with({"invalid utf8 \xff\xfe", "\xC3\xA9t\xC3\xA9 \xF0\x9F\x98\x80"}).inc(0.25);
     records.with({"", "{}=,"}).inc();
+    records.with({std::string_view("nul\0 and \r", 11), "x"}).inc();
     auto& depth = reg.gauge("ioam_test_queue_depth", "Queue depth.", {"queue"});
     depth.with({"a"}).set(-inf);
     depth.with({"b"}).set(inf);
