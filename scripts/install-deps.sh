@@ -12,6 +12,8 @@ BUILD_PACKAGES=(
 )
 TEST_PACKAGES=(
   iproute2 tshark prometheus sqlite3 curl procps python3
+  # kernel-patches/check.sh (it installs the linux-source-X.Y packages its series name)
+  bc flex bison libelf-dev libssl-dev patch xz-utils
 )
 
 if [ "$(id -u)" -ne 0 ]; then

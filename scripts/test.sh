@@ -25,4 +25,7 @@ cmake --build build/asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build/asan -L unit --output-on-failure -j "$jobs"
 
+echo "== kernel patch series: apply to the Debian sources, checkpatch, W=1 build"
+bash kernel-patches/check.sh
+
 echo "== all tests passed in $(( $(date +%s) - start )) s"
