@@ -1,0 +1,54 @@
+#pragma once
+// IPFIX data records of the project's layouts (common/ipfix/record_layouts.hpp) -> IoamTrace /
+// DexReport, recognised by their fields rather than their template ids (ids are scoped to the
+// exporter's session). Trace hops come from ioamTraceData when it decodes (lossless: undefined
+// bits and opaque snapshots included), else from the RFC 6313 subTemplateList of hop records.
+//
+// Threading: one instance per ingest thread (it reuses its scratch objects).
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "collector/decode/trace_sink.hpp"
+#include "collector/source/ipfix_processor.hpp"
+
+namespace ioam::collector::decode {
+
+// The element -> role map for templates (source::RoleOf); built from the IE registry by name.
+std::uint8_t role_of(std::uint32_t pen, std::uint16_t id) noexcept;
+
+// NTP-format dateTimeNanoseconds (RFC 7011 section 6.1.10) -> nanoseconds since 1970.
+std::uint64_t ntp_to_unix_ns(std::uint64_t ntp) noexcept;
+
+struct DecoderStats {
+    std::uint64_t traces = 0;
+    std::uint64_t dex_reports = 0;
+    std::uint64_t ignored = 0;        // options or other records that are neither
+    std::uint64_t raw_fallbacks = 0;  // ioamTraceData undecodable, hops taken from the list
+};
+
+class RecordDecoder final : public source::RecordHandler {
+  public:
+    explicit RecordDecoder(std::vector<TraceSink*> sinks) : sinks_(std::move(sinks)) {}
+
+    Status on_record(const source::RecordContext& ctx, const source::Template& t,
+                     std::span<const source::Bytes> values) override;
+
+    const DecoderStats& stats() const noexcept { return stats_; }
+
+  private:
+    Status decode_trace(const source::RecordContext& ctx, const source::Template& t,
+                        std::span<const source::Bytes> values);
+    Status decode_dex(const source::RecordContext& ctx, const source::Template& t,
+                      std::span<const source::Bytes> values);
+    Status decode_hop_list(const source::RecordContext& ctx, source::Bytes list);
+
+    std::vector<TraceSink*> sinks_;
+    DecoderStats stats_;
+    IoamTrace trace_;  // scratch, reused
+    DexReport dex_;
+    std::vector<source::Bytes> hop_values_;
+};
+
+}  // namespace ioam::collector::decode

@@ -1,0 +1,25 @@
+#pragma once
+// Where decoded records go: the store and the metrics implement it.
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/model/ioam_trace.hpp"
+
+namespace ioam::collector {
+
+// The exporter a record came from (IP address, observation domain).
+struct Origin {
+    std::string_view exporter;
+    std::uint32_t domain = 0;
+};
+
+// Threading: called on the ingest thread, must not block (hand slow work to a queue).
+class TraceSink {
+  public:
+    virtual ~TraceSink() = default;
+    virtual void consume(const Origin& origin, const IoamTrace& trace) = 0;
+    virtual void consume(const Origin& origin, const DexReport& report) = 0;
+};
+
+}  // namespace ioam::collector

@@ -1,0 +1,262 @@
+#include "collector/source/ipfix_listener.hpp"
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <boost/asio.hpp>
+
+#include "collector/util/host_port.hpp"
+
+namespace ioam::collector::source {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+
+namespace {
+
+std::uint64_t wall_ns() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
+// IPv4-mapped IPv6 addresses (dual-stack sockets) are reported as plain IPv4.
+asio::ip::address unmapped(const asio::ip::address& a) {
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+        return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    }
+    return a;
+}
+
+template <typename Endpoint>
+Endpoint resolve(const std::string& listen) {
+    auto hp = parse_host_port(listen);
+    if (!hp) {
+        throw std::runtime_error("bad listen address: " + listen);
+    }
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(hp->host, ec);
+    if (ec) {
+        throw std::runtime_error("bad listen address: " + listen);
+    }
+    return Endpoint(addr, hp->port);
+}
+
+template <typename Socket, typename Endpoint>
+void open_dual_stack(Socket& socket, const Endpoint& ep) {
+    socket.open(ep.protocol());
+    if (ep.address().is_v6()) {
+        socket.set_option(asio::ip::v6_only(false));  // [::] also receives IPv4
+    }
+}
+
+}  // namespace
+
+struct IpfixListener::Impl {
+    Impl(const ListenerConfig& c, IpfixProcessor& p)
+        : config(c), processor(p), udp_socket(io), acceptor(io), sweep(io) {}
+
+    struct TcpConn : std::enable_shared_from_this<TcpConn> {
+        TcpConn(Impl& owner, tcp::socket s, SessionId id)
+            : impl(owner), socket(std::move(s)), session(id), idle(socket.get_executor()) {}
+        Impl& impl;
+        tcp::socket socket;
+        SessionId session;
+        asio::steady_timer idle;
+        std::vector<std::uint8_t> buf = std::vector<std::uint8_t>(65535);
+
+        void read_header() {
+            touch();
+            asio::async_read(
+                socket, asio::buffer(buf.data(), 4),
+                [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                    if (!ec) {
+                        self->read_body();
+                    } else {
+                        self->close();
+                    }
+                });
+        }
+        void read_body() {
+            const std::size_t version = load_u16(buf.data());
+            const std::size_t len = load_u16(buf.data() + 2);
+            if (version != kIpfixVersion || len < kMessageHeaderLen) {
+                // Hand it to the processor so the exporter's error is counted, then give up:
+                // a TCP stream cannot be resynchronised after a bad length.
+                impl.processor.process(session, Bytes(buf.data(), 4), wall_ns());
+                impl.tcp_bad_framing++;
+                close();
+                return;
+            }
+            asio::async_read(
+                socket, asio::buffer(buf.data() + 4, len - 4),
+                [self = shared_from_this(), len](boost::system::error_code ec, std::size_t) {
+                    if (ec) {
+                        self->close();
+                        return;
+                    }
+                    self->impl.processor.process(self->session, Bytes(self->buf.data(), len),
+                                                 wall_ns());
+                    self->read_header();
+                });
+        }
+        void touch() {
+            idle.expires_after(std::chrono::seconds(impl.config.tcp_idle_timeout_s));
+            idle.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+                if (auto self = weak.lock(); self && !ec) {
+                    self->close();
+                }
+            });
+        }
+        void close() {
+            if (!socket.is_open()) {
+                return;
+            }
+            boost::system::error_code ignored;
+            socket.close(ignored);
+            idle.cancel();
+            impl.processor.close_session(session);
+            impl.connections--;
+        }
+    };
+
+    void receive_udp() {
+        udp_socket.async_receive_from(asio::buffer(udp_buf), udp_peer,
+                                      [this](boost::system::error_code ec, std::size_t n) {
+                                          if (ec == asio::error::operation_aborted) {
+                                              return;
+                                          }
+                                          if (!ec) {
+                                              on_datagram(n);
+                                          }
+                                          receive_udp();
+                                      });
+    }
+
+    void on_datagram(std::size_t n) {
+        udp_datagrams++;
+        UdpPeer peer;
+        const asio::ip::address a = unmapped(udp_peer.address());
+        peer.address = a.is_v6()
+                           ? a.to_v6().to_bytes()
+                           : asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4()).to_bytes();
+        peer.port = udp_peer.port();
+        auto session = processor.udp_session(peer, a.to_string());
+        if (session) {
+            processor.process(*session, Bytes(udp_buf.data(), n), wall_ns());
+        }
+    }
+
+    void accept() {
+        acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+            if (ec == asio::error::operation_aborted) {
+                return;
+            }
+            if (!ec) {
+                on_accept(std::move(socket));
+            }
+            accept();
+        });
+    }
+
+    void on_accept(tcp::socket socket) {
+        boost::system::error_code peer_ec;
+        const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+        if (peer_ec || connections >= config.max_tcp_connections) {
+            tcp_rejected++;
+            return;  // socket closes when it goes out of scope
+        }
+        const asio::ip::address a = unmapped(peer.address());
+        auto session = processor.open_tcp(a.to_string(), peer.port());
+        if (!session) {
+            tcp_rejected++;
+            return;
+        }
+        tcp_connections++;
+        connections++;
+        std::make_shared<TcpConn>(*this, std::move(socket), *session)->read_header();
+    }
+
+    void schedule_sweep() {
+        sweep.expires_after(std::chrono::seconds(config.expire_interval_s));
+        sweep.async_wait([this](boost::system::error_code ec) {
+            if (!ec) {
+                processor.expire(wall_ns());
+                schedule_sweep();
+            }
+        });
+    }
+
+    const ListenerConfig config;
+    IpfixProcessor& processor;
+    asio::io_context io;
+    udp::socket udp_socket;
+    tcp::acceptor acceptor;
+    asio::steady_timer sweep;
+    udp::endpoint udp_peer;
+    std::array<std::uint8_t, 65535> udp_buf{};
+    std::thread thread;
+    std::size_t connections = 0;  // I/O thread only
+    std::atomic<std::uint64_t> udp_datagrams{0};
+    std::atomic<std::uint64_t> tcp_connections{0};
+    std::atomic<std::uint64_t> tcp_rejected{0};
+    std::atomic<std::uint64_t> tcp_bad_framing{0};
+};
+
+IpfixListener::IpfixListener(const ListenerConfig& config, IpfixProcessor& processor)
+    : impl_(std::make_unique<Impl>(config, processor)) {}
+
+IpfixListener::~IpfixListener() {
+    stop();
+}
+
+void IpfixListener::start() {
+    Impl& m = *impl_;
+    if (!m.config.udp_listen.empty()) {
+        const auto ep = resolve<udp::endpoint>(m.config.udp_listen);
+        open_dual_stack(m.udp_socket, ep);
+        m.udp_socket.set_option(
+            asio::socket_base::receive_buffer_size(static_cast<int>(m.config.udp_receive_buffer)));
+        m.udp_socket.bind(ep);
+        m.receive_udp();
+    }
+    if (!m.config.tcp_listen.empty()) {
+        const auto ep = resolve<tcp::endpoint>(m.config.tcp_listen);
+        open_dual_stack(m.acceptor, ep);
+        m.acceptor.set_option(asio::socket_base::reuse_address(true));
+        m.acceptor.bind(ep);
+        m.acceptor.listen();
+        m.accept();
+    }
+    m.schedule_sweep();
+    m.thread = std::thread([&m] { m.io.run(); });
+}
+
+void IpfixListener::stop() {
+    Impl& m = *impl_;
+    if (!m.thread.joinable()) {
+        return;
+    }
+    m.io.stop();
+    m.thread.join();
+}
+
+std::uint16_t IpfixListener::udp_port() const {
+    return impl_->udp_socket.is_open() ? impl_->udp_socket.local_endpoint().port() : 0;
+}
+
+std::uint16_t IpfixListener::tcp_port() const {
+    return impl_->acceptor.is_open() ? impl_->acceptor.local_endpoint().port() : 0;
+}
+
+ListenerStats IpfixListener::stats() const {
+    return {impl_->udp_datagrams.load(), impl_->tcp_connections.load(), impl_->tcp_rejected.load(),
+            impl_->tcp_bad_framing.load()};
+}
+
+}  // namespace ioam::collector::source

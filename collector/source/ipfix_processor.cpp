@@ -1,0 +1,325 @@
+#include "collector/source/ipfix_processor.hpp"
+
+#include <algorithm>
+
+namespace ioam::collector::source {
+
+std::string_view to_string(Transport t) noexcept {
+    return t == Transport::udp ? "udp" : "tcp";
+}
+
+std::string_view to_string(IngestError e) noexcept {
+    switch (e) {
+        case IngestError::bad_version:
+            return "bad_version";
+        case IngestError::bad_length:
+            return "bad_length";
+        case IngestError::set_overrun:
+            return "set_overrun";
+        case IngestError::bad_template:
+            return "bad_template";
+        case IngestError::template_too_large:
+            return "template_too_large";
+        case IngestError::withdrawal_on_udp:
+            return "withdrawal_on_udp";
+        case IngestError::too_many_templates:
+            return "too_many_templates";
+        case IngestError::too_many_domains:
+            return "too_many_domains";
+        case IngestError::too_many_sessions:
+            return "too_many_sessions";
+        case IngestError::reserved_set_id:
+            return "reserved_set_id";
+        case IngestError::unknown_template:
+            return "unknown_template";
+        case IngestError::record_overrun:
+            return "record_overrun";
+        case IngestError::decode_error:
+            return "decode_error";
+    }
+    return "unknown";
+}
+
+struct IpfixProcessor::Domain final : TemplateScope {
+    struct Entry {
+        TemplatePtr tmpl;
+        std::uint64_t refreshed_ns = 0;
+    };
+    std::unordered_map<std::uint16_t, Entry> templates;
+    std::optional<std::uint32_t> next_seq;
+    ExporterStats stats;
+
+    const Template* find(std::uint16_t id) const override {
+        auto it = templates.find(id);
+        return it == templates.end() ? nullptr : it->second.tmpl.get();
+    }
+};
+
+struct IpfixProcessor::Session {
+    SessionInfo info;
+    std::optional<UdpPeer> peer;
+    std::uint64_t last_seen_ns = 0;
+    std::unordered_map<std::uint32_t, Domain> domains;
+};
+
+std::size_t IpfixProcessor::UdpPeerHash::operator()(const UdpPeer& p) const noexcept {
+    std::size_t h = (std::size_t{p.port} << 16) ^ p.listener;
+    for (std::uint8_t b : p.address) {
+        h = h * 131 + b;
+    }
+    return h;
+}
+
+IpfixProcessor::IpfixProcessor(const ProcessorConfig& config, RoleOf role_of,
+                               RecordHandler& handler, IngestObserver& observer)
+    : config_(config), role_of_(role_of), handler_(handler), observer_(observer) {}
+
+IpfixProcessor::~IpfixProcessor() = default;
+
+std::optional<SessionId> IpfixProcessor::open_tcp(std::string address, std::uint16_t port) {
+    std::lock_guard lock(mu_);
+    if (sessions_.size() >= config_.max_sessions) {
+        observer_.on_error(address, IngestError::too_many_sessions);
+        return std::nullopt;
+    }
+    auto s = std::make_unique<Session>();
+    s->info = {next_id_++, Transport::tcp, std::move(address), port};
+    const SessionId id = s->info.id;
+    sessions_.emplace(id, std::move(s));
+    return id;
+}
+
+std::optional<SessionId> IpfixProcessor::udp_session(const UdpPeer& peer,
+                                                     std::string_view address) {
+    std::lock_guard lock(mu_);
+    if (auto it = udp_peers_.find(peer); it != udp_peers_.end()) {
+        return it->second;
+    }
+    if (sessions_.size() >= config_.max_sessions) {
+        observer_.on_error(address, IngestError::too_many_sessions);
+        return std::nullopt;
+    }
+    auto s = std::make_unique<Session>();
+    s->info = {next_id_++, Transport::udp, std::string(address), peer.port};
+    s->peer = peer;
+    const SessionId id = s->info.id;
+    sessions_.emplace(id, std::move(s));
+    udp_peers_.emplace(peer, id);
+    return id;
+}
+
+void IpfixProcessor::close_session(SessionId id) {
+    std::lock_guard lock(mu_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) {
+        return;
+    }
+    if (it->second->peer) {
+        udp_peers_.erase(*it->second->peer);
+    }
+    sessions_.erase(it);
+}
+
+void IpfixProcessor::error(const Session* s, Domain* d, IngestError e) {
+    if (d != nullptr) {
+        ++d->stats.errors;
+    }
+    observer_.on_error(s != nullptr ? std::string_view(s->info.address) : std::string_view{}, e);
+}
+
+IpfixProcessor::Domain* IpfixProcessor::domain_for(Session& s, std::uint32_t domain_id) {
+    if (auto it = s.domains.find(domain_id); it != s.domains.end()) {
+        return &it->second;
+    }
+    if (s.domains.size() >= config_.max_domains_per_session) {
+        return nullptr;
+    }
+    Domain& d = s.domains[domain_id];
+    d.stats.session = s.info;
+    d.stats.domain = domain_id;
+    return &d;
+}
+
+void IpfixProcessor::process(SessionId id, Bytes message, std::uint64_t now_ns) {
+    std::lock_guard lock(mu_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) {
+        return;
+    }
+    Session& s = *it->second;
+    s.last_seen_ns = now_ns;
+    auto header = parse_header(message);
+    if (!header) {
+        error(
+            &s, nullptr,
+            header.error() == Errc::bad_ipfix ? IngestError::bad_version : IngestError::bad_length);
+        return;
+    }
+    Domain* d = domain_for(s, header->domain);
+    if (d == nullptr) {
+        error(&s, nullptr, IngestError::too_many_domains);
+        return;
+    }
+    if (!split_sets(message, sets_)) {
+        error(&s, d, IngestError::set_overrun);
+        return;
+    }
+    d->stats.messages++;
+    d->stats.bytes += message.size();
+    d->stats.first_seen_ns = d->stats.first_seen_ns == 0 ? now_ns : d->stats.first_seen_ns;
+    d->stats.last_seen_ns = now_ns;
+    observer_.on_message(s.info.address, header->domain, message.size());
+
+    std::optional<std::size_t> records = 0;
+    for (const SetView& set : sets_) {
+        if (set.id == kTemplateSetId || set.id == kOptionsTemplateSetId) {
+            apply_templates(s, *d, set, now_ns);
+        } else if (set.id >= kMinDataSetId) {
+            auto n = apply_data(s, *d, set, header->export_time, now_ns);
+            records = records && n ? std::optional(*records + *n) : std::nullopt;
+        } else {
+            error(&s, d, IngestError::reserved_set_id);
+        }
+    }
+    account_sequence(s, *d, header->sequence, records);
+}
+
+void IpfixProcessor::apply_templates(Session& s, Domain& d, const SetView& set,
+                                     std::uint64_t now_ns) {
+    defs_.clear();
+    const Status parsed =
+        parse_template_set(set, {.max_fields = config_.max_template_fields}, role_of_, defs_);
+    for (TemplateDef& def : defs_) {
+        if (def.withdrawal) {
+            if (s.info.transport == Transport::udp) {
+                error(&s, &d, IngestError::withdrawal_on_udp);
+            } else if (def.id == set.id) {
+                std::erase_if(d.templates, [&](const auto& kv) {
+                    return kv.second.tmpl->options() == (set.id == kOptionsTemplateSetId);
+                });
+            } else {
+                d.templates.erase(def.id);
+            }
+            continue;
+        }
+        auto existing = d.templates.find(def.id);
+        if (existing == d.templates.end() &&
+            d.templates.size() >= config_.max_templates_per_domain) {
+            error(&s, &d, IngestError::too_many_templates);
+            continue;
+        }
+        if (def.tmpl->unknown_fields > 0) {
+            observer_.on_unknown_fields(s.info.address, def.tmpl->unknown_fields);
+        }
+        d.templates[def.id] = {std::move(def.tmpl), now_ns};
+    }
+    if (!parsed) {
+        error(&s, &d,
+              parsed.error() == Errc::too_large ? IngestError::template_too_large
+                                                : IngestError::bad_template);
+    }
+    d.stats.templates = d.templates.size();
+}
+
+std::optional<std::size_t> IpfixProcessor::apply_data(Session& s, Domain& d, const SetView& set,
+                                                      std::uint32_t export_time,
+                                                      std::uint64_t now_ns) {
+    auto it = d.templates.find(set.id);
+    if (it != d.templates.end() && s.info.transport == Transport::udp &&
+        now_ns - it->second.refreshed_ns > config_.udp_template_lifetime_ns) {
+        d.templates.erase(it);
+        d.stats.templates = d.templates.size();
+        it = d.templates.end();
+    }
+    if (it == d.templates.end()) {
+        error(&s, &d, IngestError::unknown_template);
+        return std::nullopt;
+    }
+    // Holds the template even if the handler's work outlives a later withdrawal.
+    const TemplatePtr tmpl = it->second.tmpl;
+    const RecordContext ctx{s.info, d.stats.domain, export_time, d};
+    std::size_t rejected = 0;
+    auto n = walk_records(*tmpl, set.body, values_, [&](std::span<const Bytes> values) {
+        if (!handler_.on_record(ctx, *tmpl, values)) {
+            ++rejected;
+        }
+    });
+    for (std::size_t i = 0; i < rejected; ++i) {
+        error(&s, &d, IngestError::decode_error);
+    }
+    if (!n) {
+        error(&s, &d, IngestError::record_overrun);
+        return std::nullopt;
+    }
+    (tmpl->options() ? d.stats.options_records : d.stats.records) += *n;
+    observer_.on_records(s.info.address, d.stats.domain, *n);
+    return *n;
+}
+
+void IpfixProcessor::account_sequence(Session& s, Domain& d, std::uint32_t seq,
+                                      std::optional<std::size_t> records) {
+    std::uint64_t lost = 0;
+    std::uint64_t reordered = 0;
+    std::uint64_t restarts = 0;
+    if (d.next_seq) {
+        const auto diff = static_cast<std::int32_t>(seq - *d.next_seq);
+        if (diff > 0) {
+            lost = static_cast<std::uint64_t>(diff);
+        } else if (diff < 0 && static_cast<std::uint32_t>(-static_cast<std::int64_t>(diff)) <=
+                                   config_.reorder_window) {
+            reordered = 1;  // a late message: the expected number stays where it is
+        } else if (diff < 0) {
+            restarts = 1;
+        }
+    }
+    if (reordered == 0) {
+        d.next_seq = records
+                         ? std::optional<std::uint32_t>(seq + static_cast<std::uint32_t>(*records))
+                         : std::nullopt;
+    }
+    if (lost + reordered + restarts > 0) {
+        d.stats.lost += lost;
+        d.stats.reordered += reordered;
+        d.stats.restarts += restarts;
+        observer_.on_sequence(s.info.address, d.stats.domain, lost, reordered, restarts);
+    }
+}
+
+void IpfixProcessor::expire(std::uint64_t now_ns) {
+    std::lock_guard lock(mu_);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+        Session& s = *it->second;
+        if (s.info.transport != Transport::udp) {
+            ++it;
+            continue;
+        }
+        if (now_ns - s.last_seen_ns > config_.udp_session_idle_ns) {
+            udp_peers_.erase(*s.peer);
+            it = sessions_.erase(it);
+            continue;
+        }
+        for (auto& [id, d] : s.domains) {
+            std::erase_if(d.templates, [&](const auto& kv) {
+                return now_ns - kv.second.refreshed_ns > config_.udp_template_lifetime_ns;
+            });
+            d.stats.templates = d.templates.size();
+        }
+        ++it;
+    }
+}
+
+std::vector<ExporterStats> IpfixProcessor::exporters() const {
+    std::lock_guard lock(mu_);
+    std::vector<ExporterStats> out;
+    for (const auto& [id, s] : sessions_) {
+        for (const auto& [domain, d] : s->domains) {
+            out.push_back(d.stats);
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const ExporterStats& a, const ExporterStats& b) {
+        return a.session.id != b.session.id ? a.session.id < b.session.id : a.domain < b.domain;
+    });
+    return out;
+}
+
+}  // namespace ioam::collector::source

@@ -1,0 +1,180 @@
+#pragma once
+// IPFIX sessions and templates: applies validated messages to per-(transport session,
+// observation domain) state and hands each data record to a RecordHandler. Templates are keyed
+// by (session, domain, template id); a malformed message is counted against its exporter and
+// dropped without touching any other exporter's state.
+//
+// Threading: every public method takes one internal mutex; the socket thread calls process(),
+// any thread may call exporters().
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "collector/source/ipfix_parser.hpp"
+
+namespace ioam::collector::source {
+
+enum class Transport : std::uint8_t { udp, tcp };
+std::string_view to_string(Transport t) noexcept;
+
+// Why a message, set or record was dropped; label values of the error counter.
+enum class IngestError : std::uint8_t {
+    bad_version,
+    bad_length,          // message length field disagrees with the bytes received
+    set_overrun,         // a set header or set length runs past the message
+    bad_template,        // malformed (options) template record or id < 256
+    template_too_large,  // more fields than the configured maximum
+    withdrawal_on_udp,   // RFC 7011 section 8.4 forbids withdrawals over UDP
+    too_many_templates,
+    too_many_domains,
+    too_many_sessions,
+    reserved_set_id,   // set id 4..255
+    unknown_template,  // data set whose template is unknown or expired
+    record_overrun,    // a variable-length field or record runs past its set
+    decode_error,      // the record handler rejected a record
+};
+inline constexpr std::size_t kIngestErrorCount = 13;
+std::string_view to_string(IngestError e) noexcept;
+
+using SessionId = std::uint64_t;
+
+struct SessionInfo {
+    SessionId id = 0;
+    Transport transport = Transport::udp;
+    std::string address;  // exporter IP address, textual
+    std::uint16_t port = 0;
+};
+
+// Templates of one (session, domain), for subTemplateList lookups while a record is decoded.
+class TemplateScope {
+  public:
+    virtual ~TemplateScope() = default;
+    virtual const Template* find(std::uint16_t template_id) const = 0;
+};
+
+struct RecordContext {
+    const SessionInfo& session;
+    std::uint32_t domain;
+    std::uint32_t export_time;  // seconds, from the message header
+    const TemplateScope& templates;
+};
+
+// Receives every data record of a known template. Threading: called under the processor's
+// lock, on the thread that called process().
+class RecordHandler {
+  public:
+    virtual ~RecordHandler() = default;
+    virtual Status on_record(const RecordContext& ctx, const Template& t,
+                             std::span<const Bytes> values) = 0;
+};
+
+// Counting hooks for metrics; `exporter` is the IP address (no port: bounded label values),
+// empty when the error precedes any session. Threading: as RecordHandler.
+class IngestObserver {
+  public:
+    virtual ~IngestObserver() = default;
+    virtual void on_message(std::string_view exporter, std::uint32_t domain, std::size_t bytes) = 0;
+    virtual void on_records(std::string_view exporter, std::uint32_t domain,
+                            std::size_t records) = 0;
+    virtual void on_error(std::string_view exporter, IngestError e) = 0;
+    virtual void on_sequence(std::string_view exporter, std::uint32_t domain, std::uint64_t lost,
+                             std::uint64_t reordered, std::uint64_t restarts) = 0;
+    virtual void on_unknown_fields(std::string_view exporter, std::size_t fields) = 0;
+};
+
+struct ProcessorConfig {
+    std::size_t max_sessions = 1024;
+    std::size_t max_domains_per_session = 64;
+    std::size_t max_templates_per_domain = 1024;
+    std::size_t max_template_fields = 512;
+    std::uint64_t udp_template_lifetime_ns = 1800ull * 1'000'000'000;
+    std::uint64_t udp_session_idle_ns = 3600ull * 1'000'000'000;
+    // A backward sequence jump of at most this many records is a reordering; a longer one is
+    // an exporter restart and resynchronises.
+    std::uint32_t reorder_window = 4096;
+};
+
+struct ExporterStats {
+    SessionInfo session;
+    std::uint32_t domain = 0;
+    std::uint64_t messages = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t records = 0;
+    std::uint64_t options_records = 0;
+    std::uint64_t lost = 0;
+    std::uint64_t reordered = 0;
+    std::uint64_t restarts = 0;
+    std::uint64_t errors = 0;
+    std::size_t templates = 0;
+    std::uint64_t first_seen_ns = 0;
+    std::uint64_t last_seen_ns = 0;
+};
+
+// Identifies a UDP peer (address as 16 octets, IPv4 mapped) on one local socket.
+struct UdpPeer {
+    std::array<std::uint8_t, 16> address{};
+    std::uint16_t port = 0;
+    std::uint16_t listener = 0;
+    bool operator==(const UdpPeer&) const = default;
+};
+
+class IpfixProcessor {
+  public:
+    IpfixProcessor(const ProcessorConfig& config, RoleOf role_of, RecordHandler& handler,
+                   IngestObserver& observer);
+    IpfixProcessor(const IpfixProcessor&) = delete;
+    IpfixProcessor& operator=(const IpfixProcessor&) = delete;
+    ~IpfixProcessor();
+
+    // A new TCP connection; nullopt (and counted) when the session table is full.
+    std::optional<SessionId> open_tcp(std::string address, std::uint16_t port);
+    // The session of a UDP peer, created on first use.
+    std::optional<SessionId> udp_session(const UdpPeer& peer, std::string_view address);
+    void close_session(SessionId id);
+
+    // Applies one whole IPFIX message received on session `id` at `now_ns`.
+    void process(SessionId id, Bytes message, std::uint64_t now_ns);
+    // Drops expired UDP templates and idle UDP sessions.
+    void expire(std::uint64_t now_ns);
+
+    std::vector<ExporterStats> exporters() const;
+
+  private:
+    struct Domain;
+    struct Session;
+    struct UdpPeerHash {
+        std::size_t operator()(const UdpPeer& p) const noexcept;
+    };
+
+    Domain* domain_for(Session& s, std::uint32_t domain_id);
+    void apply_templates(Session& s, Domain& d, const SetView& set, std::uint64_t now_ns);
+    // Returns the number of records, or nullopt when it cannot be known (unknown template or
+    // overrun), which suspends sequence accounting for this message.
+    std::optional<std::size_t> apply_data(Session& s, Domain& d, const SetView& set,
+                                          std::uint32_t export_time, std::uint64_t now_ns);
+    void account_sequence(Session& s, Domain& d, std::uint32_t seq,
+                          std::optional<std::size_t> records);
+    void error(const Session* s, Domain* d, IngestError e);
+
+    const ProcessorConfig config_;
+    const RoleOf role_of_;
+    RecordHandler& handler_;
+    IngestObserver& observer_;
+
+    mutable std::mutex mu_;
+    SessionId next_id_ = 1;
+    std::unordered_map<SessionId, std::unique_ptr<Session>> sessions_;
+    std::unordered_map<UdpPeer, SessionId, UdpPeerHash> udp_peers_;
+    std::vector<SetView> sets_;  // scratch, reused per message
+    std::vector<TemplateDef> defs_;
+    std::vector<Bytes> values_;
+};
+
+}  // namespace ioam::collector::source

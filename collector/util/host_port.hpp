@@ -1,0 +1,41 @@
+#pragma once
+// "host:port" and "[v6]:port" listen addresses of the configuration.
+
+#include <charconv>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/util/result.hpp"
+
+namespace ioam::collector {
+
+struct HostPort {
+    std::string host;  // without brackets
+    std::uint16_t port = 0;
+};
+
+inline Result<HostPort> parse_host_port(std::string_view s) {
+    const auto colon = s.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) {
+        return Errc::invalid_argument;
+    }
+    std::string_view host = s.substr(0, colon);
+    if (host.front() == '[') {
+        if (host.size() < 3 || host.back() != ']') {
+            return Errc::invalid_argument;
+        }
+        host = host.substr(1, host.size() - 2);
+    } else if (host.find(':') != std::string_view::npos) {
+        return Errc::invalid_argument;  // a bare IPv6 address needs brackets
+    }
+    const std::string_view port = s.substr(colon + 1);
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc{} || end != port.data() + port.size() || port.empty() || value > 65535) {
+        return Errc::invalid_argument;
+    }
+    return HostPort{std::string(host), static_cast<std::uint16_t>(value)};
+}
+
+}  // namespace ioam::collector
