@@ -17,7 +17,7 @@ constexpr std::array kElements = {
     ElementSpec{"subTemplateList", 0, 292, kVarLen, DataType::subTemplateList, "list", "",
                 "RFC 6313 list of the per-node records (one per IOAM node, newest node first) "
                 "decoded from the trace data, all of one template."},
-    ElementSpec{"observationTimeNanoseconds", 0, 324, 8, dateTimeNanoseconds, "default",
+    ElementSpec{"observationTimeNanoseconds", 0, 325, 8, dateTimeNanoseconds, "default",
                 "nanoseconds",
                 "Time at which the reporting node observed the IOAM packet (kernel event time), "
                 "NTP-format timestamp as RFC 7011 section 6.1.10 encodes it."},

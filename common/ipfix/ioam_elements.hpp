@@ -15,8 +15,8 @@
 
 namespace ioam::ipfix {
 
-inline constexpr std::uint32_t kPen = 10383;       // ULiege, as the reference exporter
-inline constexpr std::uint16_t kVarLen = 65535;    // RFC 7011 variable length
+inline constexpr std::uint32_t kPen = 10383;     // ULiege, as the reference exporter
+inline constexpr std::uint16_t kVarLen = 65535;  // RFC 7011 variable length
 
 enum class DataType : std::uint8_t {
     unsigned8,
@@ -29,13 +29,13 @@ enum class DataType : std::uint8_t {
 };
 
 struct ElementSpec {
-    std::string_view name;         // IPFIX camelCase name, unique
-    std::uint32_t pen;             // 0 for IANA elements
-    std::uint16_t id;              // element id (without the enterprise bit)
-    std::uint16_t length;          // encoded length in octets (reduced-size encoding), or kVarLen
+    std::string_view name;  // IPFIX camelCase name, unique
+    std::uint32_t pen;      // 0 for IANA elements
+    std::uint16_t id;       // element id (without the enterprise bit)
+    std::uint16_t length;   // encoded length in octets (reduced-size encoding), or kVarLen
     DataType type;
-    std::string_view semantics;    // RFC 7012: "identifier", "quantity", "flags", "default", ...
-    std::string_view units;        // "" when none
+    std::string_view semantics;  // RFC 7012: "identifier", "quantity", "flags", "default", ...
+    std::string_view units;      // "" when none
     std::string_view description;
 };
 

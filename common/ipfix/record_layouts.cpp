@@ -11,6 +11,8 @@ constexpr std::uint32_t bit(unsigned n) {
     return 0x800000u >> n;
 }
 constexpr std::uint32_t kOpaqueBit = bit(22);
+constexpr std::uint64_t kNanosPerSecond = 1'000'000'000;
+constexpr std::uint64_t kNtpToUnixSeconds = 2'208'988'800;  // 1900-01-01 to 1970-01-01
 constexpr std::uint8_t kExtFlagFlowId = 0x80;
 constexpr std::uint8_t kExtFlagSequence = 0x40;
 
@@ -152,6 +154,26 @@ std::uint64_t hop_count(const IoamTrace& t) {
 
 }  // namespace
 
+std::uint64_t unix_ns_to_ntp(std::uint64_t unix_ns) noexcept {
+    const std::uint64_t secs = unix_ns / kNanosPerSecond + kNtpToUnixSeconds;
+    const std::uint64_t rem = unix_ns % kNanosPerSecond;
+    // Rounding the fraction up makes the truncating decode below give `rem` back exactly.
+    const std::uint64_t frac = ((rem << 32) + kNanosPerSecond - 1) / kNanosPerSecond;
+    return (secs << 32) + frac;  // seconds wrap modulo 2^32 at the 2036 era boundary
+}
+
+std::uint64_t ntp_to_unix_ns(std::uint64_t ntp) noexcept {
+    std::uint64_t secs = ntp >> 32;
+    if ((secs & 0x80000000u) == 0) {
+        secs += std::uint64_t{1} << 32;  // era 1: 2036-2104
+    }
+    if (secs < kNtpToUnixSeconds) {
+        return 0;  // before 1970: not representable, clamp
+    }
+    const std::uint64_t frac = ((ntp & 0xffffffffu) * kNanosPerSecond) >> 32;
+    return (secs - kNtpToUnixSeconds) * kNanosPerSecond + frac;
+}
+
 std::uint16_t layout_key(std::uint32_t trace_type) noexcept {
     return static_cast<std::uint16_t>(((trace_type >> 11) & 0x1ffeu) |
                                       ((trace_type & kOpaqueBit) >> 1));
@@ -237,7 +259,7 @@ Status set_node_opaque_data(IoamNode& node, std::span<const std::uint8_t> data) 
 Result<std::uint64_t> trace_value(const IoamTrace& t, const ElementSpec& e) noexcept {
     const auto& k = known();
     if (is(e, k.time)) {
-        return t.observation_time_ns;
+        return unix_ns_to_ntp(t.observation_time_ns);
     }
     if (is(e, k.domain)) {
         return t.observation_domain;
@@ -266,7 +288,7 @@ Status set_trace_value(IoamTrace& t, const ElementSpec& e, std::uint64_t v) noex
         return is_integer(e) ? Errc::too_large : Errc::invalid_argument;
     }
     if (is(e, k.time)) {
-        t.observation_time_ns = v;
+        t.observation_time_ns = ntp_to_unix_ns(v);
     } else if (is(e, k.domain)) {
         t.observation_domain = static_cast<std::uint32_t>(v);
     } else if (is(e, k.ns)) {
@@ -286,7 +308,7 @@ Status set_trace_value(IoamTrace& t, const ElementSpec& e, std::uint64_t v) noex
 Result<std::uint64_t> dex_value(const DexReport& d, const ElementSpec& e) noexcept {
     const auto& k = known();
     if (is(e, k.time)) {
-        return d.observation_time_ns;
+        return unix_ns_to_ntp(d.observation_time_ns);
     }
     if (is(e, k.domain)) {
         return d.observation_domain;
@@ -318,7 +340,7 @@ Status set_dex_value(DexReport& d, const ElementSpec& e, std::uint64_t v) noexce
         return is_integer(e) ? Errc::too_large : Errc::invalid_argument;
     }
     if (is(e, k.time)) {
-        d.observation_time_ns = v;
+        d.observation_time_ns = ntp_to_unix_ns(v);
     } else if (is(e, k.domain)) {
         d.observation_domain = static_cast<std::uint32_t>(v);
     } else if (is(e, k.ns)) {

@@ -66,11 +66,19 @@ constexpr std::uint64_t all_ones(std::uint16_t length) noexcept {
     return length >= 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * length)) - 1;
 }
 
-// Integer element values. Getters return all ones for an absent field, and Errc::too_large
-// when a present value does not fit the element's encoded length; setters store all ones as
-// absent. Errc::invalid_argument when `e` is not an integer element of that record kind.
-// ioamOpaqueSchemaId all ones means "no snapshot": setting it removes opaque_state, any other
-// value creates it (set it before ioamOpaqueData, as the layout orders them).
+// dateTimeNanoseconds values (RFC 7011 section 6.1.10) are NTP timestamps: seconds since 1900
+// in the high 32 bits, a binary fraction of a second in the low 32; libfixbuf transcodes them
+// as plain 64-bit integers, so records hold this form. Every nanosecond count from 1970 to 2104
+// round-trips exactly; the era is taken as RFC 4330 section 3 does (MSB clear: after 2036).
+std::uint64_t unix_ns_to_ntp(std::uint64_t unix_ns) noexcept;
+std::uint64_t ntp_to_unix_ns(std::uint64_t ntp) noexcept;
+
+// Integer element values (observationTimeNanoseconds in NTP form, see above). Getters return all
+// ones for an absent field, and Errc::too_large when a present value does not fit the element's
+// encoded length; setters store all ones as absent. Errc::invalid_argument when `e` is not an
+// integer element of that record kind. ioamOpaqueSchemaId all ones means "no snapshot": setting it
+// removes opaque_state, any other value creates it (set it before ioamOpaqueData, as the layout
+// orders them).
 Result<std::uint64_t> node_value(const IoamNode& node, const ElementSpec& e) noexcept;
 Status set_node_value(IoamNode& node, const ElementSpec& e, std::uint64_t value) noexcept;
 
