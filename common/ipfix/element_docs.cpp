@@ -24,14 +24,14 @@ std::string names(const Layout& fields) {
     return out;
 }
 
-std::string hex(std::uint32_t v) {
+// The 24-bit trace-type value as six hex digits, as RFC 9197 writes bit positions.
+std::string hex24(std::uint32_t v) {
     static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    do {
-        out.insert(out.begin(), kDigits[v % 16]);
-        v /= 16;
-    } while (v != 0);
-    return "0x" + out;
+    std::string out = "0x";
+    for (int shift = 20; shift >= 0; shift -= 4) {
+        out += kDigits[(v >> shift) & 0xfu];
+    }
+    return out;
 }
 
 void element_table(std::string& md) {
@@ -57,7 +57,7 @@ void hop_table(std::string& md) {
     md += "|---|---|---|\n";
     for (const unsigned b : kLayoutBits) {
         const std::uint32_t value = 0x800000u >> b;
-        md += "| " + std::to_string(b) + " | " + hex(value) + " | " + names(hop_fields(value)) +
+        md += "| " + std::to_string(b) + " | " + hex24(value) + " | " + names(hop_fields(value)) +
               " |\n";
     }
 }
@@ -106,7 +106,8 @@ std::string render_markdown() {
     md += "Enterprise elements use PEN " + std::to_string(kPen) +
           " (ULiege), keeping the reference exporter's ids 0-16. Length is the encoded length "
           "(reduced-size encoding, RFC 7011 section 6.2). A per-node field the node could not "
-          "fill (RFC 9197 \"unavailable\") travels as all ones of that length.\n\n";
+          "fill (RFC 9197 \"unavailable\") travels as all ones of that length. "
+          "`observationTimeNanoseconds` is an NTP timestamp (RFC 7011 section 6.1.10).\n\n";
     element_table(md);
     md += "\n## Records\n\n";
     md += "Trace record (one per IOAM Pre-allocated Trace a node reported): " +

@@ -50,7 +50,7 @@ constexpr std::array kElements = {
                 "namespace (RFC 9197 section 4.4.2.6)."},
     ElementSpec{"ioamQueueDepth", kPen, 8, 4, unsigned32, "quantity", "",
                 "Current length of the egress interface queue (trace type bit 6, RFC 9197 "
-                "section 4.4.2.7); Linux reports the egress qdisc backlog."},
+                "section 4.4.2.7); Linux writes the egress qdisc backlog in octets."},
     ElementSpec{"ioamNodeIdWide", kPen, 9, 7, unsigned64, "identifier", "",
                 "56-bit wide node_id (trace type bit 8, RFC 9197 section 4.4.2.9)."},
     ElementSpec{"ioamIngressIfIdWide", kPen, 10, 4, unsigned32, "identifier", "",
