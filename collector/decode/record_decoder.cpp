@@ -5,6 +5,7 @@
 
 #include "common/ioam/node_data.hpp"
 #include "common/ipfix/ioam_elements.hpp"
+#include "common/ipfix/record_layouts.hpp"
 
 namespace ioam::collector::decode {
 
@@ -94,7 +95,6 @@ constexpr std::array kRoleNames = {
 
 constexpr std::uint8_t kExtFlagFlowId = 0x80;
 constexpr std::uint8_t kExtFlagSequence = 0x40;
-constexpr std::uint64_t kNtpToUnixSecs = 2208988800ull;
 
 bool all_ones(Bytes b, std::uint64_t v) noexcept {
     return !b.empty() && b.size() <= 8 &&
@@ -187,7 +187,7 @@ void set_node_field(IoamNode& n, std::uint8_t role, Bytes b) {
 
 std::uint64_t observation_time(Bytes b, std::uint32_t export_time) noexcept {
     if (b.size() == 8) {
-        return ntp_to_unix_ns(load_uint(b));
+        return ipfix::ntp_to_unix_ns(load_uint(b));
     }
     return std::uint64_t{export_time} * 1'000'000'000;
 }
@@ -217,15 +217,6 @@ std::uint8_t role_of(std::uint32_t pen, std::uint16_t id) noexcept {
         }
     }
     return kNone;
-}
-
-std::uint64_t ntp_to_unix_ns(std::uint64_t ntp) noexcept {
-    const std::uint64_t secs = ntp >> 32;
-    const std::uint64_t frac = ntp & 0xffffffffu;
-    if (secs < kNtpToUnixSecs) {
-        return 0;
-    }
-    return (secs - kNtpToUnixSecs) * 1'000'000'000 + ((frac * 1'000'000'000) >> 32);
 }
 
 Status RecordDecoder::on_record(const source::RecordContext& ctx, const source::Template& t,

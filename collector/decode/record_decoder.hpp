@@ -18,9 +18,6 @@ namespace ioam::collector::decode {
 // The element -> role map for templates (source::RoleOf); built from the IE registry by name.
 std::uint8_t role_of(std::uint32_t pen, std::uint16_t id) noexcept;
 
-// NTP-format dateTimeNanoseconds (RFC 7011 section 6.1.10) -> nanoseconds since 1970.
-std::uint64_t ntp_to_unix_ns(std::uint64_t ntp) noexcept;
-
 struct DecoderStats {
     std::uint64_t traces = 0;
     std::uint64_t dex_reports = 0;

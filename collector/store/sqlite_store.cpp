@@ -373,8 +373,8 @@ struct SqliteStore::Impl {
             pragma_int(db, "PRAGMA page_size"));
     }
 
-    // Deletes records older than the age limit, then the oldest tenth at a time while the
-    // pages in use exceed the size limit (freed pages are reused, so the file stops growing).
+    // Deletes records older than the age limit, then the oldest records while the pages in
+    // use exceed the size limit (freed pages are reused, so the file stops growing).
     void apply_retention() {
         sqlite3* db = writer_db.get();
         try {
@@ -385,15 +385,20 @@ struct SqliteStore::Impl {
             }
             update_size();
             for (int round = 0; config.retention_max_bytes > 0 &&
-                                db_bytes > config.retention_max_bytes && round < 10;
+                                db_bytes > config.retention_max_bytes && round < 20;
                  ++round) {
                 const auto count = pragma_int(db, "SELECT count(*) FROM records");
                 if (count == 0) {
                     break;
                 }
+                // Aim 10% under the limit, assuming bytes proportional to records.
+                const double excess = 1.0 - 0.9 * static_cast<double>(config.retention_max_bytes) /
+                                                static_cast<double>(db_bytes);
+                const auto victims = std::max<std::int64_t>(
+                    static_cast<std::int64_t>(excess * static_cast<double>(count)), 1);
                 const auto boundary =
                     pragma_int(db, ("SELECT id FROM records ORDER BY id LIMIT 1 OFFSET " +
-                                    std::to_string(std::max<std::int64_t>(count / 10, 1) - 1))
+                                    std::to_string(std::min(victims, count) - 1))
                                        .c_str());
                 delete_where("id <= " + std::to_string(boundary));
                 update_size();

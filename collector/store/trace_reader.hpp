@@ -29,12 +29,13 @@ struct StoredRecord {
 
 // Filters combine with AND; records come in id order after `after_id` (the cursor).
 struct TraceQuery {
-    std::optional<RecordKind> kind;
-    std::optional<std::uint16_t> namespace_id;
-    std::optional<std::uint64_t> node_id;  // any hop (wide id when written, else short)
-    std::optional<std::uint32_t> flow_id;  // DEX reports only
-    std::optional<std::uint64_t> from_ns;  // observation time, inclusive
-    std::optional<std::uint64_t> to_ns;    // exclusive
+    std::optional<RecordKind> kind = std::nullopt;
+    std::optional<std::uint16_t> namespace_id = std::nullopt;
+    std::optional<std::uint64_t> node_id =
+        std::nullopt;  // any hop (wide id when written, else short)
+    std::optional<std::uint32_t> flow_id = std::nullopt;  // DEX reports only
+    std::optional<std::uint64_t> from_ns = std::nullopt;  // observation time, inclusive
+    std::optional<std::uint64_t> to_ns = std::nullopt;    // exclusive
     std::int64_t after_id = 0;
     std::size_t limit = 100;
 };

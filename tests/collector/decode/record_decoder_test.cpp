@@ -1,0 +1,126 @@
+#include "collector/decode/record_decoder.hpp"
+
+#include <gtest/gtest.h>
+
+#include "tests/collector/capture_sink.hpp"
+#include "tests/collector/ioam_messages.hpp"
+#include "tests/collector/source/recording_handler.hpp"
+
+namespace ioam::collector::decode {
+namespace {
+
+using namespace ioam::collector::test;
+
+class DecoderTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        source::UdpPeer peer;
+        session = *proc.udp_session(peer, "192.0.2.7");
+    }
+    void send(std::vector<std::uint8_t> msg) { proc.process(session, msg, 1); }
+
+    CaptureSink sink;
+    RecordDecoder decoder{{&sink}};
+    RecordingHandler observer;
+    source::IpfixProcessor proc{{}, role_of, decoder, observer};
+    source::SessionId session = 0;
+};
+
+TEST_F(DecoderTest, RolesResolvedFromTheRegistry) {
+    EXPECT_NE(role_of(ipfix::kPen, 2), 0);  // ioamNodeId
+    const ipfix::ElementSpec* time = ipfix::find("observationTimeNanoseconds");
+    ASSERT_NE(time, nullptr);
+    EXPECT_NE(role_of(time->pen, time->id), 0);
+    EXPECT_NE(role_of(ipfix::kPen, 25), 0);  // ioamHopCount: understood, unused
+    EXPECT_EQ(role_of(ipfix::kPen, 999), 0);
+    EXPECT_EQ(role_of(0, 8), 0);  // sourceIPv4Address: not ours
+}
+
+TEST_F(DecoderTest, TraceWithRawDataAndHopList) {
+    const IoamTrace t = make_trace({10, 20, 30});
+    MessageBuilder b(1, 0);
+    trace_templates(b, t.trace_type, true);
+    b.begin_set(ipfix::kTraceWithHopsTemplateId);
+    trace_record(b, t, true);
+    send(b.finish());
+    ASSERT_EQ(sink.traces.size(), 1u);
+    EXPECT_EQ(sink.traces[0], t);
+    EXPECT_EQ(sink.exporters[0], "192.0.2.7");
+    EXPECT_EQ(decoder.stats().raw_fallbacks, 0u);
+    EXPECT_TRUE(observer.errors.empty());
+}
+
+TEST_F(DecoderTest, TraceFromHopListAlone) {
+    IoamTrace t = make_trace({1, 2});
+    t.raw_data.clear();
+    MessageBuilder b(1, 0);
+    trace_templates(b, t.trace_type, true);
+    b.begin_set(ipfix::kTraceWithHopsTemplateId);
+    trace_record(b, t, true);
+    send(b.finish());
+    ASSERT_EQ(sink.traces.size(), 1u);
+    EXPECT_EQ(sink.traces[0].nodes, t.nodes);
+}
+
+TEST_F(DecoderTest, UndecodableRawFallsBackToHopList) {
+    IoamTrace t = make_trace({1, 2});
+    t.raw_data.resize(t.raw_data.size() - 4);  // not a whole number of nodes
+    MessageBuilder b(1, 0);
+    trace_templates(b, t.trace_type, true);
+    b.begin_set(ipfix::kTraceWithHopsTemplateId);
+    trace_record(b, t, true);
+    send(b.finish());
+    ASSERT_EQ(sink.traces.size(), 1u);
+    EXPECT_EQ(sink.traces[0].nodes, t.nodes);
+    EXPECT_EQ(decoder.stats().raw_fallbacks, 1u);
+}
+
+TEST_F(DecoderTest, UndecodableRawWithoutListIsADecodeError) {
+    IoamTrace t = make_trace({1, 2});
+    t.raw_data.resize(t.raw_data.size() - 4);
+    MessageBuilder b(1, 0);
+    trace_templates(b, t.trace_type, false);
+    b.begin_set(ipfix::kTraceTemplateId);
+    trace_record(b, t, false);
+    send(b.finish());
+    EXPECT_TRUE(sink.traces.empty());
+    EXPECT_EQ(observer.errors["192.0.2.7/decode_error"], 1);
+}
+
+TEST_F(DecoderTest, DexReports) {
+    DexReport d;
+    d.observation_time_ns = 1'700'000'000'123'456'789;
+    d.observation_domain = 1;
+    d.namespace_id = 5;
+    d.ext_flags = 0xc0;
+    d.trace_type = kTraceType;
+    d.flow_id = 0xffffffffu;  // a real all-ones flow id survives thanks to the ext flags
+    d.sequence_number = 7;
+    d.node = make_node(42, 1'700'000'000, 5);
+    DexReport no_seq = d;
+    no_seq.ext_flags = 0x80;
+    no_seq.flow_id = 9;
+    no_seq.sequence_number.reset();
+    MessageBuilder b(1, 0);
+    dex_template(b, d.trace_type);
+    b.begin_set(ipfix::dex_template_id(d.trace_type));
+    dex_record(b, d);
+    dex_record(b, no_seq);
+    send(b.finish());
+    ASSERT_EQ(sink.dex.size(), 2u);
+    EXPECT_EQ(sink.dex[0], d);
+    EXPECT_EQ(sink.dex[1], no_seq);
+}
+
+TEST_F(DecoderTest, OtherRecordsAreIgnored) {
+    MessageBuilder b(1, 0);
+    b.begin_set(2).template_record(300, {{8, 4}, {12, 4}});
+    b.begin_set(300).u32(1).u32(2);
+    send(b.finish());
+    EXPECT_TRUE(sink.traces.empty());
+    EXPECT_EQ(decoder.stats().ignored, 1u);
+    EXPECT_TRUE(observer.errors.empty());
+}
+
+}  // namespace
+}  // namespace ioam::collector::decode
