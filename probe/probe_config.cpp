@@ -14,6 +14,35 @@ namespace {
 constexpr std::uint8_t kNextHeaderUdp = 17;
 constexpr std::uint8_t kNextHeaderIcmpv6 = 58;
 constexpr unsigned kMaxPayload = 65000;
+constexpr std::uint8_t kHopLimit = 64;
+constexpr std::uint8_t kIcmpv6EchoRequest = 128;
+constexpr std::uint16_t kEchoIdentifier = 0x1a0a;
+
+void put16(std::vector<std::uint8_t>& out, std::uint32_t v) {
+    out.push_back(static_cast<std::uint8_t>(v >> 8));
+    out.push_back(static_cast<std::uint8_t>(v));
+}
+
+// RFC 8200 section 8.1: upper-layer checksum over the pseudo-header and the L4 octets.
+std::uint16_t l4_checksum(std::span<const std::uint8_t, 16> src,
+                          std::span<const std::uint8_t, 16> dst, std::uint8_t next_header,
+                          std::span<const std::uint8_t> l4) {
+    std::uint64_t sum = 0;
+    auto add = [&sum](std::span<const std::uint8_t> bytes) {
+        for (std::size_t i = 0; i < bytes.size(); i += 2) {
+            sum += (std::uint32_t{bytes[i]} << 8) | (i + 1 < bytes.size() ? bytes[i + 1] : 0u);
+        }
+    };
+    add(src);
+    add(dst);
+    sum += l4.size() + next_header;
+    add(l4);
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    const auto folded = static_cast<std::uint16_t>(~sum);
+    return folded == 0 && next_header == kNextHeaderUdp ? 0xffff : folded;
+}
 
 bool is_ipv6(const std::string& text) {
     in6_addr addr{};
@@ -102,6 +131,45 @@ Result<std::vector<std::uint8_t>> hop_by_hop_for(const ProbeConfig& c, std::uint
     }
     const auto next = c.transport == Transport::udp ? kNextHeaderUdp : kNextHeaderIcmpv6;
     return build_hop_by_hop(next, std::span<const IoamOption>(&option, 1));
+}
+
+Result<std::vector<std::uint8_t>> build_packet(const ProbeConfig& c,
+                                               std::span<const std::uint8_t, 16> src,
+                                               std::span<const std::uint8_t, 16> dst,
+                                               std::uint32_t sequence) {
+    auto hbh = hop_by_hop_for(c, sequence);
+    if (!hbh) {
+        return hbh.error();
+    }
+    const bool udp = c.transport == Transport::udp;
+    std::vector<std::uint8_t> l4;
+    if (udp) {
+        put16(l4, kEchoIdentifier);  // source port
+        put16(l4, c.port);
+        put16(l4, 8 + c.payload_size);
+        put16(l4, 0);
+    } else {
+        l4 = {kIcmpv6EchoRequest, 0, 0, 0};
+        put16(l4, kEchoIdentifier);
+        put16(l4, sequence & 0xffff);
+    }
+    l4.resize(l4.size() + c.payload_size, 0);
+    const auto checksum = l4_checksum(src, dst, udp ? kNextHeaderUdp : kNextHeaderIcmpv6, l4);
+    l4[udp ? 6 : 2] = static_cast<std::uint8_t>(checksum >> 8);
+    l4[udp ? 7 : 3] = static_cast<std::uint8_t>(checksum);
+
+    const std::uint32_t label = c.flow_label.value_or(0);
+    std::vector<std::uint8_t> packet = {
+        static_cast<std::uint8_t>(0x60), static_cast<std::uint8_t>(label >> 16),
+        static_cast<std::uint8_t>(label >> 8), static_cast<std::uint8_t>(label)};
+    put16(packet, static_cast<std::uint32_t>(hbh->size() + l4.size()));
+    packet.push_back(0);  // next header: Hop-by-Hop
+    packet.push_back(kHopLimit);
+    packet.insert(packet.end(), src.begin(), src.end());
+    packet.insert(packet.end(), dst.begin(), dst.end());
+    packet.insert(packet.end(), hbh->begin(), hbh->end());
+    packet.insert(packet.end(), l4.begin(), l4.end());
+    return packet;
 }
 
 std::optional<std::uint32_t> parse_trace_type(const std::string& text) {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,14 @@ unsigned trace_space(const ProbeConfig& config);
 // The Hop-by-Hop Options header of probe number `sequence` (DEX sequence numbers count
 // probes; a PTO is the same for every probe).
 Result<std::vector<std::uint8_t>> hop_by_hop_for(const ProbeConfig& config, std::uint32_t sequence);
+
+// The whole IPv6 packet of probe number `sequence`: IPv6 header (hop limit 64, the
+// configured flow label), the Hop-by-Hop header, then UDP or an ICMPv6 echo request with
+// its checksum, and payload_size zero octets. src and dst are 16-octet addresses.
+Result<std::vector<std::uint8_t>> build_packet(const ProbeConfig& config,
+                                               std::span<const std::uint8_t, 16> src,
+                                               std::span<const std::uint8_t, 16> dst,
+                                               std::uint32_t sequence);
 
 // Parses a 24-bit hexadecimal value ("0xf00000") or a list of RFC 9197 bit numbers
 // ("0,1,2,3", bit 0 being the most significant).

@@ -1,7 +1,8 @@
 #pragma once
-// Sends IOAM probes: UDP datagrams or ICMPv6 echo requests whose Hop-by-Hop header (passed
-// per packet as IPV6_HOPOPTS ancillary data, which needs CAP_NET_RAW) carries the IOAM option.
+// Sends IOAM probes, UDP datagrams or ICMPv6 echo requests whose Hop-by-Hop header carries the
+// IOAM option, as whole IPv6 packets on a raw socket (needs CAP_NET_RAW).
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -33,6 +34,8 @@ class Sender {
     bool send_one(std::uint32_t sequence, int& error);
 
     ProbeConfig config_;
+    std::array<std::uint8_t, 16> src_{};
+    std::array<std::uint8_t, 16> dst_{};
     int fd_ = -1;
 };
 

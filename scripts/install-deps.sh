@@ -11,7 +11,7 @@ BUILD_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 TEST_PACKAGES=(
-  iproute2 tshark prometheus sqlite3 curl procps python3
+  iproute2 iputils-ping tshark prometheus sqlite3 curl procps python3
   # kernel-patches/check.sh (it installs the linux-source-X.Y packages its series name)
   bc flex bison libelf-dev libssl-dev patch xz-utils
 )

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <variant>
 
 #include "common/ioam/options.hpp"
@@ -106,6 +107,63 @@ TEST(ProbeConfig, ParsesTraceTypes) {
     EXPECT_EQ(parse_trace_type("24"), std::nullopt);
     EXPECT_EQ(parse_trace_type("1,,2"), std::nullopt);
     EXPECT_EQ(parse_trace_type("x"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace ioam::probe
+
+namespace ioam::probe {
+namespace {
+
+// Sum of 16-bit words over pseudo-header + L4 with the checksum in place: all ones when right.
+std::uint16_t verify_sum(const std::vector<std::uint8_t>& packet, std::size_t l4_offset,
+                         std::uint8_t next_header) {
+    std::uint64_t sum = 0;
+    auto add = [&sum](const std::uint8_t* p, std::size_t n) {
+        for (std::size_t i = 0; i < n; i += 2) {
+            sum += (std::uint32_t{p[i]} << 8) | (i + 1 < n ? p[i + 1] : 0u);
+        }
+    };
+    add(packet.data() + 8, 32);  // source and destination addresses
+    sum += packet.size() - l4_offset + next_header;
+    add(packet.data() + l4_offset, packet.size() - l4_offset);
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return static_cast<std::uint16_t>(sum);
+}
+
+TEST(ProbePacket, CarriesFlowLabelHopByHopAndAValidChecksum) {
+    std::array<std::uint8_t, 16> src{0xfd, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1};
+    std::array<std::uint8_t, 16> dst{0xfd, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 2};
+    for (auto transport : {Transport::udp, Transport::icmp}) {
+        auto c = base();
+        c.transport = transport;
+        c.flow_label = 0xabcde;
+        c.payload_size = 33;  // odd: exercises the checksum's last octet
+        auto packet = build_packet(c, src, dst, 7);
+        ASSERT_TRUE(packet);
+        const auto& p = *packet;
+        EXPECT_EQ(p[0], 0x60);
+        EXPECT_EQ(((p[1] & 0x0f) << 16) | (p[2] << 8) | p[3], 0xabcde);
+        EXPECT_EQ(p[6], 0);  // Hop-by-Hop follows
+        EXPECT_EQ(p[7], 64);
+        const std::size_t payload_len = (p[4] << 8) | p[5];
+        EXPECT_EQ(payload_len, p.size() - 40);
+        auto hbh = parse_hop_by_hop(std::span(p).subspan(40));
+        ASSERT_TRUE(hbh);
+        const std::size_t l4 = 40 + (std::size_t{p[41]} + 1) * 8;
+        const std::uint8_t next = transport == Transport::udp ? 17 : 58;
+        EXPECT_EQ(hbh->next_header, next);
+        EXPECT_EQ(verify_sum(p, l4, next), 0xffff);
+        if (transport == Transport::icmp) {
+            EXPECT_EQ(p[l4], 128);    // echo request
+            EXPECT_EQ(p[l4 + 7], 7);  // sequence
+        } else {
+            EXPECT_EQ((p[l4 + 2] << 8) | p[l4 + 3], 9);  // destination port
+            EXPECT_EQ((p[l4 + 4] << 8) | p[l4 + 5], 8 + 33);
+        }
+    }
 }
 
 }  // namespace
