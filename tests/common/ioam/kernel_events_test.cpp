@@ -18,23 +18,19 @@
 #include "common/ioam/node_data.hpp"
 #include "common/ioam/options.hpp"
 #include "common/ioam/trace_type.hpp"
+#include "tests/common/ioam/test_util.hpp"
 
 namespace ioam {
 namespace {
+
+using test::outcome;
+using test::unhex;
 
 using trace_type::bit;
 using json = nlohmann::json;
 
 constexpr std::uint16_t kNamespace = 123;
 constexpr std::uint8_t kSenderHopLimit = 64;
-
-std::vector<std::uint8_t> unhex(const std::string& s) {
-    std::vector<std::uint8_t> out;
-    for (std::size_t i = 0; i + 1 < s.size(); i += 2) {
-        out.push_back(static_cast<std::uint8_t>(std::stoul(s.substr(i, 2), nullptr, 16)));
-    }
-    return out;
-}
 
 json load_fixture() {
     std::ifstream in(IOAM_TEST_DATA_DIR "/kernel-events/ioam6-trace-events.json");
@@ -175,7 +171,7 @@ TEST(KernelEvents, DecodeFieldByFieldAgainstConfiguration) {
             const auto node_len = ev.at("node_len").get<std::uint8_t>();
             EXPECT_EQ(node_len, trace_type::node_len(type));
 
-            const auto data = unhex(ev.at("data"));
+            const auto data = unhex(ev.at("data").get<std::string>());
             auto nodes = decode_trace_data(got_type, node_len, data);
             ASSERT_TRUE(nodes.ok()) << to_string(nodes.error());
             const auto chain = expected_chain(role, name);
@@ -203,8 +199,8 @@ TEST(KernelEvents, NewestNodeFirst) {
             probe.at("name") == "overflow") {
             continue;
         }
-        auto nodes =
-            decode_trace_data(type, trace_type::node_len(type), unhex(events.front().at("data")));
+        auto nodes = decode_trace_data(type, trace_type::node_len(type),
+                                       unhex(events.front().at("data").get<std::string>()));
         ASSERT_TRUE(nodes.ok());
         ASSERT_GE(nodes->size(), 2u);
         const auto& rcv = (*nodes)[0];
@@ -221,7 +217,7 @@ TEST(KernelEvents, SentOptionsParse) {
     const json doc = load_fixture();
     for (const json& probe : doc.at("probes")) {
         SCOPED_TRACE(probe.at("name").get<std::string>());
-        auto option = decode_option_data(unhex(probe.at("option_data_hex")));
+        auto option = decode_option_data(unhex(probe.at("option_data_hex").get<std::string>()));
         ASSERT_TRUE(option.ok()) << to_string(option.error());
         const auto& pto = std::get<PtoOption>(*option);
         EXPECT_EQ(pto.namespace_id, kNamespace);
