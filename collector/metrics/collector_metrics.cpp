@@ -1,0 +1,354 @@
+#include "collector/metrics/collector_metrics.hpp"
+
+#include <string_view>
+#include <unordered_map>
+
+#include "collector/store/sqlite_store.hpp"
+#include "common/metrics/registry.hpp"
+
+namespace ioam::collector::metrics {
+
+namespace {
+
+using ioam::metrics::Counter;
+using ioam::metrics::Family;
+using ioam::metrics::Gauge;
+using ioam::metrics::Histogram;
+
+constexpr double kNsPerSecond = 1e9;
+
+// 1 us .. ~8 s, doubling: IOAM delays span LAN microseconds to congested WAN seconds.
+std::vector<double> delay_buckets() {
+    return ioam::metrics::exponential_buckets(1e-6, 2, 24);
+}
+
+struct PairHash {
+    template <typename A, typename B>
+    std::size_t operator()(const std::pair<A, B>& p) const noexcept {
+        return std::hash<A>{}(p.first) * 1000003u ^ std::hash<B>{}(p.second);
+    }
+};
+
+struct TripleKey {
+    std::uint16_t ns;
+    std::uint64_t from;
+    std::uint64_t to;
+    bool operator==(const TripleKey&) const = default;
+};
+struct TripleHash {
+    std::size_t operator()(const TripleKey& k) const noexcept {
+        return (std::hash<std::uint64_t>{}(k.from) * 1000003u ^ std::hash<std::uint64_t>{}(k.to)) *
+                   31u +
+               k.ns;
+    }
+};
+
+struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+        return std::hash<std::string_view>{}(s);
+    }
+};
+
+// A map that stops growing at `cap`; past it, lookups miss and the caller asks the registry
+// each time (which sends over-cap label sets to its counted sink series).
+template <typename Key, typename Value, typename Hash = std::hash<Key>>
+class BoundedMap {
+  public:
+    explicit BoundedMap(std::size_t cap) : cap_(cap) {}
+    template <typename K, typename Make>
+    Value* get(const K& key, Make&& make) {
+        if (auto it = map_.find(key); it != map_.end()) {
+            return &it->second;
+        }
+        if (map_.size() >= cap_) {
+            overflow_ = make();
+            return &overflow_;
+        }
+        return &map_.emplace(Key(key), make()).first->second;
+    }
+
+  private:
+    std::size_t cap_;
+    std::unordered_map<Key, Value, Hash, std::equal_to<>> map_;
+    Value overflow_{};
+};
+
+std::string u64(std::uint64_t v) {
+    return std::to_string(v);
+}
+
+}  // namespace
+
+struct CollectorMetrics::Impl {
+    Impl(ioam::metrics::Registry& r, const MetricsConfig& c)
+        : reg(r),
+          config(c),
+          messages(r.counter("ioam_collector_ipfix_messages_total",
+                             "IPFIX messages accepted, per exporter address", {"exporter"},
+                             c.max_exporters)),
+          records(r.counter("ioam_collector_ipfix_records_total",
+                            "IPFIX data records received, per exporter address", {"exporter"},
+                            c.max_exporters)),
+          bytes(r.counter("ioam_collector_ipfix_bytes_total",
+                          "Octets of accepted IPFIX messages, per exporter address", {"exporter"},
+                          c.max_exporters)),
+          errors(r.counter("ioam_collector_ingest_errors_total",
+                           "Messages, sets or records dropped, by exporter and reason",
+                           {"exporter", "reason"}, c.max_series_per_family)),
+          unknown_fields(r.counter("ioam_collector_unknown_fields_total",
+                                   "Template fields the collector does not understand",
+                                   {"exporter"}, c.max_exporters)),
+          seq_lost(r.counter("ioam_collector_sequence_lost_records_total",
+                             "Data records missing from forward IPFIX sequence gaps",
+                             {"exporter", "domain"}, c.max_series_per_family)),
+          seq_reordered(r.counter("ioam_collector_sequence_reordered_total",
+                                  "Messages that arrived after a later one (backward jump)",
+                                  {"exporter", "domain"}, c.max_series_per_family)),
+          seq_restarts(r.counter("ioam_collector_sequence_restarts_total",
+                                 "Backward sequence jumps beyond the reorder window",
+                                 {"exporter", "domain"}, c.max_series_per_family)),
+          decoded(r.counter("ioam_collector_decoded_records_total", "IOAM records decoded, by kind",
+                            {"kind"})),
+          transit(r.histogram("ioam_hop_transit_delay_seconds",
+                              "Transit delay a node wrote (trace type bit 4)",
+                              {"namespace", "node"}, delay_buckets(), c.max_series_per_family)),
+          queue_depth(r.gauge("ioam_node_queue_depth",
+                              "Last queue depth a node wrote (trace type bit 6)",
+                              {"namespace", "node"}, c.max_series_per_family)),
+          segment(r.histogram(
+              "ioam_segment_delay_seconds", "Delay between consecutive hops, from their timestamps",
+              {"namespace", "from_node", "to_node"}, delay_buckets(), c.max_series_per_family)),
+          path_delay(r.histogram("ioam_path_delay_seconds",
+                                 "End-to-end delay of a path, newest minus oldest hop timestamp",
+                                 {"namespace", "path"}, delay_buckets(), c.max_series_per_family)),
+          path_packets(r.counter("ioam_path_packets_total", "Traces seen per node-id path",
+                                 {"namespace", "path"}, c.max_series_per_family)),
+          dex_reports(r.counter("ioam_dex_flow_reports_total",
+                                "DEX reports per flow and reporting node", {"flow", "node"},
+                                c.max_dex_flows)),
+          dex_lost(r.counter("ioam_dex_flow_lost_packets_total",
+                             "Sequence numbers a node skipped within a DEX flow", {"flow", "node"},
+                             c.max_dex_flows)),
+          decoded_traces(decoded.with({"trace"})),
+          decoded_dex(decoded.with({"dex"})),
+          exporter_cache(c.max_exporters),
+          node_cache(c.max_series_per_family),
+          segment_cache(c.max_series_per_family),
+          path_cache(c.max_series_per_family),
+          dex_cache(c.max_dex_flows) {}
+
+    struct ExporterSeries {
+        Counter* messages = nullptr;
+        Counter* records = nullptr;
+        Counter* bytes = nullptr;
+    };
+    struct NodeSeries {
+        Histogram* transit = nullptr;
+        Gauge* queue = nullptr;
+    };
+    struct PathSeries {
+        Histogram* delay = nullptr;
+        Counter* packets = nullptr;
+    };
+    struct DexFlow {
+        std::optional<std::uint32_t> last_seq;
+        Counter* reports = nullptr;
+        Counter* lost = nullptr;
+    };
+
+    ExporterSeries& exporter(std::string_view e) {
+        return *exporter_cache.get(e, [&] {
+            return ExporterSeries{&messages.with({e}), &records.with({e}), &bytes.with({e})};
+        });
+    }
+
+    void observe_nodes(std::uint16_t ns, std::span<const IoamNode> nodes) {
+        const std::string ns_label = u64(ns);
+        for (std::size_t i = 0; i < nodes.size(); ++i) {
+            const IoamNode& n = nodes[i];
+            const auto id = analysis::node_identity(n);
+            if (!id) {
+                continue;
+            }
+            if (n.transit_delay || n.queue_depth) {
+                NodeSeries& s = *node_cache.get(std::pair(ns, *id), [&] {
+                    const std::string node = u64(*id);
+                    return NodeSeries{&transit.with({ns_label, node}),
+                                      &queue_depth.with({ns_label, node})};
+                });
+                if (n.transit_delay) {
+                    // RFC 9197 4.4.2.5: the most significant bit flags an overflow.
+                    if ((*n.transit_delay & 0x80000000u) == 0) {
+                        s.transit->observe(*n.transit_delay / kNsPerSecond);
+                    }
+                }
+                if (n.queue_depth) {
+                    s.queue->set(*n.queue_depth);
+                }
+            }
+            const auto delay = analysis::segment_delay_ns(nodes, i, config.fraction_unit);
+            const auto from =
+                i + 1 < nodes.size() ? analysis::node_identity(nodes[i + 1]) : std::nullopt;
+            if (delay && from) {
+                Histogram* h = *segment_cache.get(TripleKey{ns, *from, *id}, [&] {
+                    return &segment.with({ns_label, u64(*from), u64(*id)});
+                });
+                h->observe(static_cast<double>(*delay) / kNsPerSecond);
+            }
+        }
+    }
+
+    ioam::metrics::Registry& reg;
+    const MetricsConfig config;
+    Family<Counter>& messages;
+    Family<Counter>& records;
+    Family<Counter>& bytes;
+    Family<Counter>& errors;
+    Family<Counter>& unknown_fields;
+    Family<Counter>& seq_lost;
+    Family<Counter>& seq_reordered;
+    Family<Counter>& seq_restarts;
+    Family<Counter>& decoded;
+    Family<Histogram>& transit;
+    Family<Gauge>& queue_depth;
+    Family<Histogram>& segment;
+    Family<Histogram>& path_delay;
+    Family<Counter>& path_packets;
+    Family<Counter>& dex_reports;
+    Family<Counter>& dex_lost;
+    Counter& decoded_traces;
+    Counter& decoded_dex;
+
+    BoundedMap<std::string, ExporterSeries, StringHash> exporter_cache;
+    BoundedMap<std::pair<std::uint16_t, std::uint64_t>, NodeSeries, PairHash> node_cache;
+    BoundedMap<TripleKey, Histogram*, TripleHash> segment_cache;
+    BoundedMap<std::string, PathSeries, StringHash> path_cache;
+    BoundedMap<std::pair<std::uint32_t, std::uint64_t>, DexFlow, PairHash> dex_cache;
+    std::string path_key;  // scratch
+};
+
+CollectorMetrics::CollectorMetrics(ioam::metrics::Registry& registry, const MetricsConfig& config)
+    : impl_(std::make_unique<Impl>(registry, config)) {}
+
+CollectorMetrics::~CollectorMetrics() = default;
+
+void CollectorMetrics::watch_store(store::SqliteStore& s) {
+    auto& r = impl_->reg;
+    const auto stat = [&s](std::uint64_t store::StoreStats::*field) {
+        return [&s, field] { return static_cast<double>(s.stats().*field); };
+    };
+    r.gauge("ioam_collector_store_queue_depth", "Records waiting for the SQLite writer")
+        .get()
+        .set_function(stat(&store::StoreStats::queued));
+    r.counter("ioam_collector_store_dropped_total",
+              "Records dropped because the store queue was full")
+        .get()
+        .set_function(stat(&store::StoreStats::dropped));
+    r.counter("ioam_collector_store_written_total", "Records committed to SQLite")
+        .get()
+        .set_function(stat(&store::StoreStats::written));
+    r.counter("ioam_collector_store_errors_total", "Failed SQLite transactions")
+        .get()
+        .set_function(stat(&store::StoreStats::errors));
+    r.counter("ioam_collector_store_retention_deleted_total", "Records removed by retention")
+        .get()
+        .set_function(stat(&store::StoreStats::retained_deleted));
+    r.gauge("ioam_collector_store_size_bytes", "SQLite pages in use times page size")
+        .get()
+        .set_function(stat(&store::StoreStats::db_bytes));
+    Histogram& latency =
+        r.histogram("ioam_collector_store_batch_seconds", "Duration of one SQLite write batch", {},
+                    ioam::metrics::exponential_buckets(1e-4, 2, 16))
+            .get();
+    s.set_batch_observer([&latency](double secs, std::size_t) { latency.observe(secs); });
+}
+
+void CollectorMetrics::on_message(std::string_view exporter, std::uint32_t, std::size_t bytes) {
+    auto& s = impl_->exporter(exporter);
+    s.messages->inc();
+    s.bytes->inc(static_cast<double>(bytes));
+}
+
+void CollectorMetrics::on_records(std::string_view exporter, std::uint32_t, std::size_t n) {
+    impl_->exporter(exporter).records->inc(static_cast<double>(n));
+}
+
+void CollectorMetrics::on_error(std::string_view exporter, source::IngestError e) {
+    impl_->errors.with({exporter, source::to_string(e)}).inc();
+}
+
+void CollectorMetrics::on_sequence(std::string_view exporter, std::uint32_t domain,
+                                   std::uint64_t lost, std::uint64_t reordered,
+                                   std::uint64_t restarts) {
+    const std::string d = u64(domain);
+    if (lost > 0) {
+        impl_->seq_lost.with({exporter, std::string_view(d)}).inc(static_cast<double>(lost));
+    }
+    if (reordered > 0) {
+        impl_->seq_reordered.with({exporter, std::string_view(d)})
+            .inc(static_cast<double>(reordered));
+    }
+    if (restarts > 0) {
+        impl_->seq_restarts.with({exporter, std::string_view(d)})
+            .inc(static_cast<double>(restarts));
+    }
+}
+
+void CollectorMetrics::on_unknown_fields(std::string_view exporter, std::size_t fields) {
+    impl_->unknown_fields.with({exporter}).inc(static_cast<double>(fields));
+}
+
+void CollectorMetrics::consume(const Origin&, const IoamTrace& t) {
+    Impl& m = *impl_;
+    m.decoded_traces.inc();
+    m.observe_nodes(t.namespace_id, t.nodes);
+    if (t.nodes.empty()) {
+        return;
+    }
+    m.path_key = u64(t.namespace_id);
+    m.path_key += '|';
+    m.path_key += analysis::path_key(t.nodes);
+    Impl::PathSeries& p = *m.path_cache.get(std::string_view(m.path_key), [&] {
+        const std::string ns = u64(t.namespace_id);
+        const std::string path = m.path_key.substr(ns.size() + 1);
+        return Impl::PathSeries{&m.path_delay.with({ns, path}), &m.path_packets.with({ns, path})};
+    });
+    p.packets->inc();
+    if (const auto e2e = analysis::end_to_end_ns(t.nodes, m.config.fraction_unit)) {
+        p.delay->observe(static_cast<double>(*e2e) / kNsPerSecond);
+    }
+}
+
+void CollectorMetrics::consume(const Origin&, const DexReport& d) {
+    Impl& m = *impl_;
+    m.decoded_dex.inc();
+    m.observe_nodes(d.namespace_id, std::span<const IoamNode>(&d.node, 1));
+    const auto node = analysis::node_identity(d.node);
+    if (!d.flow_id || !node) {
+        return;
+    }
+    Impl::DexFlow& f = *m.dex_cache.get(std::pair(*d.flow_id, *node), [&] {
+        const std::string flow = u64(*d.flow_id);
+        const std::string n = u64(*node);
+        return Impl::DexFlow{std::nullopt, &m.dex_reports.with({flow, n}),
+                             &m.dex_lost.with({flow, n})};
+    });
+    f.reports->inc();
+    if (d.sequence_number) {
+        // Forward gaps only; a sequence number going back is reordering or a wrap, not loss.
+        if (f.last_seq) {
+            const auto gap = static_cast<std::int32_t>(*d.sequence_number - *f.last_seq);
+            if (gap > 1) {
+                f.lost->inc(gap - 1);
+            }
+            if (gap > 0) {
+                f.last_seq = d.sequence_number;
+            }
+        } else {
+            f.last_seq = d.sequence_number;
+        }
+    }
+}
+
+}  // namespace ioam::collector::metrics

@@ -1,0 +1,61 @@
+#pragma once
+// Prometheus metrics of the collector: ingest counters (an IngestObserver), IOAM telemetry
+// aggregated from every decoded record (a TraceSink), and store/listener gauges read at scrape
+// time. Every labelled family is capped (common/metrics); the per-key caches here are capped
+// to the same size, so memory stays bounded whatever the exporters send.
+//
+// Threading: the IngestObserver and TraceSink methods are called from the one ingest thread
+// (under the processor's lock); render() from any thread.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "collector/analysis/delay.hpp"
+#include "collector/decode/trace_sink.hpp"
+#include "collector/source/ipfix_processor.hpp"
+
+namespace ioam::metrics {
+class Registry;
+}
+
+namespace ioam::collector::store {
+class SqliteStore;
+}
+
+namespace ioam::collector::metrics {
+
+struct MetricsConfig {
+    std::size_t max_series_per_family = 2000;  // label sets per family
+    std::size_t max_exporters = 256;           // exporter label values
+    std::size_t max_dex_flows = 1000;          // (flow, node) pairs tracked for DEX loss
+    analysis::FractionUnit fraction_unit = analysis::FractionUnit::microseconds;
+};
+
+class CollectorMetrics final : public TraceSink, public source::IngestObserver {
+  public:
+    CollectorMetrics(ioam::metrics::Registry& registry, const MetricsConfig& config);
+    CollectorMetrics(const CollectorMetrics&) = delete;
+    CollectorMetrics& operator=(const CollectorMetrics&) = delete;
+    ~CollectorMetrics() override;
+
+    // Store gauges and the batch latency histogram (call once, before the store starts).
+    void watch_store(store::SqliteStore& store);
+
+    void on_message(std::string_view exporter, std::uint32_t domain, std::size_t bytes) override;
+    void on_records(std::string_view exporter, std::uint32_t domain, std::size_t records) override;
+    void on_error(std::string_view exporter, source::IngestError e) override;
+    void on_sequence(std::string_view exporter, std::uint32_t domain, std::uint64_t lost,
+                     std::uint64_t reordered, std::uint64_t restarts) override;
+    void on_unknown_fields(std::string_view exporter, std::size_t fields) override;
+
+    void consume(const Origin& origin, const IoamTrace& trace) override;
+    void consume(const Origin& origin, const DexReport& report) override;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ioam::collector::metrics
