@@ -1,0 +1,446 @@
+#include "exporter/record/record_builder.hpp"
+
+#include <fixbuf/public.h>
+
+#include <bit>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+
+#include "common/ipfix/fixbuf/ioam_fixbuf.hpp"
+#include "common/ipfix/record_layouts.hpp"
+
+namespace ioam::exporter::record {
+namespace {
+
+namespace ipf = ioam::ipfix;
+namespace fbx = ioam::ipfix::fixbuf;
+
+constexpr std::size_t kMinMtu = 64;
+constexpr std::size_t kMaxMtu = 65535;
+// The model lives for the whole process: sessions and templates refer to it.
+fbInfoModel_t* info_model() {
+    static fbInfoModel_t* model = [] {
+        fbInfoModel_t* m = fbInfoModelAlloc();
+        fbx::add_ioam_elements(m);
+        return m;
+    }();
+    return model;
+}
+
+// How one field of an internal record gets its value.
+enum class Source : std::uint8_t { integer, trace_data, opaque_data, hop_list };
+
+struct Field {
+    const ipf::ElementSpec* spec;
+    Source source;
+    std::uint16_t offset;  // in the internal record
+    std::uint16_t width;   // native width of integers in the internal record
+};
+
+// A layout announced in this session: its fields and where they live in memory.
+struct Plan {
+    std::uint16_t tid = 0;
+    std::vector<Field> fields;
+    std::uint16_t size = 0;
+    const fbTemplate_t* external = nullptr;  // owned by the session
+};
+
+Source source_of(const ipf::ElementSpec& e) {
+    if (e.type == ipf::DataType::subTemplateList) {
+        return Source::hop_list;
+    }
+    if (e.name == "ioamTraceData") {
+        return Source::trace_data;
+    }
+    if (e.name == "ioamOpaqueData") {
+        return Source::opaque_data;
+    }
+    return Source::integer;
+}
+
+// The low `width` octets of v in host order (libfixbuf swaps integers of any length).
+void put_uint(std::uint8_t* at, std::uint16_t width, std::uint64_t v) {
+    static_assert(std::endian::native == std::endian::little ||
+                  std::endian::native == std::endian::big);
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(at, &v, width);
+    } else {
+        std::memcpy(at, reinterpret_cast<const std::uint8_t*>(&v) + 8 - width, width);
+    }
+}
+
+void put_varfield(std::uint8_t* at, std::span<const std::uint8_t> data) {
+    fbVarfield_t vf{data.size(), const_cast<std::uint8_t*>(data.data())};
+    std::memcpy(at, &vf, sizeof vf);
+}
+
+// Internal templates get their own ids: when encoding a subTemplateList libfixbuf restores the
+// record's templates by id afterwards, and with equal internal and external ids it would take
+// the external template for the internal one (libfixbuf 2.4 fBufSetEncodeSubTemplates).
+constexpr std::uint16_t internal_tid(std::uint16_t tid) {
+    return tid | 0x8000u;
+}
+
+Errc fixbuf_errc(const GError* err) {
+    return err != nullptr && err->code == FB_ERROR_EOM ? Errc::too_large : Errc::bad_ipfix;
+}
+
+}  // namespace
+
+struct RecordBuilder::Impl {
+    Impl(const RecordOptions& opts, MessageHandler h) : options(opts), handler(std::move(h)) {
+        if (options.mtu < kMinMtu || options.mtu > kMaxMtu) {
+            throw std::invalid_argument("MTU must be within " + std::to_string(kMinMtu) + ".." +
+                                        std::to_string(kMaxMtu) + " octets");
+        }
+        out.resize(options.mtu);
+        fbSession_t* session = fbSessionAlloc(info_model());
+        fbSessionSetDomain(session, options.observation_domain);
+        exporter = fbExporterAllocBuffer(out.data(), static_cast<std::uint16_t>(options.mtu));
+        fbuf = fBufAllocForExport(session, exporter);
+    }
+
+    ~Impl() { fBufFree(fbuf); }  // frees the session, its templates and the exporter
+
+    // libfixbuf emits a full message into `out` from inside append/template calls; a version
+    // field appearing there tells that it did. Each call emits at most one message.
+    void collect() {
+        if (out[0] != 0 || out[1] != 10) {
+            return;
+        }
+        const std::size_t len = fbExporterGetMsgLen(exporter);
+        const std::span<const std::uint8_t> msg(out.data(), len);
+        if (capture != nullptr) {
+            capture->emplace_back(msg.begin(), msg.end());
+        } else {
+            ++stats.messages;
+            stats.octets += len;
+            handler(msg);
+        }
+        emitted_records += pending;
+        pending = 0;
+        dirty = false;
+        out[0] = out[1] = 0;
+    }
+
+    // The plan of template `tid`, announcing it on first use with the fields make() returns.
+    template <typename MakeFields>
+    Result<const Plan*> plan(std::uint16_t tid, MakeFields&& make, bool list_member = false) {
+        if (auto it = plans.find(tid); it != plans.end()) {
+            return &it->second;
+        }
+        return announce(tid, make(), list_member);
+    }
+
+    // Adds the internal and external templates of a new layout; the external one is written
+    // to the message in progress right away.
+    Result<const Plan*> announce(std::uint16_t tid, const ipf::Layout& fields, bool list_member) {
+        GError* err = nullptr;
+        fbSession_t* session = fBufGetSession(fbuf);
+        fbTemplate_t* internal =
+            list_member ? nullptr
+                        : fbx::make_template(info_model(), fields, fbx::Side::internal, &err);
+        fbTemplate_t* external =
+            list_member || internal != nullptr
+                ? fbx::make_template(info_model(), fields, fbx::Side::external, &err)
+                : nullptr;
+        if (external == nullptr) {
+            if (internal != nullptr) {
+                fbTemplateFreeUnused(internal);
+            }
+            g_clear_error(&err);
+            return Errc::bad_ipfix;
+        }
+        if (internal != nullptr &&
+            !fbSessionAddTemplate(session, TRUE, internal_tid(tid), internal, &err)) {
+            fbTemplateFreeUnused(internal);
+            fbTemplateFreeUnused(external);
+            g_clear_error(&err);
+            return Errc::bad_ipfix;
+        }
+        const bool added = fbSessionAddTemplate(session, FALSE, tid, external, &err) != 0;
+        collect();
+        if (!added) {
+            fbTemplateFreeUnused(external);
+            const Errc e = fixbuf_errc(err);
+            g_clear_error(&err);
+            return e;
+        }
+        dirty = true;
+        ++stats.template_sends;
+        order.push_back(tid);
+        Plan p = make_plan(tid, fields, list_member);
+        p.external = external;
+        return &plans.emplace(tid, std::move(p)).first->second;
+    }
+
+    // Memory layout of a record. libfixbuf encodes subTemplateList members with the external
+    // template on both sides: their integers sit at their encoded length, in host order.
+    static Plan make_plan(std::uint16_t tid, const ipf::Layout& fields, bool list_member) {
+        Plan p;
+        p.tid = tid;
+        const auto mem = fbx::internal_layout(fields);
+        for (std::size_t i = 0; i < fields.size(); ++i) {
+            const auto& e = *fields[i];
+            const bool var = e.length == ipf::kVarLen;
+            const std::uint16_t width =
+                list_member && !var ? e.length : fbx::field_length(e, fbx::Side::internal);
+            p.fields.push_back({&e, source_of(e), list_member ? p.size : mem.offsets[i], width});
+            p.size = static_cast<std::uint16_t>(list_member ? p.size + width : mem.size);
+        }
+        return p;
+    }
+
+    Status append(const Plan& p, std::uint8_t* rec) {
+        GError* err = nullptr;
+        if (p.tid != current_tid) {
+            if (!fBufSetInternalTemplate(fbuf, internal_tid(p.tid), &err) ||
+                !fBufSetExportTemplate(fbuf, p.tid, &err)) {
+                g_clear_error(&err);
+                current_tid = 0;
+                return Errc::bad_ipfix;
+            }
+            current_tid = p.tid;
+        }
+        const bool ok = fBufAppend(fbuf, rec, p.size, &err) != 0;
+        collect();
+        if (!ok) {
+            const Errc e = fixbuf_errc(err);
+            g_clear_error(&err);
+            return e;
+        }
+        ++pending;
+        ++stats.records;
+        dirty = true;
+        return Ok{};
+    }
+
+    // Writes the node's fields of `p` (hop record or the node part of a DEX record).
+    template <typename Value>
+    Status fill(const Plan& p, std::uint8_t* rec, const IoamNode& node, Value&& value) {
+        for (const auto& f : p.fields) {
+            std::uint8_t* at = rec + f.offset;
+            switch (f.source) {
+                case Source::integer: {
+                    auto v = value(*f.spec);
+                    if (!v) {
+                        return v.error();
+                    }
+                    put_uint(at, f.width, *v);
+                    break;
+                }
+                case Source::opaque_data:
+                    put_varfield(at, ipf::node_opaque_data(node));
+                    break;
+                case Source::trace_data:
+                case Source::hop_list:
+                    break;  // record-level: filled by the caller
+            }
+        }
+        return Ok{};
+    }
+
+    Status add_hops(const IoamTrace& t, const Plan& hop, const Plan& trace_plan,
+                    std::uint8_t* rec) {
+        const Plan& hp = hop;
+        hop_buf.assign(t.nodes.size() * hp.size, 0);
+        for (std::size_t i = 0; i < t.nodes.size(); ++i) {
+            const auto& node = t.nodes[i];
+            auto st = fill(hp, hop_buf.data() + i * hp.size, node,
+                           [&](const ipf::ElementSpec& e) { return ipf::node_value(node, e); });
+            if (!st) {
+                return st;
+            }
+        }
+        if (hop_buf.size() > 0xffff) {
+            return Errc::too_large;
+        }
+        fbSubTemplateList_t stl{};
+        fbSubTemplateListInitWithOwnBuffer(&stl, FB_LIST_SEM_ALL_OF, hp.tid, hp.external,
+                                           static_cast<std::uint16_t>(t.nodes.size()),
+                                           static_cast<std::uint16_t>(hop_buf.size()),
+                                           hop_buf.data());
+        for (const auto& f : trace_plan.fields) {
+            if (f.source == Source::hop_list) {
+                std::memcpy(rec + f.offset, &stl, sizeof stl);
+            }
+        }
+        return Ok{};
+    }
+
+    Status add(const IoamTrace& t) {
+        // The hop template is announced before the trace template whose list refers to it.
+        const Plan* hop = nullptr;
+        if (options.hop_list) {
+            auto h = plan(
+                ipf::hop_template_id(t.trace_type), [&] { return ipf::hop_fields(t.trace_type); },
+                true);
+            if (!h) {
+                return h.error();
+            }
+            hop = *h;
+        }
+        auto trace = plan(hop ? ipf::kTraceWithHopsTemplateId : ipf::kTraceTemplateId,
+                          [&] { return ipf::trace_record_fields(hop != nullptr); });
+        if (!trace) {
+            return trace.error();
+        }
+        const Plan& p = **trace;
+        rec.assign(p.size, 0);
+        if (hop != nullptr) {
+            if (auto st = add_hops(t, *hop, p, rec.data()); !st) {
+                return st;
+            }
+        }
+        for (const auto& f : p.fields) {
+            std::uint8_t* at = rec.data() + f.offset;
+            switch (f.source) {
+                case Source::integer: {
+                    auto v = ipf::trace_value(t, *f.spec);
+                    if (!v) {
+                        return v.error();
+                    }
+                    put_uint(at, f.width, *v);
+                    break;
+                }
+                case Source::trace_data:
+                    put_varfield(at, t.raw_data);
+                    break;
+                case Source::opaque_data:
+                case Source::hop_list:
+                    break;
+            }
+        }
+        return append(p, rec.data());
+    }
+
+    Status add(const DexReport& d) {
+        auto dex = plan(ipf::dex_template_id(d.trace_type),
+                        [&] { return ipf::dex_record_fields(d.trace_type); });
+        if (!dex) {
+            return dex.error();
+        }
+        const Plan& p = **dex;
+        rec.assign(p.size, 0);
+        auto st = fill(p, rec.data(), d.node,
+                       [&](const ipf::ElementSpec& e) { return ipf::dex_value(d, e); });
+        if (!st) {
+            return st;
+        }
+        return append(p, rec.data());
+    }
+
+    Status flush() {
+        if (!dirty) {
+            return Ok{};
+        }
+        GError* err = nullptr;
+        const bool ok = fBufEmit(fbuf, &err) != 0;
+        collect();
+        if (!ok) {
+            g_clear_error(&err);
+            return Errc::bad_ipfix;
+        }
+        return Ok{};
+    }
+
+    Status export_templates() {
+        for (const auto tid : order) {
+            GError* err = nullptr;
+            const bool ok = fbSessionExportTemplate(fBufGetSession(fbuf), tid, &err) != 0;
+            collect();
+            if (!ok) {
+                const Errc e = fixbuf_errc(err);
+                g_clear_error(&err);
+                return e;
+            }
+            dirty = true;
+            ++stats.template_sends;
+        }
+        return Ok{};
+    }
+
+    RecordOptions options;
+    MessageHandler handler;
+    std::vector<std::uint8_t> out;  // where the buffer exporter copies each message
+    fbExporter_t* exporter = nullptr;
+    fBuf_t* fbuf = nullptr;
+    std::unordered_map<std::uint16_t, Plan> plans;  // bounded: template ids are 13-bit keyed
+    std::vector<std::uint16_t> order;               // announcement order, for re-export
+    std::uint16_t current_tid = 0;
+    std::vector<std::uint8_t> rec;      // internal record being built
+    std::vector<std::uint8_t> hop_buf;  // its hop records
+    std::size_t pending = 0;            // records in the message in progress
+    std::uint64_t emitted_records = 0;
+    bool dirty = false;  // the message in progress holds something
+    std::vector<std::vector<std::uint8_t>>* capture = nullptr;
+    BuilderStats stats;
+};
+
+RecordBuilder::RecordBuilder(const RecordOptions& options, MessageHandler handler)
+    : impl_(std::make_unique<Impl>(options, std::move(handler))) {}
+RecordBuilder::~RecordBuilder() = default;
+
+Status RecordBuilder::add(const IoamTrace& trace) {
+    return impl_->add(trace);
+}
+Status RecordBuilder::add(const DexReport& report) {
+    return impl_->add(report);
+}
+Status RecordBuilder::flush() {
+    return impl_->flush();
+}
+Status RecordBuilder::export_templates() {
+    return impl_->export_templates();
+}
+
+Result<std::vector<std::vector<std::uint8_t>>> RecordBuilder::template_messages() {
+    if (auto st = impl_->flush(); !st) {
+        return st.error();
+    }
+    std::vector<std::vector<std::uint8_t>> msgs;
+    impl_->capture = &msgs;
+    auto st = impl_->export_templates();
+    if (st) {
+        st = impl_->flush();
+    }
+    impl_->capture = nullptr;
+    if (!st) {
+        return st.error();
+    }
+    return msgs;
+}
+
+std::uint32_t RecordBuilder::sequence_number() const noexcept {
+    return static_cast<std::uint32_t>(impl_->emitted_records);
+}
+std::size_t RecordBuilder::pending_records() const noexcept {
+    return impl_->pending;
+}
+const BuilderStats& RecordBuilder::stats() const noexcept {
+    return impl_->stats;
+}
+const RecordOptions& RecordBuilder::options() const noexcept {
+    return impl_->options;
+}
+
+std::uint32_t message_sequence(std::span<const std::uint8_t> m) noexcept {
+    if (m.size() < 16) {
+        return 0;
+    }
+    return static_cast<std::uint32_t>(m[8]) << 24 | static_cast<std::uint32_t>(m[9]) << 16 |
+           static_cast<std::uint32_t>(m[10]) << 8 | m[11];
+}
+
+void set_message_sequence(std::span<std::uint8_t> m, std::uint32_t seq) noexcept {
+    if (m.size() < 16) {
+        return;
+    }
+    for (int i = 0; i < 4; ++i) {
+        m[8 + i] = static_cast<std::uint8_t>(seq >> (24 - 8 * i));
+    }
+}
+
+}  // namespace ioam::exporter::record
