@@ -1,5 +1,7 @@
 #include "common/ipfix/fixbuf/ioam_fixbuf.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "common/ipfix/record_layouts.hpp"
@@ -106,16 +108,13 @@ void add_ioam_elements(fbInfoModel_t* model) {
 }
 
 std::uint16_t field_length(const ElementSpec& e, Side side) noexcept {
-    if (side == Side::external) {
-        return e.length;
-    }
     switch (e.type) {
         case DataType::octetArray:
-            return sizeof(fbVarfield_t);
+            return side == Side::external ? FB_IE_VARLEN : sizeof(fbVarfield_t);
         case DataType::subTemplateList:
-            return sizeof(fbSubTemplateList_t);
+            return side == Side::external ? FB_IE_VARLEN : sizeof(fbSubTemplateList_t);
         default:
-            return native_length(e.type);
+            return side == Side::internal ? native_length(e.type) : e.length;
     }
 }
 
@@ -135,14 +134,34 @@ fbTemplate_t* make_template(fbInfoModel_t* model, std::span<const ElementSpec* c
     return tmpl;
 }
 
-RecordLayout internal_layout(std::span<const ElementSpec* const> fields) {
+RecordLayout memory_layout(std::span<const ElementSpec* const> fields, Side side) {
     RecordLayout out;
     out.offsets.reserve(fields.size());
     for (const auto* e : fields) {
         out.offsets.push_back(out.size);
-        out.size = static_cast<std::uint16_t>(out.size + field_length(*e, Side::internal));
+        out.size = static_cast<std::uint16_t>(out.size + field_length(*e, side));
     }
     return out;
+}
+
+void store_uint(std::uint8_t* at, std::uint16_t width, std::uint64_t value) noexcept {
+    width = std::min<std::uint16_t>(width, sizeof value);
+    std::uint8_t bytes[sizeof value];
+    std::memcpy(bytes, &value, sizeof value);
+    // The low-order `width` octets: first on little-endian hosts, last on big-endian ones.
+    const std::size_t from = std::endian::native == std::endian::little ? 0 : sizeof value - width;
+    std::memcpy(at, bytes + from, width);
+}
+
+std::uint64_t load_uint(const std::uint8_t* at, std::uint16_t width) noexcept {
+    width = std::min<std::uint16_t>(width, sizeof(std::uint64_t));
+    std::uint8_t bytes[sizeof(std::uint64_t)] = {};
+    const std::size_t to =
+        std::endian::native == std::endian::little ? 0 : sizeof(std::uint64_t) - width;
+    std::memcpy(bytes + to, at, width);
+    std::uint64_t value = 0;
+    std::memcpy(&value, bytes, sizeof value);
+    return value;
 }
 
 }  // namespace ioam::ipfix::fixbuf

@@ -6,6 +6,7 @@
 
 #include <fixbuf/public.h>
 
+#include <bit>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -20,11 +21,17 @@ namespace ioam::ipfix::fixbuf {
 // IANA elements are in libfixbuf's default model already. Idempotent.
 void add_ioam_elements(fbInfoModel_t* model);
 
-// external: the on-the-wire template, each field in its encoded (reduced) length.
-// internal: the in-memory record libfixbuf transcodes to and from: integers in their native
-//           width (uint8/16/32/64_t, host order), octet arrays as fbVarfield_t, lists as
-//           fbSubTemplateList_t, packed without padding (see internal_layout()).
-enum class Side { external, internal };
+// external:    the on-the-wire template, each field in its encoded (reduced) length.
+// internal:    the in-memory record libfixbuf transcodes to and from: integers in their native
+//              width (uint8/16/32/64_t, host order), octet arrays as fbVarfield_t, lists as
+//              fbSubTemplateList_t, packed without padding (see internal_layout()).
+// list_member: the in-memory form of records inside a subTemplateList being exported.
+//              libfixbuf 2.4 encodes list members with the external template on both sides
+//              (fBufSetEncodeSubTemplates), so integers sit at their encoded length in host
+//              order (store_uint()), octet arrays as fbVarfield_t. On collection libfixbuf uses
+//              the session's internal template of the list's template id when there is one,
+//              so list members read back in the internal form.
+enum class Side { external, internal, list_member };
 
 // Octets `e` occupies on `side` (FB_IE_VARLEN for variable length on the external side).
 std::uint16_t field_length(const ElementSpec& e, Side side) noexcept;
@@ -35,12 +42,21 @@ std::uint16_t field_length(const ElementSpec& e, Side side) noexcept;
 fbTemplate_t* make_template(fbInfoModel_t* model, std::span<const ElementSpec* const> fields,
                             Side side, GError** err);
 
-// Where each field of an internal record of `fields` lives: offsets[i] for fields[i], and the
-// record size, equal to fbTemplateGetIELenOfMemBuffer() of the internal template.
+// Where each field of an in-memory record of `fields` lives (side internal or list_member):
+// offsets[i] for fields[i], and the record size. For internal records the size equals
+// fbTemplateGetIELenOfMemBuffer() of the internal template.
 struct RecordLayout {
     std::vector<std::uint16_t> offsets;
     std::uint16_t size = 0;
 };
-RecordLayout internal_layout(std::span<const ElementSpec* const> fields);
+RecordLayout memory_layout(std::span<const ElementSpec* const> fields, Side side);
+inline RecordLayout internal_layout(std::span<const ElementSpec* const> fields) {
+    return memory_layout(fields, Side::internal);
+}
+
+// A `width`-octet (1..8) unsigned integer in host order, the form libfixbuf's endian
+// transcoder reads and writes in memory records (also the reduced widths of list members).
+void store_uint(std::uint8_t* at, std::uint16_t width, std::uint64_t value) noexcept;
+std::uint64_t load_uint(const std::uint8_t* at, std::uint16_t width) noexcept;
 
 }  // namespace ioam::ipfix::fixbuf

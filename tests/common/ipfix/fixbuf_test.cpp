@@ -2,11 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <span>
 #include <vector>
 
 #include "common/ipfix/record_layouts.hpp"
@@ -101,7 +104,7 @@ TEST(FixbufModel, RegisteringTwiceChangesNothing) {
 }
 
 void expect_template_matches(fbInfoModel_t* model, const Layout& fields) {
-    for (const auto side : {Side::external, Side::internal}) {
+    for (const auto side : {Side::external, Side::internal, Side::list_member}) {
         GError* err = nullptr;
         fbTemplate_t* t = make_template(model, fields, side, &err);
         ASSERT_NE(t, nullptr) << (err != nullptr ? err->message : "");
@@ -113,8 +116,8 @@ void expect_template_matches(fbInfoModel_t* model, const Layout& fields) {
             EXPECT_EQ(ie->len,
                       fields[i]->length == kVarLen ? FB_IE_VARLEN : field_length(*fields[i], side));
         }
-        if (side == Side::internal) {
-            EXPECT_EQ(fbTemplateGetIELenOfMemBuffer(t), internal_layout(fields).size);
+        if (side != Side::external) {
+            EXPECT_EQ(fbTemplateGetIELenOfMemBuffer(t), memory_layout(fields, side).size);
         }
         fbTemplateFreeUnused(t);
     }
@@ -150,67 +153,132 @@ TEST(FixbufTemplate, InternalLayoutIsPacked) {
     EXPECT_EQ(layout.size, 8 + 4 + 2 + 4 + 4 + 1 + 1 + 4 + 1 + 4 + 4 + sizeof(fbVarfield_t));
 }
 
-// Writes a DEX report into an internal record laid out by internal_layout(), as an exporter.
-std::vector<std::uint8_t> to_record(const DexReport& d, const Layout& fields) {
-    const auto layout = internal_layout(fields);
+// Fills an in-memory record of `fields` (as an exporter): integers from value(e), octet arrays
+// from octets(e); lists are left zeroed for the caller.
+template <typename Value, typename Octets>
+std::vector<std::uint8_t> make_record(const Layout& fields, Side side, Value value, Octets octets) {
+    const auto layout = memory_layout(fields, side);
     std::vector<std::uint8_t> rec(layout.size);
     for (std::size_t i = 0; i < fields.size(); ++i) {
+        const ElementSpec& e = *fields[i];
         std::uint8_t* at = rec.data() + layout.offsets[i];
-        if (fields[i]->type == DataType::octetArray) {
-            const auto data = node_opaque_data(d.node);
-            fbVarfield_t v{data.size(), const_cast<std::uint8_t*>(data.data())};
+        if (e.type == DataType::octetArray) {
+            const std::span<const std::uint8_t> data = octets(e);
+            const fbVarfield_t v{data.size(), const_cast<std::uint8_t*>(data.data())};
             std::memcpy(at, &v, sizeof v);
-            continue;
+        } else if (e.type != DataType::subTemplateList) {
+            const auto got = value(e);
+            EXPECT_TRUE(got.ok()) << e.name;
+            store_uint(at, field_length(e, side), got.ok() ? *got : 0);
         }
-        const std::uint64_t value = *dex_value(d, *fields[i]);
-        const auto width = field_length(*fields[i], Side::internal);
-        const std::array<std::uint64_t, 1> wide = {value};
-        const std::uint8_t u8 = static_cast<std::uint8_t>(value);
-        const std::uint16_t u16 = static_cast<std::uint16_t>(value);
-        const std::uint32_t u32 = static_cast<std::uint32_t>(value);
-        const void* src = width == 1   ? static_cast<const void*>(&u8)
-                          : width == 2 ? static_cast<const void*>(&u16)
-                          : width == 4 ? static_cast<const void*>(&u32)
-                                       : static_cast<const void*>(wide.data());
-        std::memcpy(at, src, width);
     }
     return rec;
 }
 
-// Reads it back, as a collector.
-DexReport from_record(const std::uint8_t* rec, const Layout& fields) {
+// The inverse (as a collector): set_value(e, v) for integers, set_octets(e, span) for arrays.
+template <typename SetValue, typename SetOctets>
+void read_record(const std::uint8_t* rec, const Layout& fields, SetValue set_value,
+                 SetOctets set_octets) {
     const auto layout = internal_layout(fields);
-    DexReport d;
     for (std::size_t i = 0; i < fields.size(); ++i) {
+        const ElementSpec& e = *fields[i];
         const std::uint8_t* at = rec + layout.offsets[i];
-        if (fields[i]->type == DataType::octetArray) {
+        if (e.type == DataType::octetArray) {
             fbVarfield_t v;
             std::memcpy(&v, at, sizeof v);
-            EXPECT_TRUE(set_node_opaque_data(d.node, {v.buf, v.len}).ok());
-            continue;
+            EXPECT_TRUE(set_octets(e, std::span<const std::uint8_t>(v.buf, v.len)).ok()) << e.name;
+        } else if (e.type != DataType::subTemplateList) {
+            EXPECT_TRUE(set_value(e, load_uint(at, field_length(e, Side::internal))).ok())
+                << e.name;
         }
-        const auto width = field_length(*fields[i], Side::internal);
-        std::uint64_t value = 0;
-        if (width == 1) {
-            value = *at;
-        } else if (width == 2) {
-            std::uint16_t v;
-            std::memcpy(&v, at, 2);
-            value = v;
-        } else if (width == 4) {
-            std::uint32_t v;
-            std::memcpy(&v, at, 4);
-            value = v;
-        } else {
-            std::memcpy(&value, at, 8);
-        }
-        EXPECT_TRUE(set_dex_value(d, *fields[i], value).ok()) << fields[i]->name;
     }
-    return d;
+}
+
+std::vector<std::uint8_t> node_record(const IoamNode& n, const Layout& fields, Side side) {
+    return make_record(
+        fields, side, [&](const ElementSpec& e) { return node_value(n, e); },
+        [&](const ElementSpec&) { return node_opaque_data(n); });
+}
+
+IoamNode read_node(const std::uint8_t* rec, const Layout& fields) {
+    IoamNode n;
+    read_record(
+        rec, fields, [&](const ElementSpec& e, std::uint64_t v) { return set_node_value(n, e, v); },
+        [&](const ElementSpec&, std::span<const std::uint8_t> d) {
+            return set_node_opaque_data(n, d);
+        });
+    return n;
+}
+
+using Templates = std::vector<std::pair<std::uint16_t, Layout>>;
+
+void add_templates(fbInfoModel_t* model, fbSession_t* session, const Templates& templates,
+                   bool with_external) {
+    for (const auto& [tid, fields] : templates) {
+        for (const auto side : {Side::internal, Side::external}) {
+            if (side == Side::external && !with_external) {
+                continue;
+            }
+            GError* err = nullptr;
+            fbTemplate_t* t = make_template(model, fields, side, &err);
+            ASSERT_NE(t, nullptr) << err->message;
+            ASSERT_TRUE(fbSessionAddTemplate(session, side == Side::internal, tid, t, &err))
+                << err->message;
+        }
+    }
+}
+
+// One IPFIX stream holding `templates` and then `record` (of template `tid`), as a file
+// exporter writes it.
+std::vector<std::uint8_t> export_stream(fbInfoModel_t* model, const Templates& templates,
+                                        std::uint16_t tid, std::vector<std::uint8_t>& record) {
+    char* buf = nullptr;
+    std::size_t len = 0;
+    FILE* sink = open_memstream(&buf, &len);
+    EXPECT_NE(sink, nullptr);
+    GError* err = nullptr;
+    fbSession_t* session = fbSessionAlloc(model);
+    fBuf_t* out = fBufAllocForExport(session, fbExporterAllocFP(sink));
+    add_templates(model, session, templates, true);
+    EXPECT_TRUE(fbSessionExportTemplates(session, &err));
+    EXPECT_TRUE(fBufSetInternalTemplate(out, tid, &err));
+    EXPECT_TRUE(fBufSetExportTemplate(out, tid, &err));
+    EXPECT_TRUE(fBufAppend(out, record.data(), record.size(), &err));
+    EXPECT_TRUE(fBufEmit(out, &err));
+    fBufFree(out);  // frees session and exporter
+    std::fclose(sink);
+    std::vector<std::uint8_t> bytes(buf, buf + len);
+    std::free(buf);
+    return bytes;
+}
+
+// Reads the first data record of `stream` into an internal record of template `tid`, and hands
+// it to `use` while the collector (which owns list contents) is alive.
+template <typename Use>
+void collect_first(fbInfoModel_t* model, const Templates& templates, std::uint16_t tid,
+                   std::vector<std::uint8_t>& stream, Use use) {
+    FILE* source = fmemopen(stream.data(), stream.size(), "rb");
+    ASSERT_NE(source, nullptr);
+    fbSession_t* session = fbSessionAlloc(model);
+    add_templates(model, session, templates, false);
+    fBuf_t* in = fBufAllocForCollection(session, fbCollectorAllocFP(nullptr, source));
+    GError* err = nullptr;
+    ASSERT_TRUE(fBufSetInternalTemplate(in, tid, &err));
+    const Layout& fields = templates.front().second;
+    std::vector<std::uint8_t> rec(internal_layout(fields).size);
+    std::size_t len = rec.size();
+    ASSERT_TRUE(fBufNext(in, rec.data(), &len, &err)) << err->message;
+    EXPECT_EQ(len, rec.size());
+    use(rec.data());
+    GError* ignored = nullptr;
+    fBufListFree(fbSessionGetTemplate(session, TRUE, tid, &ignored), rec.data());
+    g_clear_error(&ignored);
+    fBufFree(in);
+    std::fclose(source);
 }
 
 // Exporter and collector through real libfixbuf buffers: reduced-length and variable-length
-// encoding, and the all-ones convention, survive the wire.
+// encoding, NTP time and the all-ones convention survive the wire.
 TEST(FixbufWire, DexRecordRoundTripsWithReducedLengths) {
     auto model = ioam_model();
     DexReport d;
@@ -227,37 +295,19 @@ TEST(FixbufWire, DexRecordRoundTripsWithReducedLengths) {
     d.node.opaque_state = OpaqueState{0x000abc, {1, 2, 3, 4, 5, 6, 7, 8}};  // transit delay absent
     const auto fields = dex_record_fields(d.trace_type);
     const std::uint16_t tid = dex_template_id(d.trace_type);
+    const Templates templates = {{tid, fields}};
 
-    // Export through a memory stream, as a file exporter would (templates, then data).
-    char* wire_buf = nullptr;
-    std::size_t len = 0;
-    FILE* sink = open_memstream(&wire_buf, &len);
-    ASSERT_NE(sink, nullptr);
-    GError* err = nullptr;
-    fbSession_t* out_session = fbSessionAlloc(model.get());
-    fBuf_t* out = fBufAllocForExport(out_session, fbExporterAllocFP(sink));
-    fbSessionSetDomain(out_session, d.observation_domain);
-    ASSERT_TRUE(fbSessionAddTemplate(
-        out_session, TRUE, tid, make_template(model.get(), fields, Side::internal, &err), &err));
-    ASSERT_TRUE(fbSessionAddTemplate(
-        out_session, FALSE, tid, make_template(model.get(), fields, Side::external, &err), &err));
-    ASSERT_TRUE(fbSessionExportTemplates(out_session, &err)) << err->message;
-    ASSERT_TRUE(fBufSetInternalTemplate(out, tid, &err));
-    ASSERT_TRUE(fBufSetExportTemplate(out, tid, &err));
-    auto rec = to_record(d, fields);
-    ASSERT_TRUE(fBufAppend(out, rec.data(), rec.size(), &err)) << err->message;
-    ASSERT_TRUE(fBufEmit(out, &err)) << err->message;
-    fBufFree(out);
-    std::fclose(sink);
-    const std::vector<std::uint8_t> wire(wire_buf, wire_buf + len);
-    std::free(wire_buf);
+    auto rec = make_record(
+        fields, Side::internal, [&](const ElementSpec& e) { return dex_value(d, e); },
+        [&](const ElementSpec&) { return node_opaque_data(d.node); });
+    auto wire = export_stream(model.get(), templates, tid, rec);
 
     // The data set ends the stream: header, then 8+4+2+4+4+1+1+3 record header, 1+3 node,
     // 4 delay, 1+7 wide, 3 schema id, 1+8 opaque data.
     const std::size_t fixed = 8 + 4 + 2 + 4 + 4 + 1 + 1 + 3 + 1 + 3 + 4 + 1 + 7 + 3;
     const std::size_t set_len = 4 + fixed + 1 + 8;
-    ASSERT_GE(len, 16 + set_len);
-    const std::uint8_t* set = wire.data() + len - set_len;
+    ASSERT_GE(wire.size(), 16 + set_len);
+    const std::uint8_t* set = wire.data() + wire.size() - set_len;
     EXPECT_EQ((set[0] << 8) | set[1], tid);
     EXPECT_EQ(static_cast<std::size_t>((set[2] << 8) | set[3]), set_len);
     const std::uint64_t ntp = unix_ns_to_ntp(d.observation_time_ns);
@@ -271,21 +321,103 @@ TEST(FixbufWire, DexRecordRoundTripsWithReducedLengths) {
     const std::uint8_t* delay = node_id + 3;
     EXPECT_EQ(delay[0] & delay[1] & delay[2] & delay[3], 0xff) << "absent = all ones";
 
-    FILE* source = fmemopen(const_cast<std::uint8_t*>(wire.data()), wire.size(), "rb");
-    ASSERT_NE(source, nullptr);
-    fbSession_t* in_session = fbSessionAlloc(model.get());
-    ASSERT_TRUE(fbSessionAddTemplate(
-        in_session, TRUE, tid, make_template(model.get(), fields, Side::internal, &err), &err));
-    fBuf_t* in = fBufAllocForCollection(in_session, fbCollectorAllocFP(nullptr, source));
-    ASSERT_TRUE(fBufSetInternalTemplate(in, tid, &err));
-    std::vector<std::uint8_t> got(internal_layout(fields).size);
-    std::size_t got_len = got.size();
-    ASSERT_TRUE(fBufNext(in, got.data(), &got_len, &err)) << err->message;
-    EXPECT_EQ(got_len, got.size());
-    const DexReport back = from_record(got.data(), fields);
-    fBufFree(in);
-    std::fclose(source);
+    DexReport back;
+    collect_first(model.get(), templates, tid, wire, [&](const std::uint8_t* got) {
+        read_record(
+            got, fields,
+            [&](const ElementSpec& e, std::uint64_t v) { return set_dex_value(back, e, v); },
+            [&](const ElementSpec&, std::span<const std::uint8_t> data) {
+                return set_node_opaque_data(back.node, data);
+            });
+    });
     EXPECT_EQ(back, d);
+}
+
+// A trace record with its hops in a subTemplateList, each hop in the hop template.
+TEST(FixbufWire, TraceWithHopsRoundTrips) {
+    auto model = ioam_model();
+    IoamTrace t;
+    t.observation_time_ns = 1700000001000000001ull;
+    t.observation_domain = 4;
+    t.namespace_id = 7;
+    t.trace_type = bit(0) | bit(1) | bit(2) | bit(3) | bit(9);
+    t.node_len = 6;
+    t.raw_data.assign(3 * 24, 0x5a);  // the lossless copy travels as it is
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        IoamNode n;
+        n.hop_limit = static_cast<std::uint8_t>(64 - i);
+        n.node_id = 100 + i;
+        n.ingress_if_id = static_cast<std::uint16_t>(i);
+        n.egress_if_id = static_cast<std::uint16_t>(i + 1);
+        n.timestamp_secs = 1700000001;
+        n.timestamp_frac = i == 1 ? std::nullopt : std::optional<std::uint32_t>(999999);
+        n.ingress_if_id_wide = 0x10000 + i;
+        n.egress_if_id_wide = 0x20000 + i;
+        t.nodes.push_back(n);
+    }
+    const auto hop = hop_fields(t.trace_type);
+    const auto trace = trace_record_fields(true);
+    const std::uint16_t hop_tid = hop_template_id(t.trace_type);
+    const Templates templates = {{kTraceWithHopsTemplateId, trace}, {hop_tid, hop}};
+
+    auto rec = make_record(
+        trace, Side::internal, [&](const ElementSpec& e) { return trace_value(t, e); },
+        [&](const ElementSpec&) { return std::span<const std::uint8_t>(t.raw_data); });
+    // List members are exported in the list_member form (the external template's widths).
+    GError* err = nullptr;
+    fbTemplate_t* hop_tmpl = make_template(model.get(), hop, Side::list_member, &err);
+    ASSERT_NE(hop_tmpl, nullptr);
+    fbSubTemplateList_t stl{};
+    auto* hops = static_cast<std::uint8_t*>(fbSubTemplateListInit(
+        &stl, FB_LIST_SEM_ALL_OF, hop_tid, hop_tmpl, static_cast<std::uint16_t>(t.nodes.size())));
+    const std::size_t hop_size = memory_layout(hop, Side::list_member).size;
+    ASSERT_EQ(hop_size, fbTemplateGetIELenOfMemBuffer(hop_tmpl));
+    for (std::size_t i = 0; i < t.nodes.size(); ++i) {
+        const auto r = node_record(t.nodes[i], hop, Side::list_member);
+        std::memcpy(hops + i * hop_size, r.data(), hop_size);
+    }
+    std::memcpy(rec.data() + internal_layout(trace).offsets.back(), &stl, sizeof stl);
+    auto wire = export_stream(model.get(), templates, kTraceWithHopsTemplateId, rec);
+    fbSubTemplateListClear(&stl);
+    fbTemplateFreeUnused(hop_tmpl);
+    // On the wire: list header (varlen 255, length 3 + 3 hops of 1+3+2+2+4+4+4+4 octets,
+    // all-of, template id), then the first hop: hop limit 64, 3-octet node id 100.
+    const std::uint8_t first_hop[] = {0xff,
+                                      0x00,
+                                      75,
+                                      FB_LIST_SEM_ALL_OF,
+                                      static_cast<std::uint8_t>(hop_tid >> 8),
+                                      static_cast<std::uint8_t>(hop_tid),
+                                      64,
+                                      0,
+                                      0,
+                                      100};
+    EXPECT_NE(std::search(wire.begin(), wire.end(), std::begin(first_hop), std::end(first_hop)),
+              wire.end());
+
+    IoamTrace back;
+    collect_first(
+        model.get(), templates, kTraceWithHopsTemplateId, wire, [&](const std::uint8_t* got) {
+            read_record(
+                got, trace,
+                [&](const ElementSpec& e, std::uint64_t v) { return set_trace_value(back, e, v); },
+                [&](const ElementSpec&, std::span<const std::uint8_t> data) {
+                    back.raw_data.assign(data.begin(), data.end());
+                    return Status(Ok{});
+                });
+            fbSubTemplateList_t in{};
+            std::memcpy(&in, got + internal_layout(trace).offsets.back(), sizeof in);
+            EXPECT_EQ(in.tmplID, hop_tid);
+            for (void* p = nullptr; (p = fbSubTemplateListGetNextPtr(&in, p)) != nullptr;) {
+                back.nodes.push_back(read_node(static_cast<std::uint8_t*>(p), hop));
+            }
+        });
+    ASSERT_EQ(back.nodes.size(), t.nodes.size());
+    for (std::size_t i = 0; i < t.nodes.size(); ++i) {
+        EXPECT_EQ(back.nodes[i], t.nodes[i]) << "node " << i;
+    }
+    EXPECT_EQ(back.raw_data, t.raw_data);
+    EXPECT_EQ(back, t);
 }
 
 }  // namespace
