@@ -426,21 +426,4 @@ const RecordOptions& RecordBuilder::options() const noexcept {
     return impl_->options;
 }
 
-std::uint32_t message_sequence(std::span<const std::uint8_t> m) noexcept {
-    if (m.size() < 16) {
-        return 0;
-    }
-    return static_cast<std::uint32_t>(m[8]) << 24 | static_cast<std::uint32_t>(m[9]) << 16 |
-           static_cast<std::uint32_t>(m[10]) << 8 | m[11];
-}
-
-void set_message_sequence(std::span<std::uint8_t> m, std::uint32_t seq) noexcept {
-    if (m.size() < 16) {
-        return;
-    }
-    for (int i = 0; i < 4; ++i) {
-        m[8 + i] = static_cast<std::uint8_t>(seq >> (24 - 8 * i));
-    }
-}
-
 }  // namespace ioam::exporter::record

@@ -66,9 +66,4 @@ class RecordBuilder {
     std::unique_ptr<Impl> impl_;
 };
 
-// The IPFIX message header's sequence number field (octets 8-11), for transports that replay
-// buffered messages after template messages built later.
-std::uint32_t message_sequence(std::span<const std::uint8_t> message) noexcept;
-void set_message_sequence(std::span<std::uint8_t> message, std::uint32_t sequence) noexcept;
-
 }  // namespace ioam::exporter::record

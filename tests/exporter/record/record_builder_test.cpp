@@ -1,4 +1,5 @@
 #include "exporter/record/record_builder.hpp"
+#include "exporter/record/ipfix_header.hpp"
 
 #include <gtest/gtest.h>
 
