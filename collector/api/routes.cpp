@@ -1,0 +1,400 @@
+#include "collector/api/routes.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <initializer_list>
+#include <map>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "collector/analysis/dex_flow.hpp"
+
+namespace ioam::collector::api {
+
+namespace {
+
+using nlohmann::json;
+
+Response json_response(int status, const json& body) {
+    return {status, "application/json", body.dump()};
+}
+
+Response error(int status, const std::string& message) {
+    return json_response(status, json{{"error", message}});
+}
+
+// Query parameters; every value must be a decimal unsigned integer.
+class Params {
+  public:
+    // Fails (message in error_) on a malformed pair, a duplicate or a name not in `allowed`.
+    static std::optional<Params> parse(std::string_view query,
+                                       std::initializer_list<std::string_view> allowed,
+                                       std::string& error) {
+        Params p;
+        while (!query.empty()) {
+            const auto amp = query.find('&');
+            const std::string_view pair = query.substr(0, amp);
+            query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+            if (pair.empty()) {
+                continue;
+            }
+            const auto eq = pair.find('=');
+            const std::string key(pair.substr(0, eq));
+            const std::string_view value =
+                eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+            if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+                error = "unknown parameter '" + key + "'";
+                return std::nullopt;
+            }
+            std::uint64_t v = 0;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+            if (value.empty() || ec != std::errc{} || end != value.data() + value.size()) {
+                error = "parameter '" + key + "' must be an unsigned integer";
+                return std::nullopt;
+            }
+            if (!p.values_.emplace(key, v).second) {
+                error = "parameter '" + key + "' given twice";
+                return std::nullopt;
+            }
+        }
+        return p;
+    }
+
+    std::optional<std::uint64_t> get(const std::string& key) const {
+        auto it = values_.find(key);
+        return it == values_.end() ? std::nullopt : std::optional(it->second);
+    }
+
+  private:
+    std::map<std::string, std::uint64_t> values_;
+};
+
+// Unsigned decimal path segment.
+std::optional<std::uint64_t> parse_id(std::string_view s) {
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc{} || end != s.data() + s.size()) {
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::string hex(std::span<const std::uint8_t> bytes) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (std::uint8_t b : bytes) {
+        out += kDigits[b >> 4];
+        out += kDigits[b & 0xf];
+    }
+    return out;
+}
+
+template <typename T>
+void put(json& j, const char* key, const std::optional<T>& v) {
+    if (v) {
+        j[key] = *v;
+    }
+}
+
+json node_json(const IoamNode& n) {
+    json j = json::object();
+    put(j, "hop_limit", n.hop_limit);
+    put(j, "node_id", n.node_id);
+    put(j, "ingress_if_id", n.ingress_if_id);
+    put(j, "egress_if_id", n.egress_if_id);
+    put(j, "timestamp_secs", n.timestamp_secs);
+    put(j, "timestamp_frac", n.timestamp_frac);
+    put(j, "transit_delay", n.transit_delay);
+    put(j, "namespace_data", n.namespace_data);
+    put(j, "queue_depth", n.queue_depth);
+    put(j, "checksum_complement", n.checksum_complement);
+    put(j, "hop_limit_wide", n.hop_limit_wide);
+    put(j, "node_id_wide", n.node_id_wide);
+    put(j, "ingress_if_id_wide", n.ingress_if_id_wide);
+    put(j, "egress_if_id_wide", n.egress_if_id_wide);
+    put(j, "namespace_data_wide", n.namespace_data_wide);
+    put(j, "buffer_occupancy", n.buffer_occupancy);
+    if (n.opaque_state) {
+        j["opaque_state"] = {{"schema_id", n.opaque_state->schema_id},
+                             {"data", hex(n.opaque_state->data)}};
+    }
+    return j;
+}
+
+std::string trace_type_hex(std::uint32_t t) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%06x", t);
+    return buf;
+}
+
+json record_json(const store::StoredRecord& r, analysis::FractionUnit unit) {
+    json j{{"id", r.id}, {"exporter", r.exporter}, {"domain", r.domain}};
+    if (const auto* t = std::get_if<IoamTrace>(&r.record)) {
+        j["kind"] = "trace";
+        j["observation_time_ns"] = t->observation_time_ns;
+        j["namespace"] = t->namespace_id;
+        j["trace_type"] = trace_type_hex(t->trace_type);
+        j["node_len"] = t->node_len;
+        j["flags"] = t->flags;
+        j["raw_data"] = hex(t->raw_data);
+        json nodes = json::array();
+        for (const IoamNode& n : t->nodes) {
+            nodes.push_back(node_json(n));
+        }
+        j["nodes"] = std::move(nodes);
+        j["path"] = analysis::path_key(t->nodes);
+        if (const auto e2e = analysis::end_to_end_ns(t->nodes, unit)) {
+            j["end_to_end_ns"] = *e2e;
+        }
+    } else {
+        const auto& d = std::get<DexReport>(r.record);
+        j["kind"] = "dex";
+        j["observation_time_ns"] = d.observation_time_ns;
+        j["namespace"] = d.namespace_id;
+        j["trace_type"] = trace_type_hex(d.trace_type);
+        j["flags"] = d.flags;
+        j["ext_flags"] = d.ext_flags;
+        put(j, "flow_id", d.flow_id);
+        put(j, "sequence_number", d.sequence_number);
+        j["node"] = node_json(d.node);
+    }
+    return j;
+}
+
+json delay_json(const store::DelayStats& s) {
+    if (s.count == 0) {
+        return json{{"count", 0}};
+    }
+    return json{
+        {"count", s.count}, {"min_ns", s.min_ns}, {"max_ns", s.max_ns}, {"mean_ns", s.mean_ns}};
+}
+
+json optional_json(const std::optional<std::int64_t>& v) {
+    return v ? json(*v) : json(nullptr);
+}
+
+}  // namespace
+
+Response Routes::handle(std::string_view method, std::string_view target) const {
+    const auto qmark = target.find('?');
+    const std::string_view path = target.substr(0, qmark);
+    const std::string_view query =
+        qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1);
+    if (method != "GET") {
+        return error(405, "only GET is supported");
+    }
+    std::string bad;
+    const auto limit_of = [&](const Params& p) {
+        return std::min<std::size_t>(p.get("limit").value_or(config_.default_limit),
+                                     config_.max_limit);
+    };
+    const auto too_large = [&](const Response& r) {
+        return r.body.size() > config_.max_response_bytes
+                   ? error(500, "response too large: lower 'limit'")
+                   : r;
+    };
+
+    if (path == "/metrics") {
+        return {200, "text/plain; version=0.0.4; charset=utf-8", providers_.metrics()};
+    }
+    if (path == "/healthz") {
+        return json_response(200, json{{"status", "ok"}});
+    }
+    if (path == "/readyz") {
+        const bool ready = providers_.ready();
+        return json_response(ready ? 200 : 503, json{{"status", ready ? "ready" : "starting"}});
+    }
+    if (path == "/api/v1/records") {
+        auto p = Params::parse(
+            query, {"namespace", "node", "flow", "kind", "from", "to", "limit", "cursor"}, bad);
+        if (!p) {
+            return error(400, bad);
+        }
+        store::TraceQuery q;
+        if (auto ns = p->get("namespace")) {
+            if (*ns > 0xffff) {
+                return error(400, "parameter 'namespace' out of range");
+            }
+            q.namespace_id = static_cast<std::uint16_t>(*ns);
+        }
+        if (auto flow = p->get("flow")) {
+            if (*flow > 0xffffffffu) {
+                return error(400, "parameter 'flow' out of range");
+            }
+            q.flow_id = static_cast<std::uint32_t>(*flow);
+        }
+        if (auto kind = p->get("kind")) {
+            if (*kind > 1) {
+                return error(400, "parameter 'kind' must be 0 (trace) or 1 (dex)");
+            }
+            q.kind = static_cast<store::RecordKind>(*kind);
+        }
+        q.node_id = p->get("node");
+        q.from_ns = p->get("from");
+        q.to_ns = p->get("to");
+        q.after_id = static_cast<std::int64_t>(std::min<std::uint64_t>(
+            p->get("cursor").value_or(0), static_cast<std::uint64_t>(INT64_MAX)));
+        q.limit = limit_of(*p);
+        auto rows = reader_.query(q);
+        if (!rows) {
+            return error(500, "store query failed");
+        }
+        // Stops at the response budget: the cursor lets the client fetch the rest.
+        json records = json::array();
+        std::size_t size = 0;
+        std::optional<std::int64_t> last;
+        for (const auto& r : *rows) {
+            json j = record_json(r, config_.fraction_unit);
+            size += j.dump().size();
+            if (size > config_.max_response_bytes && last) {
+                break;
+            }
+            records.push_back(std::move(j));
+            last = r.id;
+        }
+        const bool more = records.size() < rows->size() || rows->size() == q.limit;
+        return json_response(200,
+                             json{{"records", std::move(records)},
+                                  {"next_cursor", more && last ? json(*last) : json(nullptr)}});
+    }
+    if (path.starts_with("/api/v1/records/")) {
+        const auto id = parse_id(path.substr(16));
+        if (!id || *id > static_cast<std::uint64_t>(INT64_MAX)) {
+            return error(400, "record id must be an unsigned integer");
+        }
+        auto r = reader_.get(static_cast<std::int64_t>(*id));
+        if (!r) {
+            return error(500, "store query failed");
+        }
+        if (!r->has_value()) {
+            return error(404, "no such record");
+        }
+        return too_large(json_response(200, record_json(**r, config_.fraction_unit)));
+    }
+    if (path == "/api/v1/nodes") {
+        auto p = Params::parse(query, {"limit"}, bad);
+        if (!p) {
+            return error(400, bad);
+        }
+        auto nodes = reader_.nodes(limit_of(*p));
+        if (!nodes) {
+            return error(500, "store query failed");
+        }
+        json out = json::array();
+        for (const auto& n : *nodes) {
+            out.push_back({{"node_id", n.node_id},
+                           {"first_seen_ns", n.first_seen_ns},
+                           {"last_seen_ns", n.last_seen_ns},
+                           {"records", n.records},
+                           {"transit_delay", delay_json(n.transit)},
+                           {"segment_delay", delay_json(n.segment)}});
+        }
+        return too_large(json_response(200, json{{"nodes", std::move(out)}}));
+    }
+    if (path == "/api/v1/paths") {
+        auto p = Params::parse(query, {"limit"}, bad);
+        if (!p) {
+            return error(400, bad);
+        }
+        auto paths = reader_.paths(limit_of(*p), config_.path_delay_sample);
+        if (!paths) {
+            return error(500, "store query failed");
+        }
+        json out = json::array();
+        for (const auto& s : *paths) {
+            json nodes = json::array();
+            for (std::string_view rest = s.path; !rest.empty();) {
+                const auto comma = rest.find(',');
+                const auto id = parse_id(rest.substr(0, comma));
+                nodes.push_back(id ? json(*id) : json(nullptr));
+                rest =
+                    comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+            }
+            out.push_back({{"nodes", std::move(nodes)},
+                           {"packets", s.packets},
+                           {"first_seen_ns", s.first_seen_ns},
+                           {"last_seen_ns", s.last_seen_ns},
+                           {"delay_p50_ns", optional_json(s.p50_ns)},
+                           {"delay_p90_ns", optional_json(s.p90_ns)},
+                           {"delay_p99_ns", optional_json(s.p99_ns)}});
+        }
+        return too_large(json_response(200, json{{"paths", std::move(out)}}));
+    }
+    if (path == "/api/v1/exporters") {
+        if (!query.empty()) {
+            return error(400, "no parameters accepted");
+        }
+        json out = json::array();
+        for (const auto& e : providers_.exporters()) {
+            out.push_back({{"address", e.session.address},
+                           {"port", e.session.port},
+                           {"transport", source::to_string(e.session.transport)},
+                           {"domain", e.domain},
+                           {"messages", e.messages},
+                           {"records", e.records},
+                           {"options_records", e.options_records},
+                           {"lost", e.lost},
+                           {"reordered", e.reordered},
+                           {"restarts", e.restarts},
+                           {"errors", e.errors},
+                           {"templates", e.templates},
+                           {"first_seen_ns", e.first_seen_ns},
+                           {"last_seen_ns", e.last_seen_ns}});
+        }
+        return too_large(json_response(200, json{{"exporters", std::move(out)}}));
+    }
+    if (path.starts_with("/api/v1/dex/flows/")) {
+        const auto flow = parse_id(path.substr(18));
+        if (!flow || *flow > 0xffffffffu) {
+            return error(400, "flow id must be a 32-bit unsigned integer");
+        }
+        auto p = Params::parse(query, {"limit"}, bad);
+        if (!p) {
+            return error(400, bad);
+        }
+        store::TraceQuery q;
+        q.kind = store::RecordKind::dex;
+        q.flow_id = static_cast<std::uint32_t>(*flow);
+        q.limit = std::min<std::size_t>(p->get("limit").value_or(config_.max_limit * 10),
+                                        config_.max_limit * 10);
+        auto rows = reader_.query(q);
+        if (!rows) {
+            return error(500, "store query failed");
+        }
+        if (rows->empty()) {
+            return error(404, "no reports for this flow");
+        }
+        std::vector<DexReport> reports;
+        for (const auto& r : *rows) {
+            reports.push_back(std::get<DexReport>(r.record));
+        }
+        const auto a = analysis::analyse_flow(reports, config_.fraction_unit);
+        json packets = json::array();
+        for (const auto& pk : a.packets) {
+            json delays = json::array();
+            for (const auto& d : pk.segment_ns) {
+                delays.push_back(optional_json(d));
+            }
+            packets.push_back({{"sequence_number", pk.sequence},
+                               {"path", pk.nodes},
+                               {"segment_delay_ns", std::move(delays)},
+                               {"missing", pk.missing},
+                               {"last_seen", pk.last_seen ? json(*pk.last_seen) : json(nullptr)}});
+        }
+        json loss = json::array();
+        for (const auto& l : a.loss) {
+            loss.push_back({{"last_seen_node", l.last_seen_node}, {"packets", l.packets}});
+        }
+        return too_large(json_response(200, json{{"flow_id", *flow},
+                                                 {"reports", rows->size()},
+                                                 {"nodes", a.nodes},
+                                                 {"packets", std::move(packets)},
+                                                 {"incomplete_packets", a.incomplete},
+                                                 {"loss", std::move(loss)}}));
+    }
+    return error(404, "not found");
+}
+
+}  // namespace ioam::collector::api

@@ -1,0 +1,53 @@
+#pragma once
+// The HTTP API as a pure function of (method, target): no sockets, so it is unit-tested
+// directly. JSON bodies; errors are {"error": "..."} with 400 (bad parameter), 404, 405.
+//
+// Threading: handle() may be called from several threads if the reader and providers allow
+// it (TraceReader serialises; the providers must be thread-safe).
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collector/analysis/delay.hpp"
+#include "collector/source/ipfix_processor.hpp"
+#include "collector/store/trace_reader.hpp"
+
+namespace ioam::collector::api {
+
+struct Response {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+};
+
+struct RoutesConfig {
+    std::size_t default_limit = 100;
+    std::size_t max_limit = 1000;
+    std::size_t max_response_bytes = 4u << 20;
+    std::size_t path_delay_sample = 1000;  // records per path for percentiles
+    analysis::FractionUnit fraction_unit = analysis::FractionUnit::microseconds;
+};
+
+struct Providers {
+    std::function<std::string()> metrics;  // text 0.0.4
+    std::function<std::vector<source::ExporterStats>()> exporters;
+    std::function<bool()> ready;
+};
+
+class Routes {
+  public:
+    Routes(store::TraceReader& reader, Providers providers, const RoutesConfig& config)
+        : reader_(reader), providers_(std::move(providers)), config_(config) {}
+
+    Response handle(std::string_view method, std::string_view target) const;
+
+  private:
+    store::TraceReader& reader_;
+    Providers providers_;
+    RoutesConfig config_;
+};
+
+}  // namespace ioam::collector::api
