@@ -14,7 +14,7 @@ netlink group "ioam6_events" of family "IOAM6" and record every event. The names
 deleted on every exit path (normal end, exception, SIGINT/SIGTERM/SIGHUP).
 
 Usage (root):  scripts/capture-ioam-events.py capture [-o tests/data/kernel-events/events.json]
-The output is JSON: the kernel release, the configuration used, and per probe the events
+Exits 77 when not root or when the kernel has no IOAM6 events. The output is JSON: the kernel release, the configuration used, and per probe the events
 seen by each listener (attributes decoded, TRACE_DATA as hex). The "listen" and "send"
 sub-commands are the halves run inside the namespaces (through `ip netns exec`).
 """
@@ -54,6 +54,7 @@ IPV6_HOPOPTS = 54
 IPV6_OPT_IOAM = 0x31
 IOAM_TYPE_PREALLOC = 0
 SENDER_HOP_LIMIT = 64
+EXIT_UNSUPPORTED = 77  # ctest/automake "skipped"
 UDP_PORT = 5999
 NEXT_HEADER_UDP = 17
 
@@ -165,7 +166,11 @@ def listen(seconds):
     """Prints "ready", then one JSON line per event until `seconds` elapse."""
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
     sock.bind((0, 0))
-    family, group = resolve_family(sock)
+    try:
+        family, group = resolve_family(sock)
+    except (OSError, RuntimeError) as err:
+        print(json.dumps({"ready": False, "error": str(err)}), flush=True)
+        return
     sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group)
     print(json.dumps({"ready": True, "family": family, "group": group}), flush=True)
     deadline = time.monotonic() + seconds
@@ -278,13 +283,18 @@ class Topology:
                 c["schema"]["id"], ns=ns)
 
 
+class Unsupported(Exception):
+    """The kernel or the environment cannot produce IOAM trace events."""
+
+
 def start_listener(ns, seconds):
     proc = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, __file__, "listen",
                              "--seconds", str(seconds)], stdout=subprocess.PIPE, text=True)
     ready = json.loads(proc.stdout.readline() or "{}")
     if not ready.get("ready"):
         proc.kill()
-        raise RuntimeError(f"listener in {ns} did not start")
+        proc.wait()
+        raise Unsupported(f"no IOAM6 event listener in {ns}: {ready.get('error', 'no output')}")
     return proc
 
 
@@ -303,17 +313,24 @@ def assign_events(events, probes):
 def capture(output):
     listen_seconds = 3 + 0.2 * len(PROBES) + 2
     with Topology() as topo:
-        listeners = {role: start_listener(topo.ns[role], listen_seconds)
-                     for role in ("rtr", "rcv")}
+        children = []  # killed on every exit path, before the namespaces go
         try:
-            subprocess.run(["ip", "netns", "exec", topo.ns["snd"], sys.executable, __file__,
-                            "send", "--destination", "fd00:2::2",
-                            "--probes", json.dumps(PROBES)], check=True)
+            listeners = {}
+            for role in ("rtr", "rcv"):
+                listeners[role] = start_listener(topo.ns[role], listen_seconds)
+                children.append(listeners[role])
+            sender = subprocess.Popen(["ip", "netns", "exec", topo.ns["snd"], sys.executable,
+                                       __file__, "send", "--destination", "fd00:2::2",
+                                       "--probes", json.dumps(PROBES)])
+            children.append(sender)
+            if sender.wait() != 0:
+                raise RuntimeError("sender failed")
             seen = {role: [json.loads(line) for line in proc.stdout]
                     for role, proc in listeners.items()}
         finally:
-            for proc in listeners.values():
-                proc.kill() if proc.poll() is None else None
+            for proc in children:
+                if proc.poll() is None:
+                    proc.kill()
                 proc.wait()
     probes_out, leftovers = [], {}
     per_role = {}
@@ -363,10 +380,19 @@ def main():
         send(args.destination, json.loads(args.probes))
     else:
         if os.geteuid() != 0:
-            sys.exit("capture needs root (network namespaces, CAP_NET_ADMIN, CAP_NET_RAW)")
+            print("capture needs root (network namespaces, CAP_NET_ADMIN, CAP_NET_RAW)",
+                  file=sys.stderr)
+            sys.exit(EXIT_UNSUPPORTED)
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, raise_on_signal)
-        capture(args.output)
+        try:
+            capture(args.output)
+        except Unsupported as err:
+            print(f"unsupported: {err}", file=sys.stderr)
+            sys.exit(EXIT_UNSUPPORTED)
+        except KeyboardInterrupt as err:
+            print(f"interrupted ({err}); namespaces removed", file=sys.stderr)
+            sys.exit(130)
 
 
 if __name__ == "__main__":
