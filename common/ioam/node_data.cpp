@@ -1,5 +1,6 @@
 #include "common/ioam/node_data.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -15,6 +16,7 @@ constexpr unsigned kFirstUndefinedBit = 12;
 constexpr unsigned kLastUndefinedBit = 21;
 constexpr std::uint32_t kNoSchema = 0xffffffu;
 constexpr std::size_t kMaxOpaqueOctets = 255 * 4;  // 8-bit length in 4-octet units
+constexpr std::size_t kReserveNodes = 61;          // a full kernel trace of 4-octet nodes (244 / 4)
 
 // One subfield of a data field: its width and the node member it maps to. A subfield that
 // is `always` present (the hop limits) is never read as "unavailable".
@@ -157,7 +159,7 @@ Result<std::vector<IoamNode>> decode_trace_data(std::uint32_t type, std::uint8_t
         return Errc::data_not_multiple_of_node_length;
     }
     std::vector<IoamNode> nodes;
-    nodes.reserve(stride == 0 ? 1 : data.size() / stride);
+    nodes.reserve(std::min(kReserveNodes, data.size() / std::max<std::size_t>(stride, 4)));
     // Every iteration consumes at least 4 octets: node_len > 0, or the opaque state header.
     while (!data.empty()) {
         std::size_t used = 0;

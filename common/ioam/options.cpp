@@ -224,14 +224,11 @@ Result<HopByHop> parse_hop_by_hop(std::span<const std::uint8_t> header) {
             if (off % 4 != 0) {
                 return Errc::bad_alignment;
             }
-            const bool known = data.size() >= kIoamHeaderOctets &&
-                               (data[1] == kIoamTypePrealloc || data[1] == kIoamTypeDex);
-            if (known || data.size() < kIoamHeaderOctets) {
-                auto option = decode_option_data(data);
-                if (!option) {
-                    return option.error();
-                }
+            auto option = decode_option_data(data);
+            if (option) {
                 result.options.push_back(std::move(*option));
+            } else if (option.error() != Errc::unknown_option) {
+                return option.error();  // IOAM types we do not handle are skipped
             }
         }
         off += 2 + data.size();
