@@ -1,6 +1,7 @@
 #include "common/ioam/node_data.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <optional>
 #include <utility>
 
@@ -12,8 +13,6 @@ namespace {
 
 using trace_type::bit;
 
-constexpr unsigned kFirstUndefinedBit = 12;
-constexpr unsigned kLastUndefinedBit = 21;
 constexpr std::uint32_t kNoSchema = 0xffffffu;
 constexpr std::size_t kMaxOpaqueOctets = 255 * 4;  // 8-bit length in 4-octet units
 constexpr std::size_t kReserveNodes = 61;          // a full kernel trace of 4-octet nodes (244 / 4)
@@ -65,12 +64,9 @@ std::uint64_t raw_of(const Sub<Opt>& s) {
     return s.field->has_value() ? static_cast<std::uint64_t>(**s.field) : wire::ones(s.bits);
 }
 
+// Undefined bits 12-21: one all-ones word each after bit 11's field.
 unsigned undefined_count(std::uint32_t type) {
-    unsigned count = 0;
-    for (unsigned b = kFirstUndefinedBit; b <= kLastUndefinedBit; ++b) {
-        count += (type & bit(b)) != 0 ? 1 : 0;
-    }
-    return count;
+    return static_cast<unsigned>(std::popcount(type & trace_type::kUndefinedMask));
 }
 
 Result<std::optional<OpaqueState>> decode_opaque_state(wire::Reader& in) {
