@@ -6,6 +6,7 @@
 //
 // Threading: one instance per ingest thread (it reuses its scratch objects).
 
+#include <atomic>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -18,11 +19,12 @@ namespace ioam::collector::decode {
 // The element -> role map for templates (source::RoleOf); built from the IE registry by name.
 std::uint8_t role_of(std::uint32_t pen, std::uint16_t id) noexcept;
 
+// Written by the ingest thread, readable from any (metrics scrapes).
 struct DecoderStats {
-    std::uint64_t traces = 0;
-    std::uint64_t dex_reports = 0;
-    std::uint64_t ignored = 0;        // options or other records that are neither
-    std::uint64_t raw_fallbacks = 0;  // ioamTraceData undecodable, hops taken from the list
+    std::atomic<std::uint64_t> traces{0};
+    std::atomic<std::uint64_t> dex_reports{0};
+    std::atomic<std::uint64_t> ignored{0};        // options or other records that are neither
+    std::atomic<std::uint64_t> raw_fallbacks{0};  // ioamTraceData undecodable, list used
 };
 
 class RecordDecoder final : public source::RecordHandler {

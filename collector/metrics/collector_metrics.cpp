@@ -3,6 +3,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "collector/decode/record_decoder.hpp"
+#include "collector/source/ipfix_listener.hpp"
 #include "collector/store/sqlite_store.hpp"
 #include "common/metrics/registry.hpp"
 
@@ -262,6 +264,42 @@ void CollectorMetrics::watch_store(store::SqliteStore& s) {
                     ioam::metrics::exponential_buckets(1e-4, 2, 16))
             .get();
     s.set_batch_observer([&latency](double secs, std::size_t) { latency.observe(secs); });
+}
+
+void CollectorMetrics::watch_listener(const source::IpfixListener& l) {
+    auto& r = impl_->reg;
+    const auto stat = [&l](std::uint64_t source::ListenerStats::*field) {
+        return [&l, field] { return static_cast<double>(l.stats().*field); };
+    };
+    r.counter("ioam_collector_udp_datagrams_total", "UDP datagrams received")
+        .get()
+        .set_function(stat(&source::ListenerStats::udp_datagrams));
+    r.counter("ioam_collector_tcp_connections_total", "TCP exporter connections accepted")
+        .get()
+        .set_function(stat(&source::ListenerStats::tcp_connections));
+    r.counter("ioam_collector_tcp_rejected_total",
+              "TCP connections refused (connection or session limit)")
+        .get()
+        .set_function(stat(&source::ListenerStats::tcp_rejected));
+    r.counter("ioam_collector_tcp_bad_framing_total",
+              "TCP connections closed on a bad message header")
+        .get()
+        .set_function(stat(&source::ListenerStats::tcp_bad_framing));
+}
+
+void CollectorMetrics::watch_decoder(const decode::RecordDecoder& d) {
+    auto& r = impl_->reg;
+    const auto stat = [&d](const std::atomic<std::uint64_t> decode::DecoderStats::*field) {
+        return [&d, field] { return static_cast<double>((d.stats().*field).load()); };
+    };
+    r.counter("ioam_collector_ignored_records_total",
+              "Data records that are neither IOAM traces nor DEX reports")
+        .get()
+        .set_function(stat(&decode::DecoderStats::ignored));
+    r.counter("ioam_collector_trace_data_fallbacks_total",
+              "Traces whose ioamTraceData did not decode and whose hop list was used")
+        .get()
+        .set_function(stat(&decode::DecoderStats::raw_fallbacks));
 }
 
 void CollectorMetrics::on_message(std::string_view exporter, std::uint32_t, std::size_t bytes) {

@@ -23,6 +23,12 @@ class Registry;
 namespace ioam::collector::store {
 class SqliteStore;
 }
+namespace ioam::collector::source {
+class IpfixListener;
+}
+namespace ioam::collector::decode {
+class RecordDecoder;
+}
 
 namespace ioam::collector::metrics {
 
@@ -42,6 +48,9 @@ class CollectorMetrics final : public TraceSink, public source::IngestObserver {
 
     // Store gauges and the batch latency histogram (call once, before the store starts).
     void watch_store(store::SqliteStore& store);
+    // Socket and decoder counters, read at scrape time (the objects must outlive rendering).
+    void watch_listener(const source::IpfixListener& listener);
+    void watch_decoder(const decode::RecordDecoder& decoder);
 
     void on_message(std::string_view exporter, std::uint32_t domain, std::size_t bytes) override;
     void on_records(std::string_view exporter, std::uint32_t domain, std::size_t records) override;

@@ -1,0 +1,102 @@
+#include "collector/config.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace ioam::collector {
+
+namespace {
+
+constexpr std::uint64_t kNsPerSecond = 1'000'000'000;
+
+}  // namespace
+
+std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
+    CLI::App app{"ioam-collector: IOAM IPFIX collector (SQLite, Prometheus /metrics, JSON API)"};
+    app.set_config("--config", "", "Config file (INI or TOML): keys are the flag names");
+    app.set_version_flag("--version", "ioam-collector 0.1.0");
+
+    app.add_option("--udp-listen", c.listener.udp_listen, "IPFIX/UDP address, '' to disable")
+        ->capture_default_str();
+    app.add_option("--tcp-listen", c.listener.tcp_listen, "IPFIX/TCP address, '' to disable")
+        ->capture_default_str();
+    app.add_option("--udp-receive-buffer", c.listener.udp_receive_buffer, "SO_RCVBUF octets")
+        ->capture_default_str();
+    app.add_option("--max-tcp-connections", c.listener.max_tcp_connections)->capture_default_str();
+    app.add_option("--tcp-idle-timeout", c.listener.tcp_idle_timeout_s, "seconds")
+        ->capture_default_str();
+
+    std::uint64_t template_lifetime_s = c.processor.udp_template_lifetime_ns / kNsPerSecond;
+    std::uint64_t session_idle_s = c.processor.udp_session_idle_ns / kNsPerSecond;
+    app.add_option("--udp-template-lifetime", template_lifetime_s,
+                   "seconds a UDP template lives without a refresh")
+        ->capture_default_str();
+    app.add_option("--udp-session-idle", session_idle_s,
+                   "seconds before an idle UDP peer is forgotten")
+        ->capture_default_str();
+    app.add_option("--max-sessions", c.processor.max_sessions)->capture_default_str();
+    app.add_option("--max-domains-per-session", c.processor.max_domains_per_session)
+        ->capture_default_str();
+    app.add_option("--max-templates", c.processor.max_templates_per_domain,
+                   "templates per (session, domain)")
+        ->capture_default_str();
+    app.add_option("--max-template-fields", c.processor.max_template_fields)->capture_default_str();
+    app.add_option(
+           "--reorder-window", c.processor.reorder_window,
+           "records: backward sequence jumps up to this are reordering, beyond are restarts")
+        ->capture_default_str();
+
+    app.add_option("--db", c.store.path, "SQLite database file")->capture_default_str();
+    app.add_option("--queue-size", c.store.queue_capacity, "records waiting for the writer")
+        ->capture_default_str();
+    app.add_option("--batch-size", c.store.batch_size, "records per transaction")
+        ->capture_default_str();
+    app.add_option("--retention-age", c.store.retention_age_s, "seconds, 0 = forever")
+        ->capture_default_str();
+    app.add_option("--retention-size", c.store.retention_max_bytes, "octets, 0 = unlimited")
+        ->capture_default_str();
+    app.add_option("--retention-interval", c.store.retention_interval_s, "seconds")
+        ->capture_default_str();
+
+    app.add_option("--http-listen", c.http.listen, "HTTP API and /metrics address")
+        ->capture_default_str();
+    app.add_option("--http-max-connections", c.http.max_connections)->capture_default_str();
+    app.add_option("--http-idle-timeout", c.http.idle_timeout_s, "seconds")->capture_default_str();
+    app.add_option("--http-rate", c.http.max_requests_per_second, "requests/s per connection")
+        ->capture_default_str();
+    app.add_option("--http-max-header", c.http.max_header_bytes, "octets")->capture_default_str();
+    app.add_option("--api-max-limit", c.routes.max_limit, "largest 'limit' accepted")
+        ->capture_default_str();
+    app.add_option("--api-max-response", c.routes.max_response_bytes, "octets")
+        ->capture_default_str();
+
+    app.add_option("--max-series", c.metrics.max_series_per_family, "label sets per family")
+        ->capture_default_str();
+    app.add_option("--max-exporters", c.metrics.max_exporters, "exporter label values")
+        ->capture_default_str();
+    app.add_option("--max-dex-flows", c.metrics.max_dex_flows, "(flow, node) series for DEX loss")
+        ->capture_default_str();
+
+    std::string fraction = "us";
+    app.add_option("--timestamp-fraction", fraction,
+                   "unit of the IOAM timestamp fraction: us (Linux, POSIX), ns (PTP), ntp")
+        ->check(CLI::IsMember({"us", "ns", "ntp"}))
+        ->capture_default_str();
+    app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+        ->capture_default_str();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    c.processor.udp_template_lifetime_ns = template_lifetime_s * kNsPerSecond;
+    c.processor.udp_session_idle_ns = session_idle_s * kNsPerSecond;
+    const auto unit = *analysis::parse_fraction_unit(fraction);
+    c.store.fraction_unit = unit;
+    c.routes.fraction_unit = unit;
+    c.metrics.fraction_unit = unit;
+    return std::nullopt;
+}
+
+}  // namespace ioam::collector

@@ -1,0 +1,95 @@
+// ioam-collector: IPFIX (UDP/TCP) in; SQLite, Prometheus /metrics and a JSON API out.
+// SIGTERM or SIGINT: stop receiving, write everything queued, exit 0.
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <exception>
+
+#include <spdlog/spdlog.h>
+
+#include "collector/api/http_server.hpp"
+#include "collector/api/routes.hpp"
+#include "collector/config.hpp"
+#include "collector/decode/record_decoder.hpp"
+#include "collector/metrics/collector_metrics.hpp"
+#include "collector/source/ipfix_listener.hpp"
+#include "collector/store/sqlite_store.hpp"
+#include "common/metrics/registry.hpp"
+
+namespace {
+
+using namespace ioam::collector;
+
+// Blocks the stop signals in this thread and every thread it creates afterwards, so that
+// sigwait() in main is their only receiver.
+sigset_t block_stop_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    return set;
+}
+
+int run(const Config& config) {
+    const sigset_t stop_signals = block_stop_signals();
+
+    ioam::metrics::Registry registry(
+        {.max_series_per_family = config.metrics.max_series_per_family});
+    metrics::CollectorMetrics collector_metrics(registry, config.metrics);
+    store::SqliteStore store(config.store);
+    collector_metrics.watch_store(store);
+    decode::RecordDecoder decoder({&store, &collector_metrics});
+    collector_metrics.watch_decoder(decoder);
+    source::IpfixProcessor processor(config.processor, decode::role_of, decoder, collector_metrics);
+    source::IpfixListener listener(config.listener, processor);
+    collector_metrics.watch_listener(listener);
+
+    std::atomic<bool> ready{false};
+    api::Routes routes(
+        store,
+        {[&registry] { return registry.render(); }, [&processor] { return processor.exporters(); },
+         [&ready] { return ready.load(); }},
+        config.routes);
+    api::HttpServer http(config.http, routes);
+
+    store.start();
+    http.start();
+    listener.start();
+    ready = true;
+    spdlog::info(
+        "ioam-collector: IPFIX udp {} (port {}), tcp {} (port {}); HTTP {} (port {}); "
+        "database {}",
+        config.listener.udp_listen, listener.udp_port(), config.listener.tcp_listen,
+        listener.tcp_port(), config.http.listen, http.port(), config.store.path);
+
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    spdlog::info("signal {}: stopping, flushing {} queued records", sig, store.stats().queued);
+    ready = false;
+    listener.stop();
+    http.stop();
+    store.stop();
+    const auto s = store.stats();
+    spdlog::info("stopped: {} records written, {} dropped (queue full), {} failed batches",
+                 s.written, s.dropped, s.errors);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Config config;
+    if (auto exit_code = parse_config(argc, argv, config)) {
+        return *exit_code;
+    }
+    spdlog::set_level(spdlog::level::from_str(config.log_level));
+    try {
+        return run(config);
+    } catch (const std::exception& e) {
+        spdlog::critical("ioam-collector: {}", e.what());
+        return 1;
+    }
+}
