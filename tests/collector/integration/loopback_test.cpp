@@ -1,0 +1,206 @@
+// IPFIX over real loopback sockets into the listener, processor and decoder: UDP (IPv4 and
+// IPv6) and TCP, and malformed input from one exporter while another keeps sending.
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "collector/decode/record_decoder.hpp"
+#include "collector/metrics/collector_metrics.hpp"
+#include "collector/source/ipfix_listener.hpp"
+#include "common/metrics/registry.hpp"
+#include "tests/collector/ioam_messages.hpp"
+#include "tests/collector/net_helpers.hpp"
+
+namespace ioam::collector {
+namespace {
+
+using namespace ioam::collector::test;
+
+class LockedSink final : public TraceSink {
+  public:
+    void consume(const Origin& o, const IoamTrace& t) override {
+        std::lock_guard lock(mu_);
+        traces_.push_back(t);
+        by_exporter_[std::string(o.exporter)]++;
+    }
+    void consume(const Origin&, const DexReport&) override {}
+    std::size_t count() {
+        std::lock_guard lock(mu_);
+        return traces_.size();
+    }
+    std::size_t from(const std::string& exporter) {
+        std::lock_guard lock(mu_);
+        return by_exporter_[exporter];
+    }
+    IoamTrace at(std::size_t i) {
+        std::lock_guard lock(mu_);
+        return traces_.at(i);
+    }
+
+  private:
+    std::mutex mu_;
+    std::vector<IoamTrace> traces_;
+    std::map<std::string, std::size_t> by_exporter_;
+};
+
+std::vector<std::uint8_t> trace_message(std::uint32_t seq, const IoamTrace& t) {
+    MessageBuilder b(1, seq);
+    trace_templates(b, t.trace_type, true);
+    b.begin_set(ipfix::kTraceWithHopsTemplateId);
+    trace_record(b, t, true);
+    return b.finish();
+}
+
+class LoopbackTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        source::ListenerConfig lc;
+        lc.udp_listen = "[::]:0";
+        lc.tcp_listen = "[::]:0";
+        listener = std::make_unique<source::IpfixListener>(lc, processor);
+        listener->start();
+    }
+    std::string metrics_text() { return registry.render(); }
+
+    ioam::metrics::Registry registry;
+    metrics::CollectorMetrics collector_metrics{registry, {}};
+    LockedSink sink;
+    decode::RecordDecoder decoder{{&sink, &collector_metrics}};
+    source::IpfixProcessor processor{{}, decode::role_of, decoder, collector_metrics};
+    std::unique_ptr<source::IpfixListener> listener;
+};
+
+TEST_F(LoopbackTest, UdpIpv4Ipv6AndTcp) {
+    const IoamTrace t = make_trace({1, 2, 3});
+    UdpSender v4(listener->udp_port(), "127.0.0.1");
+    UdpSender v6(listener->udp_port(), "::1");
+    TcpSender tcp(listener->tcp_port(), "127.0.0.1");
+    v4.send(trace_message(0, t));
+    v6.send(trace_message(0, t));
+    tcp.send(trace_message(0, t));
+    tcp.send(trace_message(1, t));
+    ASSERT_TRUE(wait_for([&] { return sink.count() == 4; }));
+    EXPECT_EQ(sink.at(0), t);
+    EXPECT_EQ(sink.from("127.0.0.1"), 3u);  // IPv4-mapped addresses are shown as IPv4
+    EXPECT_EQ(sink.from("::1"), 1u);
+    const auto exporters = processor.exporters();
+    ASSERT_EQ(exporters.size(), 3u);
+    for (const auto& e : exporters) {
+        EXPECT_EQ(e.lost, 0u);
+        EXPECT_EQ(e.errors, 0u);
+    }
+}
+
+TEST_F(LoopbackTest, MalformedExporterDisturbsNoOther) {
+    const IoamTrace t = make_trace({1, 2});
+    UdpSender good(listener->udp_port());
+    UdpSender bad(listener->udp_port());
+
+    std::vector<std::vector<std::uint8_t>> broken;
+    {  // bad version
+        auto m = trace_message(0, t);
+        m[1] = 9;
+        broken.push_back(m);
+    }
+    {  // set length beyond the message
+        auto m = trace_message(0, t);
+        m[16 + 2] = 0xff;
+        broken.push_back(m);
+    }
+    {  // template with zero fields (a withdrawal, forbidden on UDP)
+        MessageBuilder b(1, 0);
+        b.begin_set(2).u16(300).u16(0);
+        broken.push_back(b.finish());
+    }
+    {  // template with thousands of fields
+        MessageBuilder b(1, 0);
+        b.begin_set(2).template_record(301, std::vector<Field>(3000, Field{8, 4}));
+        broken.push_back(b.finish());
+    }
+    {  // template id < 256
+        MessageBuilder b(1, 0);
+        b.begin_set(2).template_record(200, {{8, 4}});
+        broken.push_back(b.finish());
+    }
+    {  // variable-length field past the end of its set
+        MessageBuilder b(1, 0);
+        trace_templates(b, t.trace_type, false);
+        // time, domain, namespace, then trace type (3), node length, flags, hop count
+        b.begin_set(ipfix::kTraceTemplateId).u64(0).u32(1).u16(1);
+        b.u16(0).u8(0).u8(0).u8(0).u8(0);
+        b.u8(250).u32(0);  // ioamTraceData announces 250 octets, 4 follow
+        broken.push_back(b.finish());
+    }
+    {  // data set for a template this exporter never sent
+        MessageBuilder b(7, 0);
+        b.begin_set(999).u32(1).u32(2);
+        broken.push_back(b.finish());
+    }
+
+    constexpr std::size_t kGood = 300;
+    const auto good_stats = [&] {
+        for (const auto& e : processor.exporters()) {
+            if (e.session.port == good.local_port()) {
+                return e;
+            }
+        }
+        return source::ExporterStats{};
+    };
+    for (std::size_t i = 0; i < kGood; ++i) {
+        good.send(trace_message(static_cast<std::uint32_t>(i), t));
+        bad.send(broken[i % broken.size()]);
+        if (i % 50 == 49) {
+            // Paced so that the kernel's socket buffer never has to drop a datagram.
+            wait_for([&] { return good_stats().records + 10 >= i; });
+        }
+    }
+    ASSERT_TRUE(wait_for([&] { return good_stats().records == kGood; }));
+    const auto g = good_stats();
+    EXPECT_EQ(g.lost, 0u);
+    EXPECT_EQ(g.errors, 0u);
+    EXPECT_EQ(g.messages, kGood);
+    const std::string text = metrics_text();
+    for (const char* reason :
+         {"bad_version", "set_overrun", "withdrawal_on_udp", "template_too_large", "bad_template",
+          "record_overrun", "unknown_template"}) {
+        EXPECT_NE(text.find("ioam_collector_ingest_errors_total{exporter=\"127.0.0.1\",reason=\"" +
+                            std::string(reason) + "\"}"),
+                  std::string::npos)
+            << reason;
+    }
+}
+
+TEST_F(LoopbackTest, TcpBadFramingClosesOnlyThatConnection) {
+    const IoamTrace t = make_trace({5});
+    TcpSender good(listener->tcp_port());
+    TcpSender bad(listener->tcp_port());
+    good.send(trace_message(0, t));
+    auto m = trace_message(0, t);
+    m[1] = 5;  // version 5
+    bad.send(m);
+    ASSERT_TRUE(wait_for([&] { return bad.closed_by_peer(); }));
+    good.send(trace_message(1, t));
+    ASSERT_TRUE(wait_for([&] { return sink.count() == 2; }));
+    EXPECT_EQ(listener->stats().tcp_bad_framing, 1u);
+}
+
+TEST_F(LoopbackTest, TcpTemplateWithdrawal) {
+    const IoamTrace t = make_trace({5});
+    TcpSender tcp(listener->tcp_port());
+    tcp.send(trace_message(0, t));
+    MessageBuilder w(1, 1);
+    w.begin_set(2).u16(ipfix::kTraceWithHopsTemplateId).u16(0);
+    tcp.send(w.finish());
+    MessageBuilder data(1, 1);
+    data.begin_set(ipfix::kTraceWithHopsTemplateId);
+    trace_record(data, t, true);
+    tcp.send(data.finish());
+    tcp.send(trace_message(1, t));  // template again, then data
+    ASSERT_TRUE(wait_for([&] { return sink.count() == 2; }));
+    const std::string text = metrics_text();
+    EXPECT_NE(text.find("reason=\"unknown_template\"} 1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ioam::collector
