@@ -132,7 +132,12 @@ class Child {
     Child& operator=(const Child&) = delete;
 
     bool running() const { return pid_ > 0 && !status_; }
-    void signal(int sig) { ::kill(pid_, sig); }
+    // Only while not yet reaped: a reaped pid may belong to another process by now.
+    void signal(int sig) {
+        if (running()) {
+            ::kill(pid_, sig);
+        }
+    }
     // Waits for exit; the raw wait status.
     int wait() {
         if (!status_) {

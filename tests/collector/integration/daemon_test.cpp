@@ -1,0 +1,232 @@
+// The ioam-collector binary as a process: SIGTERM flushes and exits 0, SIGKILL loses nothing
+// that was committed, and a real Prometheus server scrapes /metrics.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "collector/store/sqlite_store.hpp"
+#include "tests/collector/ioam_messages.hpp"
+#include "tests/collector/net_helpers.hpp"
+#include "tests/collector/temp_path.hpp"
+
+namespace ioam::collector {
+namespace {
+
+using namespace ioam::collector::test;
+using nlohmann::json;
+
+const std::string kCollector = IOAM_BINARY_DIR "/collector/ioam-collector";
+
+std::string temp_name(const std::string& what) {
+    static int counter = 0;
+    return (std::filesystem::temp_directory_path() /
+            ("ioam-collector-" + what + "-" + std::to_string(::getpid()) + "-" +
+             std::to_string(counter++)))
+        .string();
+}
+
+std::vector<std::uint8_t> traces_message(std::uint32_t seq, const IoamTrace& t, int count) {
+    MessageBuilder b(1, seq);
+    trace_templates(b, t.trace_type, true);
+    b.begin_set(ipfix::kTraceWithHopsTemplateId);
+    for (int i = 0; i < count; ++i) {
+        trace_record(b, t, true);
+    }
+    return b.finish();
+}
+
+// A running collector on free ports, with its database in `db`.
+class Collector {
+  public:
+    explicit Collector(const TempDb& db, std::vector<std::string> extra = {})
+        : log_(temp_name("log")), child_(args(db, std::move(extra)), log_) {
+        const auto tcp = wait_log(child_, R"(tcp \S+ \(port (\d+)\))");
+        const auto http = wait_log(child_, R"(HTTP \S+ \(port (\d+)\))");
+        if (tcp && http) {
+            tcp_port = static_cast<std::uint16_t>(std::stoi(*tcp));
+            http_port = static_cast<std::uint16_t>(std::stoi(*http));
+        }
+    }
+    ~Collector() {
+        child_.signal(SIGKILL);
+        child_.wait();
+        std::filesystem::remove(log_);
+    }
+    Collector(const Collector&) = delete;
+    Collector& operator=(const Collector&) = delete;
+    Child& child() { return child_; }
+    // Records received according to /metrics (in the queue or committed).
+    double received() {
+        auto r = http_get(http_port, "/metrics");
+        if (!r) {
+            return -1;
+        }
+        const std::string key = "ioam_collector_decoded_records_total{kind=\"trace\"} ";
+        const auto pos = r->body.find(key);
+        return pos == std::string::npos ? -1 : std::stod(r->body.substr(pos + key.size()));
+    }
+
+    std::uint16_t tcp_port = 0;
+    std::uint16_t http_port = 0;
+
+  private:
+    static std::vector<std::string> args(const TempDb& db, std::vector<std::string> extra) {
+        // The test records carry 2023 timestamps: no age retention.
+        std::vector<std::string> a{kCollector,
+                                   "--db",
+                                   db.path(),
+                                   "--udp-listen",
+                                   "127.0.0.1:0",
+                                   "--tcp-listen",
+                                   "127.0.0.1:0",
+                                   "--http-listen",
+                                   "127.0.0.1:0",
+                                   "--retention-age",
+                                   "0"};
+        a.insert(a.end(), extra.begin(), extra.end());
+        return a;
+    }
+    std::string log_;
+    Child child_;
+};
+
+store::StoreConfig reopen(const TempDb& db) {
+    store::StoreConfig c;
+    c.path = db.path();
+    c.retention_age_s = 0;
+    c.retention_max_bytes = 0;
+    return c;
+}
+
+TEST(CollectorDaemon, SigtermFlushesQueuedRecordsAndExitsZero) {
+    TempDb db;
+    Collector c(db, {"--batch-size", "64"});
+    ASSERT_NE(c.tcp_port, 0) << c.child().log();
+    const IoamTrace t = make_trace({1, 2, 3});
+    constexpr int kMessages = 200;
+    constexpr int kPerMessage = 20;
+    {
+        TcpSender tcp(c.tcp_port);
+        for (int i = 0; i < kMessages; ++i) {
+            tcp.send(traces_message(static_cast<std::uint32_t>(i * kPerMessage), t, kPerMessage));
+        }
+        ASSERT_TRUE(wait_for([&] { return c.received() == kMessages * kPerMessage; }));
+    }
+    c.child().signal(SIGTERM);
+    const int status = c.child().wait();
+    ASSERT_TRUE(WIFEXITED(status)) << c.child().log();
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_NE(c.child().log().find("stopped: 4000 records written, 0 dropped"), std::string::npos)
+        << c.child().log();
+    store::SqliteStore store(reopen(db));
+    EXPECT_EQ(store.query({.limit = 100000})->size(), std::size_t{kMessages * kPerMessage});
+}
+
+TEST(CollectorDaemon, SigkillLosesNothingCommitted) {
+    TempDb db;
+    std::vector<store::StoredRecord> committed;
+    {
+        Collector c(db);
+        ASSERT_NE(c.tcp_port, 0) << c.child().log();
+        TcpSender tcp(c.tcp_port);
+        for (std::uint32_t i = 0; i < 50; ++i) {
+            tcp.send(traces_message(i * 10, make_trace({i, i + 1}), 10));
+        }
+        // Whatever the API can read is committed.
+        ASSERT_TRUE(wait_for([&] {
+            auto r = http_get(c.http_port, "/api/v1/records?limit=1000");
+            return r && json::parse(r->body)["records"].size() == 500;
+        }));
+        for (std::uint32_t i = 50; i < 100; ++i) {  // still sending while it dies
+            tcp.send(traces_message(i * 10, make_trace({i, i + 1}), 10));
+        }
+        c.child().signal(SIGKILL);
+        c.child().wait();
+    }
+    store::SqliteStore store(reopen(db));
+    auto rows = store.query({.limit = 100000});
+    ASSERT_TRUE(rows);
+    ASSERT_GE(rows->size(), 500u);
+    for (std::size_t i = 0; i < 500; ++i) {
+        const auto& t = std::get<IoamTrace>((*rows)[i].record);
+        const auto first = static_cast<std::uint32_t>(i / 10);
+        EXPECT_EQ(t, make_trace({first, first + 1})) << "record " << i;
+    }
+}
+
+std::string url_encode(const std::string& s) {
+    std::string out;
+    for (unsigned char ch : s) {
+        if (std::isalnum(ch) || ch == '_' || ch == '-' || ch == '.') {
+            out += static_cast<char>(ch);
+        } else {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", ch);
+            out += buf;
+        }
+    }
+    return out;
+}
+
+TEST(CollectorDaemon, PrometheusScrapesTheCollector) {
+    if (!std::filesystem::exists("/usr/bin/prometheus")) {
+        GTEST_SKIP() << "SKIPPED LOUDLY: /usr/bin/prometheus not installed "
+                        "(Debian package prometheus, scripts/install-deps.sh)";
+    }
+    TempDb db;
+    Collector c(db);
+    ASSERT_NE(c.http_port, 0) << c.child().log();
+    {
+        TcpSender tcp(c.tcp_port);
+        tcp.send(traces_message(0, make_trace({1, 2, 3}, 123), 7));
+        ASSERT_TRUE(wait_for([&] { return c.received() == 7; }));
+    }
+
+    const std::string dir = temp_name("prometheus");
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir + "/data");
+    {
+        std::ofstream cfg(dir + "/prometheus.yml");
+        cfg << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+               "scrape_configs:\n  - job_name: ioam-collector\n    static_configs:\n"
+               "      - targets: ['127.0.0.1:"
+            << c.http_port << "']\n";
+    }
+    const std::uint16_t prom_port = free_port();
+    {
+        Child prom({"/usr/bin/prometheus", "--config.file=" + dir + "/prometheus.yml",
+                    "--storage.tsdb.path=" + dir + "/data",
+                    "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+                   dir + "/prometheus.log");
+        const std::string query =
+            "/api/v1/query?query=" +
+            url_encode(R"(ioam_path_packets_total{namespace="123",path="1,2,3"})");
+        json result;
+        const bool found = wait_for(
+            [&] {
+                auto r = http_get(prom_port, query);
+                if (!r || r->status != 200) {
+                    return false;
+                }
+                result = json::parse(r->body);
+                return !result["data"]["result"].empty();
+            },
+            std::chrono::seconds(90));
+        ASSERT_TRUE(found) << prom.log();
+        const json& series = result["data"]["result"][0];
+        EXPECT_EQ(series["metric"]["job"], "ioam-collector");
+        EXPECT_EQ(series["metric"]["path"], "1,2,3");
+        EXPECT_EQ(series["metric"]["namespace"], "123");
+        EXPECT_EQ(series["value"][1], "7");
+        prom.signal(SIGTERM);
+        prom.wait();
+    }
+    std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ioam::collector
