@@ -2,7 +2,6 @@
 
 #include <fixbuf/public.h>
 
-#include <bit>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -58,17 +57,6 @@ Source source_of(const ipf::ElementSpec& e) {
         return Source::opaque_data;
     }
     return Source::integer;
-}
-
-// The low `width` octets of v in host order (libfixbuf swaps integers of any length).
-void put_uint(std::uint8_t* at, std::uint16_t width, std::uint64_t v) {
-    static_assert(std::endian::native == std::endian::little ||
-                  std::endian::native == std::endian::big);
-    if constexpr (std::endian::native == std::endian::little) {
-        std::memcpy(at, &v, width);
-    } else {
-        std::memcpy(at, reinterpret_cast<const std::uint8_t*>(&v) + 8 - width, width);
-    }
 }
 
 void put_varfield(std::uint8_t* at, std::span<const std::uint8_t> data) {
@@ -176,19 +164,16 @@ struct RecordBuilder::Impl {
         return &plans.emplace(tid, std::move(p)).first->second;
     }
 
-    // Memory layout of a record. libfixbuf encodes subTemplateList members with the external
-    // template on both sides: their integers sit at their encoded length, in host order.
+    // Memory layout of a record (list members: see fbx::Side::list_member).
     static Plan make_plan(std::uint16_t tid, const ipf::Layout& fields, bool list_member) {
+        const auto side = list_member ? fbx::Side::list_member : fbx::Side::internal;
+        const auto mem = fbx::memory_layout(fields, side);
         Plan p;
         p.tid = tid;
-        const auto mem = fbx::internal_layout(fields);
+        p.size = mem.size;
         for (std::size_t i = 0; i < fields.size(); ++i) {
             const auto& e = *fields[i];
-            const bool var = e.length == ipf::kVarLen;
-            const std::uint16_t width =
-                list_member && !var ? e.length : fbx::field_length(e, fbx::Side::internal);
-            p.fields.push_back({&e, source_of(e), list_member ? p.size : mem.offsets[i], width});
-            p.size = static_cast<std::uint16_t>(list_member ? p.size + width : mem.size);
+            p.fields.push_back({&e, source_of(e), mem.offsets[i], fbx::field_length(e, side)});
         }
         return p;
     }
@@ -228,7 +213,7 @@ struct RecordBuilder::Impl {
                     if (!v) {
                         return v.error();
                     }
-                    put_uint(at, f.width, *v);
+                    fbx::store_uint(at, f.width, *v);
                     break;
                 }
                 case Source::opaque_data:
@@ -302,7 +287,7 @@ struct RecordBuilder::Impl {
                     if (!v) {
                         return v.error();
                     }
-                    put_uint(at, f.width, *v);
+                    fbx::store_uint(at, f.width, *v);
                     break;
                 }
                 case Source::trace_data:

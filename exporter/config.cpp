@@ -1,0 +1,140 @@
+#include "exporter/config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace ioam::exporter {
+namespace {
+
+// Config files: a JSON object when the first non-blank character is '{', else CLI11's
+// `key = value` (TOML/INI) lines. Same keys as the long flags.
+class JsonOrKeyValueConfig : public CLI::ConfigTOML {
+  public:
+    std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+        std::stringstream text;
+        text << input.rdbuf();
+        const std::string s = text.str();
+        const auto first = s.find_first_not_of(" \t\r\n");
+        if (first == std::string::npos || s[first] != '{') {
+            std::istringstream again(s);
+            return CLI::ConfigTOML::from_config(again);
+        }
+        const auto json = nlohmann::json::parse(s, nullptr, false);
+        if (json.is_discarded() || !json.is_object()) {
+            throw CLI::ConversionError("config file is not a valid JSON object");
+        }
+        std::vector<CLI::ConfigItem> items;
+        for (const auto& [key, value] : json.items()) {
+            CLI::ConfigItem item;
+            item.name = key;
+            const auto add = [&](const nlohmann::json& v) {
+                item.inputs.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+            };
+            if (value.is_array()) {
+                for (const auto& v : value) {
+                    add(v);
+                }
+            } else {
+                add(value);
+            }
+            items.push_back(std::move(item));
+        }
+        return items;
+    }
+};
+
+}  // namespace
+
+std::optional<std::uint32_t> parse_sample(const std::string& text) {
+    if (!text.starts_with("1/")) {
+        return std::nullopt;
+    }
+    std::uint32_t n = 0;
+    const char* begin = text.data() + 2;
+    const char* end = text.data() + text.size();
+    const auto [p, ec] = std::from_chars(begin, end, n);
+    if (ec != std::errc{} || p != end || n == 0) {
+        return std::nullopt;
+    }
+    return n;
+}
+
+std::optional<int> parse_config(int argc, const char* const* argv, ExporterConfig& out) {
+    CLI::App app{"ioam-exporter: Linux kernel IOAM events (generic netlink IOAM6) to IPFIX"};
+    app.config_formatter(std::make_shared<JsonOrKeyValueConfig>());
+    app.set_config("--config", "", "Config file: `key = value` lines or a JSON object");
+
+    std::vector<std::string> collectors;
+    std::string sample = "1/1";
+    std::string print = "none";
+    std::uint64_t flush_ms = static_cast<std::uint64_t>(out.flush_interval.count());
+    std::uint64_t refresh_s = static_cast<std::uint64_t>(out.template_refresh.count());
+    bool no_hops = !out.hop_list;
+    std::string metrics;
+
+    app.add_option("--collector", collectors,
+                   "IPFIX collector udp://HOST:PORT or tcp://HOST:PORT (IPv6: udp://[::1]:4739); "
+                   "repeatable");
+    app.add_option("--domain-id", out.domain_id, "IPFIX observation domain id")
+        ->capture_default_str();
+    app.add_option("--mtu", out.mtu, "Largest IPFIX message, octets")
+        ->check(CLI::Range(64, 65535))
+        ->capture_default_str();
+    app.add_option("--flush-interval", flush_ms, "Send a partly filled message after MS")
+        ->check(CLI::Range(1, 60'000))
+        ->capture_default_str();
+    app.add_option("--template-refresh", refresh_s, "UDP: resend templates every S seconds")
+        ->check(CLI::Range(1, 86'400))
+        ->capture_default_str();
+    app.add_option("--sample", sample, "Export one event in N: 1/N")->capture_default_str();
+    app.add_flag("--no-hops", no_hops, "Trace records without the subTemplateList of hops");
+    app.add_option("--print", print, "Also print events on stdout: json or none")
+        ->check(CLI::IsMember({"json", "none"}))
+        ->capture_default_str();
+    app.add_option("--metrics-listen", metrics, "Serve GET /metrics on ADDR:PORT");
+    app.add_option("--log-level", out.log_level, "trace, debug, info, warn, error")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+        ->capture_default_str();
+    app.add_option("--rcvbuf", out.rcvbuf, "Netlink socket receive buffer, octets")
+        ->check(CLI::Range(64 * 1024, 1 << 30))
+        ->capture_default_str();
+    app.add_option("--tcp-buffer", out.tcp_buffer,
+                   "TCP: octets kept per collector while it is unreachable")
+        ->check(CLI::Range(std::size_t{64 * 1024}, std::size_t{1} << 30))
+        ->capture_default_str();
+
+    try {
+        app.parse(argc, argv);
+        for (const auto& c : collectors) {
+            auto uri = sink::parse_collector_uri(c);
+            if (!uri) {
+                throw CLI::ValidationError("--collector", "malformed collector address: " + c);
+            }
+            out.collectors.push_back(*uri);
+        }
+        const auto n = parse_sample(sample);
+        if (!n) {
+            throw CLI::ValidationError("--sample", "expected 1/N with N >= 1, got " + sample);
+        }
+        out.sample_one_in = *n;
+        out.print_json = print == "json";
+        if (out.collectors.empty() && !out.print_json) {
+            throw CLI::ValidationError("--collector",
+                                       "nothing to export to: give --collector or --print json");
+        }
+        out.flush_interval = std::chrono::milliseconds(flush_ms);
+        out.template_refresh = std::chrono::seconds(refresh_s);
+        out.hop_list = !no_hops;
+        if (!metrics.empty()) {
+            out.metrics_listen = metrics;
+        }
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    return std::nullopt;
+}
+
+}  // namespace ioam::exporter

@@ -1,0 +1,89 @@
+// ioam-exporter: listens to the kernel's IOAM6 generic netlink events and exports them as
+// IPFIX to one or more collectors (and/or JSON lines on stdout).
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <memory>
+
+#include "common/metrics/registry.hpp"
+#include "exporter/config.hpp"
+#include "exporter/metrics_server.hpp"
+#include "exporter/netlink/genl_listener.hpp"
+#include "exporter/pipeline.hpp"
+
+namespace {
+
+using namespace ioam::exporter;
+
+int run(const ExporterConfig& cfg) {
+    boost::asio::io_context io(1);
+    ioam::metrics::Registry registry;
+
+    PipelineOptions popts;
+    popts.domain_id = cfg.domain_id;
+    popts.mtu = cfg.mtu;
+    popts.hop_list = cfg.hop_list;
+    popts.flush_interval = cfg.flush_interval;
+    popts.template_refresh = cfg.template_refresh;
+    popts.sample_one_in = cfg.sample_one_in;
+    popts.sink.max_buffer_octets = cfg.tcp_buffer;
+    Pipeline pipeline(io, popts, cfg.collectors, registry, cfg.print_json ? stdout : nullptr);
+
+    netlink::ListenerCallbacks callbacks;
+    callbacks.on_event = [&](std::span<const std::uint8_t> m, std::uint64_t t) {
+        pipeline.on_message(m, t);
+    };
+    callbacks.on_kernel_drop = [&] { pipeline.on_kernel_drop(); };
+    callbacks.on_batch_end = [&] { pipeline.on_batch_end(); };
+    netlink::GenlListener listener(io, {.rcvbuf = cfg.rcvbuf}, std::move(callbacks));
+
+    std::unique_ptr<MetricsServer> metrics;
+    if (cfg.metrics_listen) {
+        metrics = std::make_unique<MetricsServer>(io, *cfg.metrics_listen, registry);
+    }
+
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) {
+            return;
+        }
+        spdlog::info("signal {}: flushing and exiting", sig);
+        listener.stop();
+        if (metrics) {
+            metrics->stop();
+        }
+        pipeline.shutdown([&] { io.stop(); });
+    });
+
+    pipeline.start();
+    listener.start();
+    for (const auto& c : cfg.collectors) {
+        spdlog::info("exporting to {} (observation domain {})", c.to_string(), cfg.domain_id);
+    }
+    io.run();
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    ExporterConfig cfg;
+    if (auto code = parse_config(argc, argv, cfg)) {
+        return *code;
+    }
+    // Logs go to stderr: stdout may carry --print json lines.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("ioam-exporter"));
+    spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+    try {
+        return run(cfg);
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        return 1;
+    }
+}
