@@ -274,6 +274,10 @@ void CollectorMetrics::watch_listener(const source::IpfixListener& l) {
     r.counter("ioam_collector_udp_datagrams_total", "UDP datagrams received")
         .get()
         .set_function(stat(&source::ListenerStats::udp_datagrams));
+    r.counter("ioam_collector_udp_kernel_drops_total",
+              "UDP datagrams the kernel dropped before the collector read them (SO_MEMINFO)")
+        .get()
+        .set_function(stat(&source::ListenerStats::udp_kernel_drops));
     r.counter("ioam_collector_tcp_connections_total", "TCP exporter connections accepted")
         .get()
         .set_function(stat(&source::ListenerStats::tcp_connections));

@@ -1,5 +1,8 @@
 #include "collector/source/ipfix_listener.hpp"
 
+#include <linux/sock_diag.h>
+#include <sys/socket.h>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -202,6 +205,7 @@ struct IpfixListener::Impl {
     std::array<std::uint8_t, 65535> udp_buf{};
     std::thread thread;
     std::size_t connections = 0;  // I/O thread only
+    int udp_fd = -1;              // set before the I/O thread starts
     std::atomic<std::uint64_t> udp_datagrams{0};
     std::atomic<std::uint64_t> tcp_connections{0};
     std::atomic<std::uint64_t> tcp_rejected{0};
@@ -223,6 +227,7 @@ void IpfixListener::start() {
         m.udp_socket.set_option(
             asio::socket_base::receive_buffer_size(static_cast<int>(m.config.udp_receive_buffer)));
         m.udp_socket.bind(ep);
+        m.udp_fd = m.udp_socket.native_handle();
         m.receive_udp();
     }
     if (!m.config.tcp_listen.empty()) {
@@ -255,8 +260,20 @@ std::uint16_t IpfixListener::tcp_port() const {
 }
 
 ListenerStats IpfixListener::stats() const {
-    return {impl_->udp_datagrams.load(), impl_->tcp_connections.load(), impl_->tcp_rejected.load(),
-            impl_->tcp_bad_framing.load()};
+    ListenerStats s;
+    s.udp_datagrams = impl_->udp_datagrams.load();
+    s.tcp_connections = impl_->tcp_connections.load();
+    s.tcp_rejected = impl_->tcp_rejected.load();
+    s.tcp_bad_framing = impl_->tcp_bad_framing.load();
+    // The kernel's own drop count (SO_MEMINFO); getsockopt is safe beside the I/O thread.
+    std::uint32_t meminfo[SK_MEMINFO_VARS] = {};
+    socklen_t len = sizeof meminfo;
+    if (impl_->udp_fd >= 0 &&
+        ::getsockopt(impl_->udp_fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len) == 0 &&
+        len > SK_MEMINFO_DROPS * sizeof(std::uint32_t)) {
+        s.udp_kernel_drops = meminfo[SK_MEMINFO_DROPS];
+    }
+    return s;
 }
 
 }  // namespace ioam::collector::source

@@ -25,6 +25,7 @@ struct ListenerConfig {
 // Counters of the socket layer itself (the processor counts everything inside messages).
 struct ListenerStats {
     std::uint64_t udp_datagrams = 0;
+    std::uint64_t udp_kernel_drops = 0;  // datagrams the kernel dropped (socket buffer full)
     std::uint64_t tcp_connections = 0;
     std::uint64_t tcp_rejected = 0;     // over max_tcp_connections or session table full
     std::uint64_t tcp_bad_framing = 0;  // connection closed: stream cannot be resynchronised

@@ -32,6 +32,7 @@ CREATE TABLE records(
     flow_id INTEGER,
     seq INTEGER,
     path TEXT,                      -- node ids oldest first
+    path_hash INTEGER,              -- FNV-1a of path: a cheap index key
     e2e_ns INTEGER,                 -- newest minus oldest hop timestamp
     raw BLOB                        -- ioamTraceData as received
 );
@@ -50,14 +51,14 @@ CREATE TABLE hops(
 CREATE INDEX records_time ON records(time_ns);
 CREATE INDEX records_namespace ON records(namespace, time_ns);
 CREATE INDEX records_flow ON records(flow_id, seq) WHERE flow_id IS NOT NULL;
-CREATE INDEX records_path ON records(path) WHERE path IS NOT NULL;
+CREATE INDEX records_path ON records(path_hash) WHERE path_hash IS NOT NULL;
 CREATE INDEX hops_node ON hops(node) WHERE node IS NOT NULL;
 )sql",
 };
 
 constexpr const char* kInsertRecord =
     "INSERT INTO records(kind,time_ns,exporter,domain,namespace,trace_type,node_len,flags,"
-    "ext_flags,flow_id,seq,path,e2e_ns,raw) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "ext_flags,flow_id,seq,path,path_hash,e2e_ns,raw) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 constexpr const char* kInsertHop =
     "INSERT INTO hops(record_id,idx,node,hop_limit,node_id,ingress_if,egress_if,ts_secs,ts_frac,"
     "transit_delay,namespace_data,queue_depth,checksum,hop_limit_wide,node_id_wide,"
@@ -71,6 +72,14 @@ constexpr const char* kSelectHops =
     "queue_depth,checksum,hop_limit_wide,node_id_wide,ingress_if_wide,egress_if_wide,"
     "namespace_data_wide,buffer_occupancy,opaque_schema,opaque_data FROM hops WHERE "
     "record_id=? ORDER BY idx";
+
+std::int64_t path_hash(std::string_view path) {
+    std::uint64_t h = 14695981039346656037ull;
+    for (char c : path) {
+        h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    }
+    return static_cast<std::int64_t>(h);
+}
 
 std::uint64_t now_ns() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -114,6 +123,10 @@ class Stmt {
         }
         return *this;
     }
+    Stmt& bind_null(int i) {
+        sqlite3_bind_null(s_, i);
+        return *this;
+    }
     Stmt& bind_text(int i, std::string_view v) {
         sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
         return *this;
@@ -124,10 +137,8 @@ class Stmt {
     }
     // SQLITE_ROW, SQLITE_DONE or an error code.
     int step() { return sqlite3_step(s_); }
-    void reset() {
-        sqlite3_reset(s_);
-        sqlite3_clear_bindings(s_);
-    }
+    // Bindings stay: writers bind every parameter on each use, cheaper than clearing.
+    void reset() { sqlite3_reset(s_); }
     std::int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
     double f64(int col) const { return sqlite3_column_double(s_, col); }
     bool null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
@@ -174,7 +185,11 @@ Db open_db(const std::string& path) {
                                  (raw ? sqlite3_errmsg(raw) : "out of memory"));
     }
     sqlite3_busy_timeout(db.get(), 5000);
-    exec(db.get(), "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;");
+    // WAL with synchronous=NORMAL: a commit survives the process being killed (only a power
+    // loss can take the last transactions back).
+    exec(db.get(),
+         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; "
+         "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768;");
     return db;
 }
 
@@ -311,16 +326,18 @@ struct SqliteStore::Impl {
             .bind(7, t ? t->node_len : 0)
             .bind(8, t ? t->flags : d->flags)
             .bind(9, t ? 0 : d->ext_flags);
-        if (d) {
-            r.bind(10, d->flow_id).bind(11, d->sequence_number);
-        }
+        r.bind(10, d ? d->flow_id : std::nullopt).bind(11, d ? d->sequence_number : std::nullopt);
         const std::string path = analysis::path_key(nodes);
-        if (!nodes.empty()) {
-            r.bind_text(12, path);
+        if (nodes.empty()) {
+            r.bind_null(12).bind_null(13);
+        } else {
+            r.bind_text(12, path).bind(13, path_hash(path));
         }
         if (t) {
-            r.bind(13, analysis::end_to_end_ns(nodes, config.fraction_unit));
-            r.bind_blob(14, t->raw_data);
+            r.bind(14, analysis::end_to_end_ns(nodes, config.fraction_unit));
+            r.bind_blob(15, t->raw_data);
+        } else {
+            r.bind_null(14).bind_null(15);
         }
         step_done(r);
         const std::int64_t id = sqlite3_last_insert_rowid(writer_db.get());
@@ -354,6 +371,8 @@ struct SqliteStore::Impl {
             .bind(22, analysis::segment_delay_ns(nodes, i, config.fraction_unit));
         if (n.opaque_state) {
             h.bind(20, n.opaque_state->schema_id).bind_blob(21, n.opaque_state->data);
+        } else {
+            h.bind_null(20).bind_null(21);
         }
         step_done(h);
     }
@@ -646,8 +665,8 @@ Result<std::vector<PathSummary>> SqliteStore::paths(std::size_t limit, std::size
                "AND path IS NOT NULL GROUP BY path ORDER BY count(*) DESC, path LIMIT ?");
         s.bind(1, static_cast<std::int64_t>(limit));
         Stmt delays(db,
-                    "SELECT e2e_ns FROM records WHERE path = ? AND kind = 0 AND e2e_ns IS NOT "
-                    "NULL ORDER BY id DESC LIMIT ?");
+                    "SELECT e2e_ns FROM records WHERE path_hash = ? AND path = ? AND kind = 0 "
+                    "AND e2e_ns IS NOT NULL ORDER BY id DESC LIMIT ?");
         std::vector<PathSummary> out;
         while (s.step() == SQLITE_ROW) {
             PathSummary p;
@@ -655,7 +674,9 @@ Result<std::vector<PathSummary>> SqliteStore::paths(std::size_t limit, std::size
             p.packets = static_cast<std::uint64_t>(s.i64(1));
             p.first_seen_ns = static_cast<std::uint64_t>(s.i64(2));
             p.last_seen_ns = static_cast<std::uint64_t>(s.i64(3));
-            delays.bind_text(1, p.path).bind(2, static_cast<std::int64_t>(sample));
+            delays.bind(1, path_hash(p.path))
+                .bind_text(2, p.path)
+                .bind(3, static_cast<std::int64_t>(sample));
             std::vector<std::int64_t> values;
             while (delays.step() == SQLITE_ROW) {
                 values.push_back(delays.i64(0));
