@@ -175,6 +175,9 @@ json optional_json(const std::optional<std::int64_t>& v) {
     return v ? json(*v) : json(nullptr);
 }
 
+constexpr std::string_view kRecordPrefix = "/api/v1/records/";
+constexpr std::string_view kDexFlowPrefix = "/api/v1/dex/flows/";
+
 }  // namespace
 
 Response Routes::handle(std::string_view method, std::string_view target) const {
@@ -185,17 +188,6 @@ Response Routes::handle(std::string_view method, std::string_view target) const 
     if (method != "GET") {
         return error(405, "only GET is supported");
     }
-    std::string bad;
-    const auto limit_of = [&](const Params& p) {
-        return std::min<std::size_t>(p.get("limit").value_or(config_.default_limit),
-                                     config_.max_limit);
-    };
-    const auto too_large = [&](const Response& r) {
-        return r.body.size() > config_.max_response_bytes
-                   ? error(500, "response too large: lower 'limit'")
-                   : r;
-    };
-
     if (path == "/metrics") {
         return {200, "text/plain; version=0.0.4; charset=utf-8", providers_.metrics()};
     }
@@ -206,195 +198,226 @@ Response Routes::handle(std::string_view method, std::string_view target) const 
         const bool ready = providers_.ready();
         return json_response(ready ? 200 : 503, json{{"status", ready ? "ready" : "starting"}});
     }
+    Response r;
     if (path == "/api/v1/records") {
-        auto p = Params::parse(
-            query, {"namespace", "node", "flow", "kind", "from", "to", "limit", "cursor"}, bad);
-        if (!p) {
-            return error(400, bad);
-        }
-        store::TraceQuery q;
-        if (auto ns = p->get("namespace")) {
-            if (*ns > 0xffff) {
-                return error(400, "parameter 'namespace' out of range");
-            }
-            q.namespace_id = static_cast<std::uint16_t>(*ns);
-        }
-        if (auto flow = p->get("flow")) {
-            if (*flow > 0xffffffffu) {
-                return error(400, "parameter 'flow' out of range");
-            }
-            q.flow_id = static_cast<std::uint32_t>(*flow);
-        }
-        if (auto kind = p->get("kind")) {
-            if (*kind > 1) {
-                return error(400, "parameter 'kind' must be 0 (trace) or 1 (dex)");
-            }
-            q.kind = static_cast<store::RecordKind>(*kind);
-        }
-        q.node_id = p->get("node");
-        q.from_ns = p->get("from");
-        q.to_ns = p->get("to");
-        q.after_id = static_cast<std::int64_t>(std::min<std::uint64_t>(
-            p->get("cursor").value_or(0), static_cast<std::uint64_t>(INT64_MAX)));
-        q.limit = limit_of(*p);
-        auto rows = reader_.query(q);
-        if (!rows) {
-            return error(500, "store query failed");
-        }
-        // Stops at the response budget: the cursor lets the client fetch the rest.
-        json records = json::array();
-        std::size_t size = 0;
-        std::optional<std::int64_t> last;
-        for (const auto& r : *rows) {
-            json j = record_json(r, config_.fraction_unit);
-            size += j.dump().size();
-            if (size > config_.max_response_bytes && last) {
-                break;
-            }
-            records.push_back(std::move(j));
-            last = r.id;
-        }
-        const bool more = records.size() < rows->size() || rows->size() == q.limit;
-        return json_response(200,
-                             json{{"records", std::move(records)},
-                                  {"next_cursor", more && last ? json(*last) : json(nullptr)}});
+        r = records(query);
+    } else if (path.starts_with(kRecordPrefix)) {
+        r = record(path.substr(kRecordPrefix.size()));
+    } else if (path == "/api/v1/nodes") {
+        r = nodes(query);
+    } else if (path == "/api/v1/paths") {
+        r = paths(query);
+    } else if (path == "/api/v1/exporters") {
+        r = exporters(query);
+    } else if (path.starts_with(kDexFlowPrefix)) {
+        r = dex_flow(path.substr(kDexFlowPrefix.size()), query);
+    } else {
+        return error(404, "not found");
     }
-    if (path.starts_with("/api/v1/records/")) {
-        const auto id = parse_id(path.substr(16));
-        if (!id || *id > static_cast<std::uint64_t>(INT64_MAX)) {
-            return error(400, "record id must be an unsigned integer");
-        }
-        auto r = reader_.get(static_cast<std::int64_t>(*id));
-        if (!r) {
-            return error(500, "store query failed");
-        }
-        if (!r->has_value()) {
-            return error(404, "no such record");
-        }
-        return too_large(json_response(200, record_json(**r, config_.fraction_unit)));
+    return r.body.size() > config_.max_response_bytes
+               ? error(500, "response too large: lower 'limit'")
+               : r;
+}
+
+std::size_t Routes::limit(std::optional<std::uint64_t> requested) const {
+    return std::min<std::size_t>(requested.value_or(config_.default_limit), config_.max_limit);
+}
+
+Response Routes::records(std::string_view query) const {
+    std::string bad;
+    auto p = Params::parse(
+        query, {"namespace", "node", "flow", "kind", "from", "to", "limit", "cursor"}, bad);
+    if (!p) {
+        return error(400, bad);
     }
-    if (path == "/api/v1/nodes") {
-        auto p = Params::parse(query, {"limit"}, bad);
-        if (!p) {
-            return error(400, bad);
-        }
-        auto nodes = reader_.nodes(limit_of(*p));
-        if (!nodes) {
-            return error(500, "store query failed");
-        }
-        json out = json::array();
-        for (const auto& n : *nodes) {
-            out.push_back({{"node_id", n.node_id},
-                           {"first_seen_ns", n.first_seen_ns},
-                           {"last_seen_ns", n.last_seen_ns},
-                           {"records", n.records},
-                           {"transit_delay", delay_json(n.transit)},
-                           {"segment_delay", delay_json(n.segment)}});
-        }
-        return too_large(json_response(200, json{{"nodes", std::move(out)}}));
+    const auto ns = p->get("namespace");
+    const auto flow = p->get("flow");
+    const auto kind = p->get("kind");
+    if (ns.value_or(0) > 0xffff || flow.value_or(0) > 0xffffffffu) {
+        return error(400, "parameter 'namespace' or 'flow' out of range");
     }
-    if (path == "/api/v1/paths") {
-        auto p = Params::parse(query, {"limit"}, bad);
-        if (!p) {
-            return error(400, bad);
-        }
-        auto paths = reader_.paths(limit_of(*p), config_.path_delay_sample);
-        if (!paths) {
-            return error(500, "store query failed");
-        }
-        json out = json::array();
-        for (const auto& s : *paths) {
-            json nodes = json::array();
-            for (std::string_view rest = s.path; !rest.empty();) {
-                const auto comma = rest.find(',');
-                const auto id = parse_id(rest.substr(0, comma));
-                nodes.push_back(id ? json(*id) : json(nullptr));
-                rest =
-                    comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-            }
-            out.push_back({{"nodes", std::move(nodes)},
-                           {"packets", s.packets},
-                           {"first_seen_ns", s.first_seen_ns},
-                           {"last_seen_ns", s.last_seen_ns},
-                           {"delay_p50_ns", optional_json(s.p50_ns)},
-                           {"delay_p90_ns", optional_json(s.p90_ns)},
-                           {"delay_p99_ns", optional_json(s.p99_ns)}});
-        }
-        return too_large(json_response(200, json{{"paths", std::move(out)}}));
+    if (kind.value_or(0) > 1) {
+        return error(400, "parameter 'kind' must be 0 (trace) or 1 (dex)");
     }
-    if (path == "/api/v1/exporters") {
-        if (!query.empty()) {
-            return error(400, "no parameters accepted");
-        }
-        json out = json::array();
-        for (const auto& e : providers_.exporters()) {
-            out.push_back({{"address", e.session.address},
-                           {"port", e.session.port},
-                           {"transport", source::to_string(e.session.transport)},
-                           {"domain", e.domain},
-                           {"messages", e.messages},
-                           {"records", e.records},
-                           {"options_records", e.options_records},
-                           {"lost", e.lost},
-                           {"reordered", e.reordered},
-                           {"restarts", e.restarts},
-                           {"errors", e.errors},
-                           {"templates", e.templates},
-                           {"first_seen_ns", e.first_seen_ns},
-                           {"last_seen_ns", e.last_seen_ns}});
-        }
-        return too_large(json_response(200, json{{"exporters", std::move(out)}}));
+    store::TraceQuery q;
+    if (ns) {
+        q.namespace_id = static_cast<std::uint16_t>(*ns);
     }
-    if (path.starts_with("/api/v1/dex/flows/")) {
-        const auto flow = parse_id(path.substr(18));
-        if (!flow || *flow > 0xffffffffu) {
-            return error(400, "flow id must be a 32-bit unsigned integer");
-        }
-        auto p = Params::parse(query, {"limit"}, bad);
-        if (!p) {
-            return error(400, bad);
-        }
-        store::TraceQuery q;
-        q.kind = store::RecordKind::dex;
+    if (flow) {
         q.flow_id = static_cast<std::uint32_t>(*flow);
-        q.limit = std::min<std::size_t>(p->get("limit").value_or(config_.max_limit * 10),
-                                        config_.max_limit * 10);
-        auto rows = reader_.query(q);
-        if (!rows) {
-            return error(500, "store query failed");
-        }
-        if (rows->empty()) {
-            return error(404, "no reports for this flow");
-        }
-        std::vector<DexReport> reports;
-        for (const auto& r : *rows) {
-            reports.push_back(std::get<DexReport>(r.record));
-        }
-        const auto a = analysis::analyse_flow(reports, config_.fraction_unit);
-        json packets = json::array();
-        for (const auto& pk : a.packets) {
-            json delays = json::array();
-            for (const auto& d : pk.segment_ns) {
-                delays.push_back(optional_json(d));
-            }
-            packets.push_back({{"sequence_number", pk.sequence},
-                               {"path", pk.nodes},
-                               {"segment_delay_ns", std::move(delays)},
-                               {"missing", pk.missing},
-                               {"last_seen", pk.last_seen ? json(*pk.last_seen) : json(nullptr)}});
-        }
-        json loss = json::array();
-        for (const auto& l : a.loss) {
-            loss.push_back({{"last_seen_node", l.last_seen_node}, {"packets", l.packets}});
-        }
-        return too_large(json_response(200, json{{"flow_id", *flow},
-                                                 {"reports", rows->size()},
-                                                 {"nodes", a.nodes},
-                                                 {"packets", std::move(packets)},
-                                                 {"incomplete_packets", a.incomplete},
-                                                 {"loss", std::move(loss)}}));
     }
-    return error(404, "not found");
+    if (kind) {
+        q.kind = static_cast<store::RecordKind>(*kind);
+    }
+    q.node_id = p->get("node");
+    q.from_ns = p->get("from");
+    q.to_ns = p->get("to");
+    q.after_id = static_cast<std::int64_t>(
+        std::min<std::uint64_t>(p->get("cursor").value_or(0), std::uint64_t{INT64_MAX}));
+    q.limit = limit(p->get("limit"));
+    auto rows = reader_.query(q);
+    if (!rows) {
+        return error(500, "store query failed");
+    }
+    // Stops at the response budget; the cursor lets the client fetch the rest.
+    json out = json::array();
+    std::size_t size = 0;
+    std::optional<std::int64_t> last;
+    for (const auto& r : *rows) {
+        json j = record_json(r, config_.fraction_unit);
+        size += j.dump().size();
+        if (size > config_.max_response_bytes / 2 && last) {
+            break;
+        }
+        out.push_back(std::move(j));
+        last = r.id;
+    }
+    const bool more = out.size() < rows->size() || rows->size() == q.limit;
+    return json_response(200, json{{"records", std::move(out)},
+                                   {"next_cursor", more && last ? json(*last) : json(nullptr)}});
+}
+
+Response Routes::record(std::string_view id_text) const {
+    const auto id = parse_id(id_text);
+    if (!id || *id > std::uint64_t{INT64_MAX}) {
+        return error(400, "record id must be an unsigned integer");
+    }
+    auto r = reader_.get(static_cast<std::int64_t>(*id));
+    if (!r) {
+        return error(500, "store query failed");
+    }
+    if (!r->has_value()) {
+        return error(404, "no such record");
+    }
+    return json_response(200, record_json(**r, config_.fraction_unit));
+}
+
+Response Routes::nodes(std::string_view query) const {
+    std::string bad;
+    auto p = Params::parse(query, {"limit"}, bad);
+    if (!p) {
+        return error(400, bad);
+    }
+    auto nodes = reader_.nodes(limit(p->get("limit")));
+    if (!nodes) {
+        return error(500, "store query failed");
+    }
+    json out = json::array();
+    for (const auto& n : *nodes) {
+        out.push_back({{"node_id", n.node_id},
+                       {"first_seen_ns", n.first_seen_ns},
+                       {"last_seen_ns", n.last_seen_ns},
+                       {"records", n.records},
+                       {"transit_delay", delay_json(n.transit)},
+                       {"segment_delay", delay_json(n.segment)}});
+    }
+    return json_response(200, json{{"nodes", std::move(out)}});
+}
+
+Response Routes::paths(std::string_view query) const {
+    std::string bad;
+    auto p = Params::parse(query, {"limit"}, bad);
+    if (!p) {
+        return error(400, bad);
+    }
+    auto paths = reader_.paths(limit(p->get("limit")), config_.path_delay_sample);
+    if (!paths) {
+        return error(500, "store query failed");
+    }
+    json out = json::array();
+    for (const auto& s : *paths) {
+        json nodes = json::array();
+        for (std::string_view rest = s.path; !rest.empty();) {
+            const auto comma = rest.find(',');
+            const auto id = parse_id(rest.substr(0, comma));
+            nodes.push_back(id ? json(*id) : json(nullptr));
+            rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        }
+        out.push_back({{"nodes", std::move(nodes)},
+                       {"packets", s.packets},
+                       {"first_seen_ns", s.first_seen_ns},
+                       {"last_seen_ns", s.last_seen_ns},
+                       {"delay_p50_ns", optional_json(s.p50_ns)},
+                       {"delay_p90_ns", optional_json(s.p90_ns)},
+                       {"delay_p99_ns", optional_json(s.p99_ns)}});
+    }
+    return json_response(200, json{{"paths", std::move(out)}});
+}
+
+Response Routes::exporters(std::string_view query) const {
+    if (!query.empty()) {
+        return error(400, "no parameters accepted");
+    }
+    json out = json::array();
+    for (const auto& e : providers_.exporters()) {
+        out.push_back({{"address", e.session.address},
+                       {"port", e.session.port},
+                       {"transport", source::to_string(e.session.transport)},
+                       {"domain", e.domain},
+                       {"messages", e.messages},
+                       {"records", e.records},
+                       {"options_records", e.options_records},
+                       {"lost", e.lost},
+                       {"reordered", e.reordered},
+                       {"restarts", e.restarts},
+                       {"errors", e.errors},
+                       {"templates", e.templates},
+                       {"first_seen_ns", e.first_seen_ns},
+                       {"last_seen_ns", e.last_seen_ns}});
+    }
+    return json_response(200, json{{"exporters", std::move(out)}});
+}
+
+Response Routes::dex_flow(std::string_view id_text, std::string_view query) const {
+    const auto flow = parse_id(id_text);
+    if (!flow || *flow > 0xffffffffu) {
+        return error(400, "flow id must be a 32-bit unsigned integer");
+    }
+    std::string bad;
+    auto p = Params::parse(query, {"limit"}, bad);
+    if (!p) {
+        return error(400, bad);
+    }
+    // Reports, not packets: several nodes report each packet, hence the larger default.
+    const std::size_t max_reports = config_.max_limit * 10;
+    store::TraceQuery q;
+    q.kind = store::RecordKind::dex;
+    q.flow_id = static_cast<std::uint32_t>(*flow);
+    q.limit = std::min<std::size_t>(p->get("limit").value_or(max_reports), max_reports);
+    auto rows = reader_.query(q);
+    if (!rows) {
+        return error(500, "store query failed");
+    }
+    if (rows->empty()) {
+        return error(404, "no reports for this flow");
+    }
+    std::vector<DexReport> reports;
+    for (const auto& r : *rows) {
+        reports.push_back(std::get<DexReport>(r.record));
+    }
+    const auto a = analysis::analyse_flow(reports, config_.fraction_unit);
+    json packets = json::array();
+    for (const auto& pk : a.packets) {
+        json delays = json::array();
+        for (const auto& d : pk.segment_ns) {
+            delays.push_back(optional_json(d));
+        }
+        packets.push_back({{"sequence_number", pk.sequence},
+                           {"path", pk.nodes},
+                           {"segment_delay_ns", std::move(delays)},
+                           {"missing", pk.missing},
+                           {"last_seen", pk.last_seen ? json(*pk.last_seen) : json(nullptr)}});
+    }
+    json loss = json::array();
+    for (const auto& l : a.loss) {
+        loss.push_back({{"last_seen_node", l.last_seen_node}, {"packets", l.packets}});
+    }
+    return json_response(200, json{{"flow_id", *flow},
+                                   {"reports", rows->size()},
+                                   {"nodes", a.nodes},
+                                   {"packets", std::move(packets)},
+                                   {"incomplete_packets", a.incomplete},
+                                   {"loss", std::move(loss)}});
 }
 
 }  // namespace ioam::collector::api

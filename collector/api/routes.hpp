@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,14 @@ class Routes {
     Response handle(std::string_view method, std::string_view target) const;
 
   private:
+    std::size_t limit(std::optional<std::uint64_t> requested) const;
+    Response records(std::string_view query) const;
+    Response record(std::string_view id) const;
+    Response nodes(std::string_view query) const;
+    Response paths(std::string_view query) const;
+    Response exporters(std::string_view query) const;
+    Response dex_flow(std::string_view flow_id, std::string_view query) const;
+
     store::TraceReader& reader_;
     Providers providers_;
     RoutesConfig config_;
