@@ -127,12 +127,14 @@ class Stmt {
         sqlite3_bind_null(s_, i);
         return *this;
     }
+    // Text and blobs are bound SQLITE_STATIC (no copy): every use binds all parameters again
+    // before stepping, so SQLite never reads a pointer from an earlier use.
     Stmt& bind_text(int i, std::string_view v) {
-        sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
         return *this;
     }
     Stmt& bind_blob(int i, std::span<const std::uint8_t> v) {
-        sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
         return *this;
     }
     // SQLITE_ROW, SQLITE_DONE or an error code.
