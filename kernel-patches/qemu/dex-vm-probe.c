@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest helper of run-dex-test.sh, linked statically into the initramfs (busybox has no
+ * UDP tools):
+ *   send DST PORT COUNT HOPLIMIT   COUNT UDP datagrams from one socket (one flow)
+ *   recv PORT COUNT SECONDS        receives datagrams and reports, for each, whether it
+ *                                  still carried a Hop-by-Hop header and its hop limit
+ *   collect PORT                   UDP listener counting IPFIX messages (version 10, length
+ *                                  matching the datagram) and their data sets, until SIGTERM
+ * Output lines are "key=value" words, parsed by dex-vm-init.sh.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static int die(const char *what)
+{
+	fprintf(stderr, "dex-vm-probe: %s: %s\n", what, strerror(errno));
+	return 1;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int bound_socket(int port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = in6addr_any };
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+
+	a.sin6_port = htons(port);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return -1;
+	return fd;
+}
+
+/* Waits for a datagram until the deadline; 0 on timeout. */
+static int wait_readable(int fd, long deadline)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	long left = deadline - now_ms();
+
+	if (left <= 0)
+		return 0;
+	return poll(&p, 1, (int)left);
+}
+
+static int cmd_send(const char *dst, int port, int count, int hoplimit)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	char payload[64];
+
+	a.sin6_port = htons(port);
+	if (fd < 0 || inet_pton(AF_INET6, dst, &a.sin6_addr) != 1)
+		return die("send: socket or address");
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hoplimit, sizeof(hoplimit)) < 0)
+		return die("send: IPV6_UNICAST_HOPS");
+	for (int i = 0; i < count; i++) {
+		int n = snprintf(payload, sizeof(payload), "dex-vm-probe %d", i);
+
+		if (sendto(fd, payload, n, 0, (struct sockaddr *)&a, sizeof(a)) != n)
+			return die("send: sendto");
+		usleep(20000);
+	}
+	printf("send dst=%s sent=%d\n", dst, count);
+	return 0;
+}
+
+static int cmd_recv(int port, int count, int seconds)
+{
+	long deadline = now_ms() + seconds * 1000L;
+	int fd = bound_socket(port), one = 1, got = 0, with_hbh = 0;
+
+	if (fd < 0 ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPOPTS, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)) < 0)
+		return die("recv: socket");
+	printf("recv listening port=%d\n", port);
+	fflush(stdout);
+	while (got < count && wait_readable(fd, deadline) > 0) {
+		char buf[2048], ctrl[1024];
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+				    .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
+		int hbh = 0, hlim = -1;
+
+		if (recvmsg(fd, &m, 0) < 0)
+			return die("recv: recvmsg");
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+			if (c->cmsg_level != IPPROTO_IPV6)
+				continue;
+			if (c->cmsg_type == IPV6_HOPOPTS)
+				hbh = 1;
+			else if (c->cmsg_type == IPV6_HOPLIMIT)
+				memcpy(&hlim, CMSG_DATA(c), sizeof(hlim));
+		}
+		got++;
+		with_hbh += hbh;
+		printf("recv packet hbh=%d hoplimit=%d\n", hbh, hlim);
+	}
+	printf("recv total=%d with_hbh=%d\n", got, with_hbh);
+	return got == count ? 0 : 1;
+}
+
+/* An IPFIX message (RFC 7011): version 10, length = datagram size; counts its data sets. */
+static int ipfix_data_sets(const unsigned char *b, int len)
+{
+	int off = 16, sets = 0;
+
+	if (len < 16 || b[0] != 0 || b[1] != 10 || ((b[2] << 8) | b[3]) != len)
+		return -1;
+	while (off + 4 <= len) {
+		int id = (b[off] << 8) | b[off + 1], slen = (b[off + 2] << 8) | b[off + 3];
+
+		if (slen < 4 || off + slen > len)
+			return -1;
+		sets += id >= 256;
+		off += slen;
+	}
+	return off == len ? sets : -1;
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int cmd_collect(int port)
+{
+	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART: recv returns */
+	int fd = bound_socket(port), datagrams = 0, ipfix = 0, data_sets = 0;
+	static unsigned char buf[65536];
+
+	if (fd < 0)
+		return die("collect: socket");
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	printf("collect listening port=%d\n", port);
+	while (!stop) {
+		int n = recv(fd, buf, sizeof(buf), 0), sets;
+
+		if (n < 0 && errno == EINTR)
+			break;
+		if (n < 0)
+			return die("collect: recv");
+		datagrams++;
+		sets = ipfix_data_sets(buf, n);
+		if (sets >= 0) {
+			ipfix++;
+			data_sets += sets;
+		}
+	}
+	printf("collect datagrams=%d ipfix=%d data_sets=%d\n", datagrams, ipfix, data_sets);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 6 && !strcmp(argv[1], "send"))
+		return cmd_send(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+	if (argc == 5 && !strcmp(argv[1], "recv"))
+		return cmd_recv(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+	if (argc == 3 && !strcmp(argv[1], "collect"))
+		return cmd_collect(atoi(argv[2]));
+	fprintf(stderr, "usage: dex-vm-probe send DST PORT COUNT HOPLIMIT | recv PORT COUNT SECONDS"
+		" | collect PORT\n");
+	return 2;
+}
