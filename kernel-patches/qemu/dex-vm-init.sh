@@ -9,6 +9,8 @@
 #   A  DEX, encap mode (ip6ip6 to dec), ns 123, Flow ID + Sequence Number -> rcv
 #   B  DEX, inline mode, freq 1/2, ns 124, Flow ID + Sequence Number       -> dec itself
 #   P  PTO (Pre-allocated Trace, iproute2), inline mode, ns 123           -> rcv
+#   F  DEX flow table bound and expiry: inline, ns 125 (configured nowhere, so the header
+#      reaches rcv, whose socket reads the Sequence Numbers)               -> rcv
 # Each check prints "CHECK PASS|FAIL name: detail"; the last lines are SUMMARY and RESULT.
 
 export PATH=/usr/bin:/bin
@@ -65,6 +67,7 @@ setup() {
     ip -n dec addr add 2001:db8:4::1/64 dev v-dec-rcv nodad
     ip -n rcv addr add 2001:db8:4::2/64 dev v-rcv-dec nodad
     ip -n rcv addr add 2001:db8:4::3/64 dev v-rcv-dec nodad
+    ip -n rcv addr add 2001:db8:4::4/64 dev v-rcv-dec nodad
     ip -n snd -6 route add default via 2001:db8:1::2
     ip -n enc -6 route add default via 2001:db8:2::2
     ip -n tra -6 route add 2001:db8:1::/64 via 2001:db8:2::1
@@ -163,6 +166,36 @@ scenario() {  # name, destination, port, receiver namespace
     sleep 2
 }
 
+# Sequence Numbers of $2 packets of one new flow (source port $1) to rcv's 2001:db8:4::4.
+table_flow() {
+    nsx rcv dex-vm-probe recv 6001 $2 60 >$out/F.$1 2>&1 &
+    rpid=$!
+    sleep 1
+    nsx snd dex-vm-probe send 2001:db8:4::4 6001 $2 64 $1 >/dev/null
+    wait $rpid
+    sed -n 's/^recv packet .*dex_seq=//p' $out/F.$1 | tr '\n' ' '
+}
+
+# The per-netns table keeps at most 4096 flows and forgets those idle for 30 s (GC every 10 s).
+flow_table() {
+    nsx enc ioam-dex-route add 2001:db8:4::4/128 mode inline dex trace-type 0x800000 ns 125 \
+        ext-flags 0xc0 via 2001:db8:2::2 dev v-enc-tra
+    check route-dex-table $? "ioam-dex-route, inline mode, ns 125"
+    seqs=$(table_flow 29999 2)
+    [ "$seqs" = "0 1 " ]
+    check F-tracked $? "a new flow while the table has room: sequence numbers [$seqs] (want 0 1)"
+    t0=$(date +%s)
+    nsx snd dex-vm-probe flows 2001:db8:4::4 6000 20000 4200 >/dev/null
+    info "4200 one-packet flows sent in $(($(date +%s) - t0)) s"
+    seqs=$(table_flow 30000 2)
+    [ "$seqs" = "0 0 " ]
+    check F-bounded $? "a new flow once 4096 flows are kept: [$seqs] (want 0 0: not kept)"
+    sleep 45
+    seqs=$(table_flow 30001 2)
+    [ "$seqs" = "0 1 " ]
+    check F-expired $? "a new flow after 45 s idle: [$seqs] (want 0 1: idle flows forgotten)"
+}
+
 main() {
     info "kernel $(uname -r)"
     setup || { check setup 1 "topology"; return; }
@@ -211,7 +244,7 @@ main() {
     check B-decap-removed $? "socket on dec (inline mode, dec is the destination): $got"
 
     got=$(grep '^recv total' $out/P.recv)
-    hops=$(grep '^recv packet' $out/P.recv | sed 's/.*hoplimit=//' | sort -u | tr '\n' ' ')
+    hops=$(sed -n 's/^recv packet .*hoplimit=\([0-9-]*\).*/\1/p' $out/P.recv | sort -u | tr '\n' ' ')
     [ "$got" = "recv total=$PKTS with_hbh=$PKTS" ] && [ "$hops" = "61 " ]
     check P-unchanged $? "PTO keeps its header to the destination: $got, hop limit [$hops]"
     # mainline fills the hop limit decremented on input: dec 61, tra 62, enc 63 (enc: output)
@@ -239,6 +272,8 @@ main() {
     for n in enc tra dec; do
         [ -s $out/$n.log ] && { info "exporter $n log:"; sed 's/^/INFO   /' $out/$n.log | tail -5; }
     done
+
+    flow_table
 }
 
 main
