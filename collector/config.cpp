@@ -22,7 +22,7 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
     app.add_option("--udp-receive-buffer", c.listener.udp_receive_buffer, "SO_RCVBUF octets")
         ->capture_default_str();
     app.add_option("--max-tcp-connections", c.listener.max_tcp_connections)->capture_default_str();
-    app.add_option("--tcp-idle-timeout", c.listener.tcp_idle_timeout_s, "seconds")
+    app.add_option("--tcp-idle-timeout", c.listener.tcp_idle_timeout_s, "seconds, 0 = never")
         ->capture_default_str();
 
     std::uint64_t template_lifetime_s = c.processor.udp_template_lifetime_ns / kNsPerSecond;

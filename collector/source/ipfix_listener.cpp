@@ -109,6 +109,9 @@ struct IpfixListener::Impl {
                 });
         }
         void touch() {
+            if (impl.config.tcp_idle_timeout_s == 0) {
+                return;
+            }
             idle.expires_after(std::chrono::seconds(impl.config.tcp_idle_timeout_s));
             idle.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
                 if (auto self = weak.lock(); self && !ec) {
@@ -180,6 +183,8 @@ struct IpfixListener::Impl {
             tcp_rejected++;
             return;
         }
+        boost::system::error_code ignored;
+        socket.set_option(asio::socket_base::keep_alive(true), ignored);
         tcp_connections++;
         connections++;
         std::make_shared<TcpConn>(*this, std::move(socket), *session)->read_header();

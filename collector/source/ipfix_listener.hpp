@@ -18,7 +18,9 @@ struct ListenerConfig {
     std::string tcp_listen = "[::]:4739";  // empty: no TCP listener
     std::size_t udp_receive_buffer = 4u << 20;
     std::size_t max_tcp_connections = 256;
-    std::uint64_t tcp_idle_timeout_s = 600;
+    // 0: never. Exporters may stay quiet for long, and closing loses the records they send
+    // before noticing; dead peers are found by TCP keepalive instead.
+    std::uint64_t tcp_idle_timeout_s = 0;
     std::uint64_t expire_interval_s = 10;  // UDP template / session sweep period
 };
 

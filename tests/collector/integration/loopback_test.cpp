@@ -11,6 +11,7 @@
 #include "common/metrics/registry.hpp"
 #include "tests/collector/ioam_messages.hpp"
 #include "tests/collector/net_helpers.hpp"
+#include "tests/collector/source/recording_handler.hpp"
 
 namespace ioam::collector {
 namespace {
@@ -200,6 +201,31 @@ TEST_F(LoopbackTest, TcpTemplateWithdrawal) {
     ASSERT_TRUE(wait_for([&] { return sink.count() == 2; }));
     const std::string text = metrics_text();
     EXPECT_NE(text.find("reason=\"unknown_template\"} 1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ioam::collector
+
+namespace ioam::collector {
+namespace {
+
+TEST(LoopbackIdle, TcpIdleTimeoutWhenConfigured) {
+    LockedSink sink;
+    decode::RecordDecoder decoder{{&sink}};
+    test::RecordingHandler observer;
+    source::IpfixProcessor processor{{}, decode::role_of, decoder, observer};
+    source::ListenerConfig lc;
+    lc.udp_listen = "";
+    lc.tcp_listen = "127.0.0.1:0";
+    lc.tcp_idle_timeout_s = 1;
+    source::IpfixListener listener(lc, processor);
+    listener.start();
+    test::TcpSender quiet(listener.tcp_port());
+    quiet.send(trace_message(0, test::make_trace({1})));
+    ASSERT_TRUE(test::wait_for([&] { return sink.count() == 1; }));
+    EXPECT_EQ(processor.exporters().size(), 1u);
+    EXPECT_TRUE(test::wait_for([&] { return quiet.closed_by_peer(); }));
+    EXPECT_TRUE(test::wait_for([&] { return processor.exporters().empty(); }));
 }
 
 }  // namespace
