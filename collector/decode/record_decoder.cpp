@@ -96,16 +96,11 @@ constexpr std::array kRoleNames = {
 constexpr std::uint8_t kExtFlagFlowId = 0x80;
 constexpr std::uint8_t kExtFlagSequence = 0x40;
 
-bool all_ones(Bytes b, std::uint64_t v) noexcept {
-    return !b.empty() && b.size() <= 8 &&
-           v == (b.size() == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * b.size())) - 1);
-}
-
 // An integer field; all ones of its encoded length is RFC 9197 "unavailable".
 template <typename T>
 void set_field(std::optional<T>& out, Bytes b) noexcept {
     const std::uint64_t v = load_uint(b);
-    if (b.empty() || all_ones(b, v)) {
+    if (b.empty() || b.size() > 8 || v == ipfix::all_ones(static_cast<std::uint16_t>(b.size()))) {
         out.reset();
     } else {
         out = static_cast<T>(v);
