@@ -35,7 +35,7 @@ std::string_view to_string(Errc e) noexcept;
 
 template <typename T>
 class [[nodiscard]] Result {
-public:
+  public:
     Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
     Result(Errc err) : v_(err) {}              // NOLINT: implicit by design
 
@@ -51,7 +51,7 @@ public:
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
 
-private:
+  private:
     std::variant<T, Errc> v_;
 };
 

@@ -26,8 +26,8 @@ TEST(Result, EveryErrorHasADistinctName) {
         EXPECT_NE(name, "unknown_error") << e;
         names.insert(name);
     }
-    EXPECT_EQ(names.size(),
-              static_cast<size_t>(Errc::invalid_argument) - static_cast<size_t>(Errc::truncated) + 1);
+    EXPECT_EQ(names.size(), static_cast<size_t>(Errc::invalid_argument) -
+                                static_cast<size_t>(Errc::truncated) + 1);
 }
 
 }  // namespace
