@@ -10,6 +10,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 
 namespace ioam::collector::store {
 
@@ -168,6 +169,30 @@ void exec(sqlite3* db, const char* sql) {
         std::string msg = err ? err : "unknown";
         sqlite3_free(err);
         throw std::runtime_error("sqlite: " + msg + " in: " + std::string(sql).substr(0, 80));
+    }
+}
+
+// Calls on_row() for each row; throws when stepping fails (busy, corrupt, ...) so that a read
+// never passes a partial result off as complete.
+template <typename OnRow>
+void each_row(Stmt& s, OnRow&& on_row) {
+    int rc = SQLITE_ROW;
+    while ((rc = s.step()) == SQLITE_ROW) {
+        on_row();
+    }
+    if (rc != SQLITE_DONE) {
+        throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errstr(rc));
+    }
+}
+
+// Runs a read under `mu`; a SQLite failure becomes an error result.
+template <typename F>
+auto guarded_read(std::mutex& mu, F&& f) -> Result<std::invoke_result_t<F>> {
+    std::lock_guard lock(mu);
+    try {
+        return f();
+    } catch (const std::exception&) {
+        return Errc::invalid_argument;
     }
 }
 
@@ -479,8 +504,9 @@ struct SqliteStore::Impl {
     std::vector<IoamNode> read_hops(std::int64_t id) {
         std::vector<IoamNode> nodes;
         Stmt& s = select_hops;
+        s.reset();  // in case an earlier read threw half way
         s.bind(1, id);
-        while (s.step() == SQLITE_ROW) {
+        each_row(s, [&] {
             IoamNode& n = nodes.emplace_back();
             n.hop_limit = s.opt<std::uint8_t>(0);
             n.node_id = s.opt<std::uint32_t>(1);
@@ -501,7 +527,7 @@ struct SqliteStore::Impl {
             if (!s.null(16)) {
                 n.opaque_state = OpaqueState{static_cast<std::uint32_t>(s.i64(16)), s.blob(17)};
             }
-        }
+        });
         s.reset();
         return nodes;
     }
@@ -595,8 +621,7 @@ Result<std::vector<StoredRecord>> SqliteStore::query(const TraceQuery& q) {
         sql += " AND time_ns < ?7";
     }
     sql += " ORDER BY id LIMIT ?8";
-    std::lock_guard lock(impl_->read_mu);
-    try {
+    return guarded_read(impl_->read_mu, [&] {
         Stmt s(impl_->reader_db.get(), sql);
         s.bind(1, q.after_id)
             .bind(2, q.kind ? std::optional<int>(static_cast<int>(*q.kind)) : std::nullopt)
@@ -607,33 +632,24 @@ Result<std::vector<StoredRecord>> SqliteStore::query(const TraceQuery& q) {
             .bind(7, q.to_ns)
             .bind(8, static_cast<std::int64_t>(q.limit));
         std::vector<StoredRecord> out;
-        while (s.step() == SQLITE_ROW) {
-            out.push_back(impl_->row_to_record(s));
-        }
+        each_row(s, [&] { out.push_back(impl_->row_to_record(s)); });
         return out;
-    } catch (const std::exception&) {
-        return Errc::invalid_argument;
-    }
+    });
 }
 
 Result<std::optional<StoredRecord>> SqliteStore::get(std::int64_t id) {
-    std::lock_guard lock(impl_->read_mu);
-    try {
+    return guarded_read(impl_->read_mu, [&] {
         Stmt s(impl_->reader_db.get(),
                std::string("SELECT ") + kRecordColumns + " FROM records WHERE id = ?");
         s.bind(1, id);
-        if (s.step() != SQLITE_ROW) {
-            return std::optional<StoredRecord>();
-        }
-        return std::optional<StoredRecord>(impl_->row_to_record(s));
-    } catch (const std::exception&) {
-        return Errc::invalid_argument;
-    }
+        std::optional<StoredRecord> out;
+        each_row(s, [&] { out = impl_->row_to_record(s); });
+        return out;
+    });
 }
 
 Result<std::vector<NodeSummary>> SqliteStore::nodes(std::size_t limit) {
-    std::lock_guard lock(impl_->read_mu);
-    try {
+    return guarded_read(impl_->read_mu, [&] {
         Stmt s(impl_->reader_db.get(),
                "SELECT h.node, min(r.time_ns), max(r.time_ns), count(DISTINCT h.record_id), "
                "count(h.transit_delay), min(h.transit_delay), max(h.transit_delay), "
@@ -642,7 +658,7 @@ Result<std::vector<NodeSummary>> SqliteStore::nodes(std::size_t limit) {
                "WHERE h.node IS NOT NULL GROUP BY h.node ORDER BY h.node LIMIT ?");
         s.bind(1, static_cast<std::int64_t>(limit));
         std::vector<NodeSummary> out;
-        while (s.step() == SQLITE_ROW) {
+        each_row(s, [&] {
             NodeSummary n;
             n.node_id = static_cast<std::uint64_t>(s.i64(0));
             n.first_seen_ns = static_cast<std::uint64_t>(s.i64(1));
@@ -651,16 +667,13 @@ Result<std::vector<NodeSummary>> SqliteStore::nodes(std::size_t limit) {
             n.transit = {static_cast<std::uint64_t>(s.i64(4)), s.i64(5), s.i64(6), s.f64(7)};
             n.segment = {static_cast<std::uint64_t>(s.i64(8)), s.i64(9), s.i64(10), s.f64(11)};
             out.push_back(n);
-        }
+        });
         return out;
-    } catch (const std::exception&) {
-        return Errc::invalid_argument;
-    }
+    });
 }
 
 Result<std::vector<PathSummary>> SqliteStore::paths(std::size_t limit, std::size_t sample) {
-    std::lock_guard lock(impl_->read_mu);
-    try {
+    return guarded_read(impl_->read_mu, [&] {
         sqlite3* db = impl_->reader_db.get();
         Stmt s(db,
                "SELECT path, count(*), min(time_ns), max(time_ns) FROM records WHERE kind = 0 "
@@ -670,7 +683,7 @@ Result<std::vector<PathSummary>> SqliteStore::paths(std::size_t limit, std::size
                     "SELECT e2e_ns FROM records WHERE path_hash = ? AND path = ? AND kind = 0 "
                     "AND e2e_ns IS NOT NULL ORDER BY id DESC LIMIT ?");
         std::vector<PathSummary> out;
-        while (s.step() == SQLITE_ROW) {
+        each_row(s, [&] {
             PathSummary p;
             p.path = s.text(0);
             p.packets = static_cast<std::uint64_t>(s.i64(1));
@@ -680,19 +693,15 @@ Result<std::vector<PathSummary>> SqliteStore::paths(std::size_t limit, std::size
                 .bind_text(2, p.path)
                 .bind(3, static_cast<std::int64_t>(sample));
             std::vector<std::int64_t> values;
-            while (delays.step() == SQLITE_ROW) {
-                values.push_back(delays.i64(0));
-            }
+            each_row(delays, [&] { values.push_back(delays.i64(0)); });
             delays.reset();
             p.p50_ns = analysis::percentile(values, 0.5);
             p.p90_ns = analysis::percentile(values, 0.9);
             p.p99_ns = analysis::percentile(values, 0.99);
             out.push_back(std::move(p));
-        }
+        });
         return out;
-    } catch (const std::exception&) {
-        return Errc::invalid_argument;
-    }
+    });
 }
 
 StoreStats SqliteStore::stats() const {
