@@ -27,6 +27,7 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
 
     std::uint64_t template_lifetime_s = c.processor.udp_template_lifetime_ns / kNsPerSecond;
     std::uint64_t session_idle_s = c.processor.udp_session_idle_ns / kNsPerSecond;
+    std::uint64_t exporter_silent_s = c.routes.exporter_silent_ns / kNsPerSecond;
     app.add_option("--udp-template-lifetime", template_lifetime_s,
                    "seconds a UDP template lives without a refresh")
         ->capture_default_str();
@@ -68,6 +69,9 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
         ->capture_default_str();
     app.add_option("--api-max-response", c.routes.max_response_bytes, "octets")
         ->capture_default_str();
+    app.add_option("--exporter-silent", exporter_silent_s,
+                   "seconds without a message before an exporter is shown as silent")
+        ->capture_default_str();
 
     app.add_option("--max-series", c.metrics.max_series_per_family, "label sets per family")
         ->capture_default_str();
@@ -92,6 +96,7 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
     }
     c.processor.udp_template_lifetime_ns = template_lifetime_s * kNsPerSecond;
     c.processor.udp_session_idle_ns = session_idle_s * kNsPerSecond;
+    c.routes.exporter_silent_ns = exporter_silent_s * kNsPerSecond;
     const auto unit = *analysis::parse_fraction_unit(fraction);
     c.store.fraction_unit = unit;
     c.routes.fraction_unit = unit;

@@ -1,6 +1,8 @@
 #include "collector/api/routes.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <initializer_list>
 #include <map>
@@ -13,6 +15,12 @@
 namespace ioam::collector::api {
 
 namespace {
+
+std::uint64_t now_ns() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
 
 using nlohmann::json;
 
@@ -344,13 +352,23 @@ Response Routes::paths(std::string_view query) const {
     return json_response(200, json{{"paths", std::move(out)}});
 }
 
+std::string_view Routes::exporter_state(const source::ExporterStats& e, std::uint64_t now) const {
+    if (e.ended_ns != 0) {
+        return e.session.transport == source::Transport::tcp ? "closed" : "expired";
+    }
+    return now - std::min(now, e.last_seen_ns) > config_.exporter_silent_ns ? "silent" : "active";
+}
+
 Response Routes::exporters(std::string_view query) const {
     if (!query.empty()) {
         return error(400, "no parameters accepted");
     }
     json out = json::array();
+    const auto now = now_ns();
     for (const auto& e : providers_.exporters()) {
         out.push_back({{"address", e.session.address},
+                       {"state", exporter_state(e, now)},
+                       {"ended_ns", e.ended_ns == 0 ? json(nullptr) : json(e.ended_ns)},
                        {"port", e.session.port},
                        {"transport", source::to_string(e.session.transport)},
                        {"domain", e.domain},

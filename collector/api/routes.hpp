@@ -30,6 +30,9 @@ struct RoutesConfig {
     std::size_t max_response_bytes = 4u << 20;
     std::size_t path_delay_sample = 1000;  // records per path for percentiles
     analysis::FractionUnit fraction_unit = analysis::FractionUnit::microseconds;
+    // A live exporter sends at least its templates every refresh (30 s by default): one
+    // silent for longer than this is shown as "silent".
+    std::uint64_t exporter_silent_ns = 90ull * 1'000'000'000;
 };
 
 struct Providers {
@@ -52,6 +55,7 @@ class Routes {
     Response nodes(std::string_view query) const;
     Response paths(std::string_view query) const;
     Response exporters(std::string_view query) const;
+    std::string_view exporter_state(const source::ExporterStats& e, std::uint64_t now) const;
     Response dex_flow(std::string_view flow_id, std::string_view query) const;
 
     store::TraceReader& reader_;

@@ -126,7 +126,7 @@ struct IpfixListener::Impl {
             boost::system::error_code ignored;
             socket.close(ignored);
             idle.cancel();
-            impl.processor.close_session(session);
+            impl.processor.close_session(session, wall_ns());
             impl.connections--;
         }
     };

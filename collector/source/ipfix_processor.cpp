@@ -108,7 +108,7 @@ std::optional<SessionId> IpfixProcessor::udp_session(const UdpPeer& peer,
     return id;
 }
 
-void IpfixProcessor::close_session(SessionId id) {
+void IpfixProcessor::close_session(SessionId id, std::uint64_t now_ns) {
     std::lock_guard lock(mu_);
     auto it = sessions_.find(id);
     if (it == sessions_.end()) {
@@ -117,7 +117,18 @@ void IpfixProcessor::close_session(SessionId id) {
     if (it->second->peer) {
         udp_peers_.erase(*it->second->peer);
     }
+    remember_ended(*it->second, now_ns);
     sessions_.erase(it);
+}
+
+void IpfixProcessor::remember_ended(const Session& s, std::uint64_t now_ns) {
+    for (const auto& [id, d] : s.domains) {
+        if (ended_.size() == config_.max_sessions) {
+            ended_.pop_front();
+        }
+        ended_.push_back(d.stats);
+        ended_.back().ended_ns = now_ns;
+    }
 }
 
 void IpfixProcessor::error(const Session* s, Domain* d, IngestError e) {
@@ -295,6 +306,7 @@ void IpfixProcessor::expire(std::uint64_t now_ns) {
         }
         if (now_ns - s.last_seen_ns > config_.udp_session_idle_ns) {
             udp_peers_.erase(*s.peer);
+            remember_ended(s, now_ns);
             it = sessions_.erase(it);
             continue;
         }
@@ -319,6 +331,7 @@ std::vector<ExporterStats> IpfixProcessor::exporters() const {
     std::sort(out.begin(), out.end(), [](const ExporterStats& a, const ExporterStats& b) {
         return a.session.id != b.session.id ? a.session.id < b.session.id : a.domain < b.domain;
     });
+    out.insert(out.end(), ended_.rbegin(), ended_.rend());
     return out;
 }
 

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -115,6 +116,7 @@ struct ExporterStats {
     std::size_t templates = 0;
     std::uint64_t first_seen_ns = 0;
     std::uint64_t last_seen_ns = 0;
+    std::uint64_t ended_ns = 0;  // when the session closed or expired; 0 while it lives
 };
 
 // Identifies a UDP peer (address as 16 octets, IPv4 mapped) on one local socket.
@@ -137,13 +139,15 @@ class IpfixProcessor {
     std::optional<SessionId> open_tcp(std::string address, std::uint16_t port);
     // The session of a UDP peer, created on first use.
     std::optional<SessionId> udp_session(const UdpPeer& peer, std::string_view address);
-    void close_session(SessionId id);
+    void close_session(SessionId id, std::uint64_t now_ns);
 
     // Applies one whole IPFIX message received on session `id` at `now_ns`.
     void process(SessionId id, Bytes message, std::uint64_t now_ns);
     // Drops expired UDP templates and idle UDP sessions.
     void expire(std::uint64_t now_ns);
 
+    // Live sessions, then the most recently ended ones (at most max_sessions of them), so
+    // that an exporter that stopped stays visible with the time it stopped.
     std::vector<ExporterStats> exporters() const;
 
   private:
@@ -162,6 +166,7 @@ class IpfixProcessor {
     void account_sequence(Session& s, Domain& d, std::uint32_t seq,
                           std::optional<std::size_t> records);
     void error(const Session* s, Domain* d, IngestError e);
+    void remember_ended(const Session& s, std::uint64_t now_ns);
 
     const ProcessorConfig config_;
     const RoleOf role_of_;
@@ -172,6 +177,7 @@ class IpfixProcessor {
     SessionId next_id_ = 1;
     std::unordered_map<SessionId, std::unique_ptr<Session>> sessions_;
     std::unordered_map<UdpPeer, SessionId, UdpPeerHash> udp_peers_;
+    std::deque<ExporterStats> ended_;
     std::vector<SetView> sets_;  // scratch, reused per message
     std::vector<TemplateDef> defs_;
     std::vector<Bytes> values_;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <nlohmann/json.hpp>
 
 #include "collector/store/sqlite_store.hpp"
@@ -10,6 +12,14 @@
 
 namespace ioam::collector::api {
 namespace {
+
+constexpr std::uint64_t kNsPerSecond = 1'000'000'000;
+
+std::uint64_t wall_ns() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
 
 using namespace ioam::collector::test;
 using nlohmann::json;
@@ -70,7 +80,15 @@ class RoutesTest : public ::testing::Test {
                             e.records = 5;
                             e.lost = 2;
                             e.templates = 3;
-                            return std::vector<source::ExporterStats>{e};
+                            e.last_seen_ns = wall_ns();
+                            source::ExporterStats silent = e;
+                            silent.domain = 2;
+                            silent.last_seen_ns = wall_ns() - 91 * kNsPerSecond;
+                            source::ExporterStats closed = e;
+                            closed.domain = 3;
+                            closed.session.transport = source::Transport::tcp;
+                            closed.ended_ns = wall_ns();
+                            return std::vector<source::ExporterStats>{e, silent, closed};
                         },
                         [this] { return ready; }};
     Routes routes{store, providers, RoutesConfig{.default_limit = 100, .max_limit = 50}};
@@ -150,10 +168,15 @@ TEST_F(RoutesTest, NodesPathsExporters) {
     EXPECT_EQ(paths[0]["packets"], 2);
     EXPECT_EQ(paths[0]["delay_p50_ns"], 200000);
     const json ex = get("/api/v1/exporters")["exporters"];
-    ASSERT_EQ(ex.size(), 1u);
+    ASSERT_EQ(ex.size(), 3u);
     EXPECT_EQ(ex[0]["address"], "10.0.0.1");
     EXPECT_EQ(ex[0]["lost"], 2);
     EXPECT_EQ(ex[0]["templates"], 3);
+    EXPECT_EQ(ex[0]["state"], "active");
+    EXPECT_TRUE(ex[0]["ended_ns"].is_null());
+    EXPECT_EQ(ex[1]["state"], "silent");  // quiet for longer than the 90 s default
+    EXPECT_EQ(ex[2]["state"], "closed");
+    EXPECT_TRUE(ex[2]["ended_ns"].is_number());
 }
 
 TEST_F(RoutesTest, DexFlowJoinedBySequence) {

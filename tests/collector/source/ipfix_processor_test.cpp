@@ -64,6 +64,24 @@ TEST_F(ProcessorTest, TemplateThenDataSameMessage) {
     EXPECT_EQ(ex[0].messages, 1u);
 }
 
+TEST_F(ProcessorTest, EndedSessionsStayVisibleAndBounded) {
+    config.max_sessions = 2;
+    IpfixProcessor small{config, role_known, rec, rec};
+    for (std::uint8_t i = 1; i <= 3; ++i) {
+        UdpPeer p;
+        p.address[15] = i;
+        const SessionId s = *small.udp_session(p, "10.0.0." + std::to_string(i));
+        small.process(s, tmpl_and_data(7, 0, 0, 1), kSec);
+        small.close_session(s, i * kSec);
+    }
+    const auto ex = small.exporters();
+    ASSERT_EQ(ex.size(), 2u);                      // the oldest ended one was dropped
+    EXPECT_EQ(ex[0].session.address, "10.0.0.3");  // most recent first
+    EXPECT_EQ(ex[0].ended_ns, 3 * kSec);
+    EXPECT_EQ(ex[1].session.address, "10.0.0.2");
+    EXPECT_EQ(ex[1].records, 1u);
+}
+
 TEST_F(ProcessorTest, TemplatesAreIsolatedBySessionAndDomain) {
     const SessionId a = udp(1);
     const SessionId b = udp(2);
@@ -234,9 +252,11 @@ TEST_F(ProcessorTest, IdleUdpSessionsExpire) {
     const SessionId s = *p.udp_session(peer, "x");
     p.process(s, tmpl_and_data(1, 0, 0, 1), kSec);
     p.expire(5 * kSec);
-    EXPECT_EQ(p.exporters().size(), 1u);
+    ASSERT_EQ(p.exporters().size(), 1u);
+    EXPECT_EQ(p.exporters()[0].ended_ns, 0u);
     p.expire(20 * kSec);
-    EXPECT_TRUE(p.exporters().empty());
+    ASSERT_EQ(p.exporters().size(), 1u);  // still shown, as ended
+    EXPECT_EQ(p.exporters()[0].ended_ns, 20 * kSec);
     EXPECT_NE(*p.udp_session(peer, "x"), s);
 }
 
