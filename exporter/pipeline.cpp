@@ -116,6 +116,7 @@ struct Pipeline::Impl {
     void on_message(std::span<const std::uint8_t> nlmsg, std::uint64_t now_ns) {
         auto st = decode::decode_event(nlmsg, {now_ns, options.domain_id}, event);
         if (!st) {
+            spdlog::debug("skipped a kernel event: {}", to_string(st.error()));
             errc_counter(decode_error_slots, st.error(), [&]() -> Counter& {
                 return decode_errors.with({to_string(st.error())});
             }).inc();
