@@ -13,7 +13,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-${BUILD_DIR:-$ROOT/build/dev}}
-RATES=${RATES:-5000 10000 20000 40000 80000 160000 320000}
+RATES=${RATES:-5000 10000 15000 20000 30000 40000 60000 80000 120000 160000}
 DURATION=${DURATION:-5}
 RECORDING=${RECORDING:-$ROOT/tests/data/ipfix/ioam-4hop.ipfix}
 RCVBUF=${RCVBUF:-4194304}
@@ -78,6 +78,14 @@ socket_stat() {
 }
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# "tid ticks" of every thread of process $1.
+thread_ticks() { awk '{ print $1, $14 + $15 }' /proc/"$1"/task/*/stat 2>/dev/null; }
+# Seconds each thread used between two thread_ticks snapshots ($1, $2), busiest first.
+thread_cpu() {
+  awk 'NR == FNR { a[$1] = $2; next } { d = $2 - a[$1]; if (d > 0) print d }' \
+    <(echo "$1") <(echo "$2") | sort -rn |
+    awk -v t="$TICK" '{ s = s (NR > 1 ? "+" : "") sprintf("%.2f", $1 / t) } END { printf "%s", s }'
+}
 peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
@@ -93,6 +101,12 @@ drain_socket() {
   while [ "$(socket_stat "$1" | cut -d' ' -f1)" -ne 0 ] && [ $SECONDS -lt $deadline ]; do
     sleep 0.2
   done
+}
+
+# "total s (per thread s), per record us" from ticks $1, records $2, thread list $3.
+cpu_cell() {
+  awk -v c="$1" -v t="$TICK" -v n="$2" -v th="$3" \
+    'BEGIN { printf "%.2f s (%s), %.2f us", c / t, th, n ? c / t / n * 1e6 : 0 }'
 }
 
 value() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
@@ -118,13 +132,14 @@ row() { ROWS+=("$(printf '| %s ' "$@")|"); echo "${ROWS[-1]}"; }
 # One step of the long-running collector at rate $1: prints and keeps a row; false unless
 # lossless.
 collector_step() {
-  local rate=$1 d0 d1 m0 r0 q0 w0 c0 out sent recs errs achieved rx
+  local rate=$1 d0 d1 m0 r0 q0 w0 c0 t0 out sent recs errs achieved rx
   read -r _ d0 < <(socket_stat "$UDP_PORT")
   m0=$(metric ioam_collector_udp_kernel_drops_total)
   r0=$(metric ioam_collector_ipfix_records_total)
   q0=$(metric ioam_collector_store_dropped_total)
   w0=$(metric ioam_collector_store_written_total)
   c0=$(cpu_ticks "$COLLECTOR_PID")
+  t0=$(thread_ticks "$COLLECTOR_PID")
   out=$("$REPLAY" -f "$RECORDING" -p "$UDP_PORT" -r "$rate" -d "$DURATION")
   sent=$(value sent_messages "$out"); recs=$(value sent_records "$out")
   errs=$(value send_errors "$out"); achieved=$(value rate "$out")
@@ -138,12 +153,13 @@ collector_step() {
   local ingested=$(($(metric ioam_collector_ipfix_records_total) - r0))
   local qdrops=$(($(metric ioam_collector_store_dropped_total) - q0))
   local written=$(($(metric ioam_collector_store_written_total) - w0))
-  local cpu=$(($(cpu_ticks "$COLLECTOR_PID") - c0))
+  local cpu=$(($(cpu_ticks "$COLLECTOR_PID") - c0)) threads
+  threads=$(thread_cpu "$t0" "$(thread_ticks "$COLLECTOR_PID")")
   local lossless
   lossless=$(verdict "$rate" "$achieved" $((drops + mdrops + errs)) "$ingested" "$recs")
   row ioam-collector "$rate" "$achieved" "$sent" "$recs" "$drops/$mdrops" "$ingested" \
     "$written (queue drops $qdrops)" \
-    "$(awk -v c="$cpu" -v t="$TICK" -v n="$ingested" 'BEGIN { printf "%.2f s, %.2f us", c / t, n ? c / t / n * 1e6 : 0 }')" \
+    "$(cpu_cell "$cpu" "$ingested" "$threads")" \
     "$(($(peak_rss_kb "$COLLECTOR_PID") / 1024))" "$(load1)" "$lossless"
   [ "$lossless" = yes ]
 }
@@ -162,7 +178,7 @@ verdict() {
 
 # One nfcapd step at rate $1, on a fresh nfcapd so its stored records are this step's.
 nfcapd_step() {
-  local rate=$1 dir="$TMP/nfcapd-$1" d0 d1 c0 cpu out sent recs errs achieved rss
+  local rate=$1 dir="$TMP/nfcapd-$1" d0 d1 c0 t0 cpu threads out sent recs errs achieved rss
   mkdir -p "$dir"
   nfcapd -b 127.0.0.1 -p "$NF_PORT" -w "$dir" -B "$RCVBUF" -t 3600 -I replay \
     >"$TMP/nfcapd.log" 2>&1 &
@@ -173,6 +189,7 @@ nfcapd_step() {
   done
   read -r _ d0 < <(socket_stat "$NF_PORT")
   c0=$(cpu_ticks "$NFCAPD_PID")
+  t0=$(thread_ticks "$NFCAPD_PID")
   out=$("$REPLAY" -f "$RECORDING" -p "$NF_PORT" -r "$rate" -d "$DURATION")
   sent=$(value sent_messages "$out"); recs=$(value sent_records "$out")
   errs=$(value send_errors "$out"); achieved=$(value rate "$out")
@@ -180,6 +197,7 @@ nfcapd_step() {
   sleep 0.5
   read -r _ d1 < <(socket_stat "$NF_PORT")
   cpu=$(($(cpu_ticks "$NFCAPD_PID") - c0))
+  threads=$(thread_cpu "$t0" "$(thread_ticks "$NFCAPD_PID")")
   rss=$(peak_rss_kb "$NFCAPD_PID")
   stop "$NFCAPD_PID"
   NFCAPD_PID=
@@ -188,12 +206,12 @@ nfcapd_step() {
   rm -rf "$dir"
   lossless=$(verdict "$rate" "$achieved" $((drops + errs)) "$stored" "$recs")
   row nfcapd "$rate" "$achieved" "$sent" "$recs" "$drops" "$stored" "$stored (files)" \
-    "$(awk -v c="$cpu" -v t="$TICK" -v n="$stored" 'BEGIN { printf "%.2f s, %.2f us", c / t, n ? c / t / n * 1e6 : 0 }')" \
+    "$(cpu_cell "$cpu" "$stored" "$threads")" \
     "$((rss / 1024))" "$(load1)" "$lossless"
   [ "$lossless" = yes ]
 }
 
-HEADER="| daemon | target msg/s | sent msg/s | messages | records sent | socket drops (/proc / metric) | records ingested | records stored | CPU (total, per record) | peak RSS MiB | load 1m | lossless |"
+HEADER="| daemon | target msg/s | sent msg/s | messages | records sent | socket drops (/proc / metric) | records ingested | records stored | CPU s (threads), per record | peak RSS MiB | load 1m | lossless |"
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC') $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1), kernel $(uname -r), $(nfcapd -V)"
 echo "# recording $RECORDING: ${DURATION} s per step, SO_RCVBUF $RCVBUF, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "$HEADER"
