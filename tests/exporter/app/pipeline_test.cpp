@@ -1,0 +1,169 @@
+// The exporter's wiring on loopback: netlink messages in, IPFIX out to a UDP collector,
+// metrics in the registry and over HTTP.
+#include "exporter/pipeline.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <thread>
+
+#include "exporter/metrics_server.hpp"
+#include "tests/exporter/support/ipfix_reader.hpp"
+#include "tests/exporter/support/nl_message.hpp"
+
+namespace ioam::exporter {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+
+struct Collector {
+    explicit Collector(asio::io_context& io)
+        : socket(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {}
+    udp::socket socket;
+    test::IpfixReader reader;
+
+    sink::CollectorUri uri() const {
+        return {sink::Transport::udp, "127.0.0.1", socket.local_endpoint().port()};
+    }
+    // Data records in every datagram waiting on the socket.
+    std::vector<test::IpfixRecord> drain() {
+        std::vector<test::IpfixRecord> out;
+        socket.non_blocking(true);
+        for (;;) {
+            std::vector<std::uint8_t> buf(65535);
+            boost::system::error_code ec;
+            const auto n = socket.receive(asio::buffer(buf), 0, ec);
+            if (ec) {
+                return out;
+            }
+            buf.resize(n);
+            const auto msg = reader.read(buf);
+            out.insert(out.end(), msg.records.begin(), msg.records.end());
+        }
+    }
+};
+
+std::string render(const metrics::Registry& r) {
+    return r.render();
+}
+
+bool contains(const std::string& text, const std::string& what) {
+    return text.find(what) != std::string::npos;
+}
+
+TEST(Pipeline, EventsBecomeRecordsAndMetrics) {
+    asio::io_context io;
+    Collector c(io);
+    metrics::Registry registry;
+    PipelineOptions opts;
+    opts.domain_id = 5;
+    Pipeline p(io, opts, {c.uri()}, registry, nullptr);
+    p.start();
+    const auto good = test::captured_trace_event().bytes();
+    auto unknown = test::NlMessage(9).bytes();
+    p.on_message(good, 1'700'000'000'000'000'000ull);
+    p.on_message(good, 1'700'000'000'000'000'001ull);
+    p.on_message(unknown, 1);
+    p.on_kernel_drop();
+    p.flush();
+
+    const auto records = c.drain();
+    ASSERT_EQ(records.size(), 2u);
+    EXPECT_EQ(records[0].uint({10383, 0}), 123u);
+    EXPECT_EQ(records[0].uint({0, 149}), 5u);
+
+    const auto text = render(registry);
+    const auto label = "collector=\"" + c.uri().to_string() + "\"";
+    EXPECT_TRUE(contains(text, "ioam_exporter_events_total{type=\"trace\"} 2")) << text;
+    EXPECT_TRUE(contains(text, "ioam_exporter_decode_errors_total{reason=\"unknown_command\"} 1"))
+        << text;
+    EXPECT_TRUE(contains(text, "ioam_exporter_kernel_drops_total 1")) << text;
+    EXPECT_TRUE(contains(text, "ioam_exporter_records_total{" + label + "} 2")) << text;
+    EXPECT_TRUE(contains(text, "ioam_exporter_messages_total{" + label + "} 2")) << text;
+    EXPECT_TRUE(contains(text, "ioam_exporter_template_sends_total{" + label + "} 2")) << text;
+    EXPECT_TRUE(contains(text, "ioam_exporter_batch_records{" + label + "} 0")) << text;
+
+    bool done = false;
+    p.shutdown([&] { done = true; });
+    EXPECT_TRUE(done);
+}
+
+TEST(Pipeline, SamplesOneEventInN) {
+    asio::io_context io;
+    Collector c(io);
+    metrics::Registry registry;
+    PipelineOptions opts;
+    opts.sample_one_in = 3;
+    Pipeline p(io, opts, {c.uri()}, registry, nullptr);
+    const auto good = test::captured_trace_event().bytes();
+    for (int i = 0; i < 9; ++i) {
+        p.on_message(good, 1);
+    }
+    p.flush();
+    EXPECT_EQ(c.drain().size(), 3u);
+    EXPECT_TRUE(contains(render(registry), "ioam_exporter_events_sampled_out_total 6"));
+    EXPECT_TRUE(contains(render(registry), "ioam_exporter_events_total{type=\"trace\"} 9"));
+}
+
+TEST(Pipeline, PrintsJsonLines) {
+    asio::io_context io;
+    metrics::Registry registry;
+    char* buf = nullptr;
+    std::size_t len = 0;
+    FILE* out = open_memstream(&buf, &len);
+    {
+        Pipeline p(io, {}, {}, registry, out);
+        p.on_message(test::captured_trace_event().bytes(), 42);
+        p.on_batch_end();
+    }
+    std::fclose(out);
+    const std::string text(buf, len);
+    std::free(buf);
+    EXPECT_TRUE(contains(text, "\"type\":\"trace\"")) << text;
+    EXPECT_TRUE(contains(text, "\"node_id\":42")) << text;
+    EXPECT_TRUE(contains(text, "\"trace_type\":\"0xff0000\"")) << text;
+    EXPECT_TRUE(text.ends_with("\n"));
+}
+
+TEST(MetricsServer, ServesTheRegistry) {
+    asio::io_context io;
+    metrics::Registry registry;
+    registry.counter("ioam_test_total", "test").get().inc(3);
+    MetricsServer server(io, "127.0.0.1:0", registry);
+    std::thread loop([&] { io.run(); });
+    const auto get = [&](const std::string& target) {
+        asio::io_context client;
+        asio::ip::tcp::socket s(client);
+        s.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+        const std::string req = "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+        asio::write(s, asio::buffer(req));
+        std::string resp;
+        boost::system::error_code ec;
+        asio::read(s, asio::dynamic_buffer(resp), ec);  // until the server closes
+        return resp;
+    };
+    const auto ok = get("/metrics");
+    const auto missing = get("/nope");
+    io.stop();
+    loop.join();
+    EXPECT_TRUE(ok.starts_with("HTTP/1.1 200")) << ok;
+    EXPECT_TRUE(contains(ok, "text/plain; version=0.0.4")) << ok;
+    EXPECT_TRUE(contains(ok, "ioam_test_total 3")) << ok;
+    EXPECT_TRUE(missing.starts_with("HTTP/1.1 404")) << missing;
+}
+
+TEST(MetricsServer, RejectsBadListenAddresses) {
+    asio::io_context io;
+    metrics::Registry registry;
+    EXPECT_THROW(MetricsServer(io, "nonsense", registry), std::runtime_error);
+    EXPECT_THROW(MetricsServer(io, "127.0.0.1:99999", registry), std::runtime_error);
+    EXPECT_THROW(MetricsServer(io, "not-an-ip:80", registry), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace ioam::exporter
