@@ -39,6 +39,7 @@ fi
 TMP=$(mktemp -d /tmp/bench-replay.XXXXXX)
 COLLECTOR_PID=
 NFCAPD_PID=
+REPLAY_PID=
 stop() {  # pid: SIGTERM, then SIGKILL after 10 s
   local pid=$1 i
   [ -n "$pid" ] || return 0
@@ -51,12 +52,14 @@ stop() {  # pid: SIGTERM, then SIGKILL after 10 s
   wait "$pid" 2>/dev/null || true
 }
 cleanup() {
+  stop "$REPLAY_PID"
   stop "$COLLECTOR_PID"
   stop "$NFCAPD_PID"
   rm -rf "$TMP"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 free_port() {  # SOCK_DGRAM or SOCK_STREAM
   python3 -c 'import socket, sys
@@ -109,6 +112,16 @@ cpu_cell() {
     'BEGIN { printf "%.2f s (%s), %.2f us", c / t, th, n ? c / t / n * 1e6 : 0 }'
 }
 
+# Replays to port $1 at rate $2; the replayer's result line goes to $out. In the background, so
+# that a signal ends the script at once (wait returns on a trapped signal).
+replay() {
+  "$REPLAY" -f "$RECORDING" -p "$1" -r "$2" -d "$DURATION" >"$TMP/replay.out" &
+  REPLAY_PID=$!
+  wait "$REPLAY_PID"
+  REPLAY_PID=
+  out=$(cat "$TMP/replay.out")
+}
+
 value() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 TICK=$(getconf CLK_TCK)
@@ -140,7 +153,7 @@ collector_step() {
   w0=$(metric ioam_collector_store_written_total)
   c0=$(cpu_ticks "$COLLECTOR_PID")
   t0=$(thread_ticks "$COLLECTOR_PID")
-  out=$("$REPLAY" -f "$RECORDING" -p "$UDP_PORT" -r "$rate" -d "$DURATION")
+  replay "$UDP_PORT" "$rate"
   sent=$(value sent_messages "$out"); recs=$(value sent_records "$out")
   errs=$(value send_errors "$out"); achieved=$(value rate "$out")
   drain_socket "$UDP_PORT"
@@ -190,7 +203,7 @@ nfcapd_step() {
   read -r _ d0 < <(socket_stat "$NF_PORT")
   c0=$(cpu_ticks "$NFCAPD_PID")
   t0=$(thread_ticks "$NFCAPD_PID")
-  out=$("$REPLAY" -f "$RECORDING" -p "$NF_PORT" -r "$rate" -d "$DURATION")
+  replay "$NF_PORT" "$rate"
   sent=$(value sent_messages "$out"); recs=$(value sent_records "$out")
   errs=$(value send_errors "$out"); achieved=$(value rate "$out")
   drain_socket "$NF_PORT"
