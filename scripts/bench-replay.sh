@@ -83,11 +83,11 @@ socket_stat() {
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # "tid ticks" of every thread of process $1.
 thread_ticks() { awk '{ print $1, $14 + $15 }' /proc/"$1"/task/*/stat 2>/dev/null; }
-# Seconds each thread used between two thread_ticks snapshots ($1, $2), busiest first.
+# Seconds each thread used between two thread_ticks snapshots ($1, $2), in creation (tid) order.
 thread_cpu() {
-  awk 'NR == FNR { a[$1] = $2; next } { d = $2 - a[$1]; if (d > 0) print d }' \
-    <(echo "$1") <(echo "$2") | sort -rn |
-    awk -v t="$TICK" '{ s = s (NR > 1 ? "+" : "") sprintf("%.2f", $1 / t) } END { printf "%s", s }'
+  awk 'NR == FNR { a[$1] = $2; next } { print $1, $2 - a[$1] }' <(echo "$1") <(echo "$2") |
+    sort -n |
+    awk -v t="$TICK" '{ s = s (NR > 1 ? "+" : "") sprintf("%.2f", $2 / t) } END { printf "%s", s }'
 }
 peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
