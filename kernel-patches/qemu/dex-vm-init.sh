@@ -274,6 +274,12 @@ main() {
     done
 
     flow_table
+
+    # the kernel has DEBUG_ATOMIC_SLEEP, PROVE_LOCKING and PROVE_RCU: none may have spoken
+    dmesg >$out/dmesg
+    reports=$(grep -E 'WARNING:|BUG:|suspicious RCU usage|possible circular locking|inconsistent lock state|possible recursive locking' $out/dmesg)
+    [ -z "$reports" ] && grep -q 'Lock dependency validator' $out/dmesg
+    check kernel-clean $? "${reports:-lockdep on, no warning, BUG, lockdep or RCU report in dmesg}"
 }
 
 main

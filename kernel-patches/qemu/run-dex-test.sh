@@ -34,13 +34,15 @@ ensure_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
-# Kernel options on top of tinyconfig: what the guest test needs, nothing more.
+# Kernel options on top of tinyconfig: what the guest test needs, and the cheap debug checks
+# (sleeping in atomic context, lockdep, RCU usage) whose reports the guest looks for.
 kernel_options=(
     64BIT PRINTK TTY SERIAL_8250 SERIAL_8250_CONSOLE BLK_DEV_INITRD RD_GZIP BINFMT_ELF
     BINFMT_SCRIPT PROC_FS PROC_SYSCTL SYSCTL SYSFS DEVTMPFS DEVTMPFS_MOUNT TMPFS SHMEM FUTEX
     EPOLL EVENTFD SIGNALFD TIMERFD POSIX_TIMERS MULTIUSER FILE_LOCKING
     NET INET UNIX IPV6 LWTUNNEL IPV6_IOAM6_LWTUNNEL IPV6_TUNNEL NETDEVICES NET_CORE VETH
     NAMESPACES NET_NS
+    DEBUG_KERNEL DEBUG_ATOMIC_SLEEP PROVE_LOCKING PROVE_RCU
 )
 
 # Extracts the Debian source and applies the series when the series changed. Files the
@@ -66,13 +68,14 @@ prepare_tree() {
 
 build_kernel() {
     mkdir -p "$kbuild"
-    if [ ! -f "$kbuild/.config" ]; then
+    if [ "$(cat "$kbuild/options" 2>/dev/null)" != "${kernel_options[*]}" ]; then
         step "kernel config: tinyconfig + ${#kernel_options[@]} options"
         make -s -C "$tree" O="$kbuild" ARCH=x86_64 tinyconfig >/dev/null
         local args=()
         for o in "${kernel_options[@]}"; do args+=(-e "$o"); done
         "$tree/scripts/config" --file "$kbuild/.config" "${args[@]}"
         make -s -C "$tree" O="$kbuild" ARCH=x86_64 olddefconfig >/dev/null
+        echo "${kernel_options[*]}" >"$kbuild/options"
     fi
     for o in "${kernel_options[@]}"; do
         grep -q "^CONFIG_$o=y" "$kbuild/.config" || fail "kernel config lacks CONFIG_$o"
