@@ -3,7 +3,10 @@
 // exporter sent them over UDP (one observation domain, sequence numbers counting data records).
 // The last message carries no data set (a template refresh), so its sequence number is the
 // number of data records in the file: what a replayer adds per loop to keep the sequence
-// continuous.
+// continuous. Record fields that would repeat on every loop are found through the templates
+// (patches): observationTimeNanoseconds moves on by the recording's time span per loop, so times
+// keep rising as a live exporter's do, and ioamDexSequenceNumber by its flow's sequence span, so
+// each DEX flow stays gapless.
 
 #include <cstddef>
 #include <cstdint>
@@ -17,11 +20,22 @@ namespace ioam::bench::replay {
 
 inline constexpr std::uint16_t kIpfixVersion = 10;
 inline constexpr std::size_t kHeaderLength = 16;
+inline constexpr std::size_t kExportTimeOffset = 4;
+inline constexpr std::size_t kSequenceOffset = 8;
+inline constexpr std::size_t kDomainOffset = 12;
+
+// A big-endian integer field of `width` octets (4 or 8) that grows by `step` per loop.
+struct Patch {
+    std::size_t offset = 0;  // into the message
+    std::uint64_t step = 0;
+    std::uint8_t width = 0;
+};
 
 struct RecordedMessage {
     std::size_t offset = 0;      // into Recording::bytes
     std::size_t length = 0;      // octets
     std::uint32_t sequence = 0;  // as recorded
+    std::vector<Patch> patches;
 };
 
 struct Recording {
@@ -37,18 +51,20 @@ struct Recording {
 };
 
 // Splits and checks `bytes`: every message version 10 with a length that fits, set framing
-// inside its message, one observation domain, sequence numbers not decreasing, and a last
-// message without data sets. Errc::bad_ipfix (or truncated) otherwise, and on an empty input.
+// inside its message, one observation domain, sequence numbers not decreasing, records that
+// fit their templates, and a last message without data sets. Errc::bad_ipfix (truncated,
+// unknown_template) otherwise, and on an empty input.
 Result<Recording> parse_recording(std::vector<std::uint8_t> bytes);
 
 // Reads and parses a file; Errc::invalid_argument when it cannot be read.
 Result<Recording> load_recording(const std::string& path);
 
-// Big-endian field access of the message header (RFC 7011 section 3.1).
+// Big-endian field access.
 std::uint32_t read_u32(std::span<const std::uint8_t> b, std::size_t at) noexcept;
 void write_u32(std::span<std::uint8_t> b, std::size_t at, std::uint32_t v) noexcept;
-inline constexpr std::size_t kExportTimeOffset = 4;
-inline constexpr std::size_t kSequenceOffset = 8;
-inline constexpr std::size_t kDomainOffset = 12;
+
+// Adds `loops` times each patch's step to the fields of `message`, a copy of recorded `m`.
+void apply_patches(const RecordedMessage& m, std::uint64_t loops,
+                   std::span<std::uint8_t> message) noexcept;
 
 }  // namespace ioam::bench::replay

@@ -1,7 +1,8 @@
 // ioam-replay: sends a recorded IPFIX stream (bench/replay/recording.hpp) over UDP at a fixed
 // rate of messages per second for a duration, looping over the file. Each message gets the
-// current export time and a sequence number continuing across loops, so a collector sees one
-// valid, gapless exporter. Pacing is by absolute deadlines: every batch (one sendmmsg) is sent
+// current export time and a sequence number continuing across loops, and its record times and
+// DEX sequence numbers move on per loop (recording.hpp), so a collector sees one valid, gapless
+// exporter whose times rise. Pacing is by absolute deadlines: every batch (one sendmmsg) is sent
 // when the schedule says its last message is due, so the average rate is exact and a late
 // batch is caught up rather than lost. Prints one line of key=value results.
 
@@ -65,7 +66,8 @@ int open_socket(const Options& o) {
     return fd;
 }
 
-// Cycles over the recording, producing each message as the next one in a continuous stream.
+// Cycles over the recording, producing each message as the next one in a continuous stream:
+// message sequence numbers, record times and DEX sequence numbers carry on across loops.
 class Stream {
   public:
     explicit Stream(const Recording& r) : r_(r) {}
@@ -76,10 +78,12 @@ class Stream {
         std::memcpy(out.data(), r_.bytes.data() + m.offset, m.length);
         write_u32(out, kExportTimeOffset, export_time);
         write_u32(out, kSequenceOffset, base_ + (m.sequence - r_.messages.front().sequence));
+        apply_patches(m, loop_, out);
         const bool last = index_ + 1 == r_.messages.size();
         t.records += (last ? m.sequence : r_.messages[index_ + 1].sequence) - m.sequence;
         if (last) {
             base_ += r_.records;
+            ++loop_;
             index_ = 0;
             ++t.loops;
         } else {
@@ -92,6 +96,7 @@ class Stream {
     const Recording& r_;
     std::size_t index_ = 0;
     std::uint32_t base_ = 0;  // wraps modulo 2^32 as RFC 7011 sequence numbers do
+    std::uint64_t loop_ = 0;
 };
 
 double cpu_seconds() {
