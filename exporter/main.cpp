@@ -6,6 +6,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -20,6 +22,8 @@
 namespace {
 
 using namespace ioam::exporter;
+
+constexpr auto kShutdownGrace = std::chrono::seconds(3);
 
 int run(const ExporterConfig& cfg) {
     boost::asio::io_context io(1);
@@ -49,6 +53,7 @@ int run(const ExporterConfig& cfg) {
     }
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    boost::asio::steady_timer deadline(io);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
         if (ec) {
             return;
@@ -58,6 +63,14 @@ int run(const ExporterConfig& cfg) {
         if (metrics) {
             metrics->stop();
         }
+        // A TCP collector that stopped reading must not keep the exporter alive.
+        deadline.expires_after(kShutdownGrace);
+        deadline.async_wait([&](const boost::system::error_code& tec) {
+            if (!tec) {
+                spdlog::warn("collectors did not take the last messages in time; exiting");
+                io.stop();
+            }
+        });
         pipeline.shutdown([&] { io.stop(); });
     });
 
