@@ -51,8 +51,8 @@ json node_json(const IoamNode& n) {
     put(j, "namespace_data_wide", n.namespace_data_wide);
     put(j, "buffer_occupancy", n.buffer_occupancy);
     if (n.opaque_state) {
-        j["opaque_schema_id"] = n.opaque_state->schema_id;
-        j["opaque_data"] = hex(n.opaque_state->data);
+        j["opaque_state"] = {{"schema_id", n.opaque_state->schema_id},
+                             {"data", hex(n.opaque_state->data)}};
     }
     return j;
 }
@@ -62,19 +62,20 @@ json to_json(const IoamTrace& t) {
     for (const auto& n : t.nodes) {
         nodes.push_back(node_json(n));
     }
-    return {{"type", "trace"},
-            {"time_ns", t.observation_time_ns},
+    return {{"kind", "trace"},
+            {"observation_time_ns", t.observation_time_ns},
             {"domain", t.observation_domain},
             {"namespace", t.namespace_id},
             {"trace_type", trace_type_hex(t.trace_type)},
             {"node_len", t.node_len},
-            {"data", hex(t.raw_data)},
+            {"flags", t.flags},
+            {"raw_data", hex(t.raw_data)},
             {"nodes", std::move(nodes)}};
 }
 
 json to_json(const DexReport& d) {
-    json j = {{"type", "dex"},
-              {"time_ns", d.observation_time_ns},
+    json j = {{"kind", "dex"},
+              {"observation_time_ns", d.observation_time_ns},
               {"domain", d.observation_domain},
               {"namespace", d.namespace_id},
               {"flags", d.flags},

@@ -1,6 +1,6 @@
 #pragma once
-// One JSON object per event (for --print json): field names follow the model, absent
-// (unavailable) node fields are left out.
+// One JSON object per event (for --print json): the keys of the collector's JSON API
+// (collector/api/routes.cpp) for the same records, absent (unavailable) node fields left out.
 
 #include <string>
 

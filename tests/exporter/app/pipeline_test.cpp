@@ -124,7 +124,7 @@ TEST(Pipeline, PrintsJsonLines) {
     std::fclose(out);
     const std::string text(buf, len);
     std::free(buf);
-    EXPECT_TRUE(contains(text, "\"type\":\"trace\"")) << text;
+    EXPECT_TRUE(contains(text, "\"kind\":\"trace\"")) << text;
     EXPECT_TRUE(contains(text, "\"node_id\":42")) << text;
     EXPECT_TRUE(contains(text, "\"trace_type\":\"0xff0000\"")) << text;
     EXPECT_TRUE(text.ends_with("\n"));
