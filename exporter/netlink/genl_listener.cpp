@@ -8,7 +8,6 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
-#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cerrno>
@@ -165,18 +164,17 @@ struct GenlListener::Impl {
     }
 
     void kernel_drop() {
-        drops.fetch_add(1, std::memory_order_relaxed);
+        ++drops;
         if (callbacks.on_kernel_drop) {
             callbacks.on_kernel_drop();
         }
         const auto now = std::chrono::steady_clock::now();
         if (now - last_drop_log >= kDropLogInterval) {
-            const auto total = drops.load(std::memory_order_relaxed);
             spdlog::warn(
                 "kernel dropped IOAM events (socket receive buffer overflow, {} times "
                 "in total since start, {} since last report); raise --rcvbuf",
-                total, total - drops_logged);
-            drops_logged = total;
+                drops, drops - drops_logged);
+            drops_logged = drops;
             last_drop_log = now;
         }
     }
@@ -188,7 +186,7 @@ struct GenlListener::Impl {
     std::vector<std::uint8_t> buffer;
     int family = -1;
     int rcvbuf = 0;
-    std::atomic<std::uint64_t> drops{0};
+    std::uint64_t drops = 0;
     std::uint64_t drops_logged = 0;
     std::chrono::steady_clock::time_point last_drop_log{};
 };
@@ -210,16 +208,6 @@ void GenlListener::start() {
 void GenlListener::stop() {
     boost::system::error_code ec;
     impl_->descriptor.cancel(ec);
-}
-
-int GenlListener::family_id() const noexcept {
-    return impl_->family;
-}
-int GenlListener::effective_rcvbuf() const noexcept {
-    return impl_->rcvbuf;
-}
-std::uint64_t GenlListener::kernel_drops() const noexcept {
-    return impl_->drops.load(std::memory_order_relaxed);
 }
 
 }  // namespace ioam::exporter::netlink

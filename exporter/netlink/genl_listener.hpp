@@ -51,10 +51,6 @@ class GenlListener {
     void start();  // begins the asynchronous read loop
     void stop();   // cancels it; no callback runs after the io_context processed the cancel
 
-    int family_id() const noexcept;
-    int effective_rcvbuf() const noexcept;  // as the kernel reports it (doubled bookkeeping)
-    std::uint64_t kernel_drops() const noexcept;
-
   private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

@@ -407,8 +407,5 @@ std::size_t RecordBuilder::pending_records() const noexcept {
 const BuilderStats& RecordBuilder::stats() const noexcept {
     return impl_->stats;
 }
-const RecordOptions& RecordBuilder::options() const noexcept {
-    return impl_->options;
-}
 
 }  // namespace ioam::exporter::record

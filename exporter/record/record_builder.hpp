@@ -59,7 +59,6 @@ class RecordBuilder {
     std::uint32_t sequence_number() const noexcept;
     std::size_t pending_records() const noexcept;
     const BuilderStats& stats() const noexcept;
-    const RecordOptions& options() const noexcept;
 
   private:
     struct Impl;
