@@ -229,56 +229,96 @@ std::vector<std::uint8_t> hop_by_hop() {
     return hbh ? *hbh : std::vector<std::uint8_t>{};
 }
 
-TEST(ExporterKernel, TraceEventsBecomeIpfixRecords) {
-    if (geteuid() != 0) {
-        GTEST_SKIP() << "SKIPPED LOUDLY: this test needs root (network namespaces, sysctls, "
-                        "CAP_NET_ADMIN for the IOAM6 event group)";
+// Skips loudly without root or IOAM; builds the topology, the collector socket on the
+// receiving side and the sending socket, and starts ioam-exporter on demand.
+class ExporterKernel : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (geteuid() != 0) {
+            GTEST_SKIP() << "SKIPPED LOUDLY: this test needs root (network namespaces, sysctls, "
+                            "CAP_NET_ADMIN for the IOAM6 event group)";
+        }
+        if (sh("ip netns list >/dev/null 2>&1") != 0 ||
+            run_capture("genl ctrl get name IOAM6 2>/dev/null").find("IOAM6") ==
+                std::string::npos) {
+            GTEST_SKIP() << "SKIPPED LOUDLY: needs iproute2 and a kernel with IOAM6 generic "
+                            "netlink";
+        }
+        ASSERT_TRUE(topo.up()) << "could not build the namespaces/veth/IOAM configuration";
+
+        // The collector: a UDP socket on the receiving namespace's loopback.
+        rx = socket_in(topo.rx, AF_INET, SOCK_DGRAM);
+        ASSERT_GE(rx, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ASSERT_EQ(bind(rx, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+        socklen_t alen = sizeof addr;
+        getsockname(rx, reinterpret_cast<sockaddr*>(&addr), &alen);
+        port = ntohs(addr.sin_port);
+        timeval tv{1, 0};
+        setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+
+        // The sender: UDP datagrams with an IOAM Pre-allocated Trace in their Hop-by-Hop header.
+        tx = socket_in(topo.tx, AF_INET6, SOCK_DGRAM);
+        ASSERT_GE(tx, 0);
+        const auto hbh = hop_by_hop();
+        ASSERT_EQ(setsockopt(tx, IPPROTO_IPV6, IPV6_HOPOPTS, hbh.data(), hbh.size()), 0);
+        ASSERT_EQ(setsockopt(tx, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &kSentHopLimit, sizeof(int)), 0);
     }
-    if (sh("ip netns list >/dev/null 2>&1") != 0 ||
-        run_capture("genl ctrl get name IOAM6 2>/dev/null").find("IOAM6") == std::string::npos) {
-        GTEST_SKIP() << "SKIPPED LOUDLY: needs iproute2 and a kernel with IOAM6 generic netlink";
+
+    void TearDown() override {
+        for (int fd : {rx, tx}) {
+            if (fd >= 0) {
+                close(fd);
+            }
+        }
+        for (const char* f : {"capture.pcap", "exporter.out", "exporter.err"}) {
+            std::remove((dir + f).c_str());
+        }
     }
+
+    void start_exporter(const std::vector<std::string>& extra) {
+        std::vector<std::string> argv = {"ip",
+                                         "netns",
+                                         "exec",
+                                         topo.rx,
+                                         IOAM_BINARY_DIR "/exporter/ioam-exporter",
+                                         "--collector",
+                                         "udp://127.0.0.1:" + std::to_string(port),
+                                         "--domain-id",
+                                         std::to_string(kDomain),
+                                         "--flush-interval",
+                                         "10"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        topo.exporter = spawn(argv, out, err);
+        ASSERT_TRUE(wait_for_text(err, "listening to")) << slurp(err);
+    }
+
+    void send_probes(int count) {
+        sockaddr_in6 dst{};
+        dst.sin6_family = AF_INET6;
+        dst.sin6_port = htons(9);
+        inet_pton(AF_INET6, "2001:db8:10::2", &dst.sin6_addr);
+        for (int i = 0; i < count; ++i) {
+            ASSERT_EQ(sendto(tx, "x", 1, 0, reinterpret_cast<sockaddr*>(&dst), sizeof dst), 1);
+        }
+    }
+
     Topology topo;
-    ASSERT_TRUE(topo.up()) << "could not build the namespaces/veth/IOAM configuration";
-
-    // The collector: a UDP socket on the receiving namespace's loopback.
-    const int rx = socket_in(topo.rx, AF_INET, SOCK_DGRAM);
-    ASSERT_GE(rx, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(bind(rx, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    socklen_t alen = sizeof addr;
-    getsockname(rx, reinterpret_cast<sockaddr*>(&addr), &alen);
-    const int port = ntohs(addr.sin_port);
-    timeval tv{1, 0};
-    setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-
+    int rx = -1;
+    int tx = -1;
+    int port = 0;
     const std::string dir = ::testing::TempDir() + "ioamx-" + std::to_string(getpid()) + "-";
-    const std::string pcap = dir + "capture.pcap";
-    const std::string out = dir + "exporter.out", err = dir + "exporter.err";
-    topo.exporter =
-        spawn({"ip", "netns", "exec", topo.rx, IOAM_BINARY_DIR "/exporter/ioam-exporter",
-               "--collector", "udp://127.0.0.1:" + std::to_string(port), "--domain-id",
-               std::to_string(kDomain), "--flush-interval", "10", "--print", "json"},
-              out, err);
-    ASSERT_TRUE(wait_for_text(err, "listening to")) << slurp(err);
+    const std::string out = dir + "exporter.out";
+    const std::string err = dir + "exporter.err";
+};
 
-    // The sender: UDP datagrams with an IOAM Pre-allocated Trace in their Hop-by-Hop header.
-    const int tx = socket_in(topo.tx, AF_INET6, SOCK_DGRAM);
-    ASSERT_GE(tx, 0);
-    const auto hbh = hop_by_hop();
-    ASSERT_EQ(setsockopt(tx, IPPROTO_IPV6, IPV6_HOPOPTS, hbh.data(), hbh.size()), 0);
-    ASSERT_EQ(setsockopt(tx, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &kSentHopLimit, sizeof(int)), 0);
-    sockaddr_in6 dst{};
-    dst.sin6_family = AF_INET6;
-    dst.sin6_port = htons(9);
-    inet_pton(AF_INET6, "2001:db8:10::2", &dst.sin6_addr);
+TEST_F(ExporterKernel, TraceEventsBecomeIpfixRecords) {
+    start_exporter({"--print", "json"});
     const auto sent_at = static_cast<std::uint32_t>(std::time(nullptr));
-    for (int i = 0; i < kPackets; ++i) {
-        ASSERT_EQ(sendto(tx, "x", 1, 0, reinterpret_cast<sockaddr*>(&dst), sizeof dst), 1);
-    }
-    close(tx);
+    send_probes(kPackets);
+    const std::string pcap = dir + "capture.pcap";
 
     test::IpfixReader reader;
     std::vector<std::vector<std::uint8_t>> datagrams;
@@ -299,7 +339,6 @@ TEST(ExporterKernel, TraceEventsBecomeIpfixRecords) {
         }
         traces.insert(traces.end(), msg.records.begin(), msg.records.end());
     }
-    close(rx);
     ASSERT_EQ(traces.size(), static_cast<std::size_t>(kPackets)) << slurp(err);
     EXPECT_EQ(sequences.front(), 0u);
 
@@ -348,9 +387,44 @@ TEST(ExporterKernel, TraceEventsBecomeIpfixRecords) {
     EXPECT_EQ(expert.find("Errors"), std::string::npos) << expert;
     EXPECT_EQ(expert.find("Warns"), std::string::npos) << expert;
     EXPECT_EQ(expert.find("Sequence"), std::string::npos) << expert;
-    for (const char* f : {"capture.pcap", "exporter.out", "exporter.err"}) {
-        std::remove((dir + f).c_str());
+}
+
+// A stopped exporter lets the kernel overflow its small receive buffer: the drop is counted
+// and logged, and the exporter goes on exporting what comes next.
+TEST_F(ExporterKernel, KernelDropsAreCountedAndTheExporterGoesOn) {
+    start_exporter({"--rcvbuf", "65536"});
+    ASSERT_EQ(kill(topo.exporter, SIGSTOP), 0);
+    send_probes(2000);
+    ASSERT_EQ(kill(topo.exporter, SIGCONT), 0);
+    ASSERT_TRUE(wait_for_text(err, "kernel dropped IOAM events")) << slurp(err);
+
+    // Whatever was queued before the overflow arrives; then fresh events still get through.
+    test::IpfixReader reader;
+    std::size_t records = 0;
+    for (int idle = 0; idle < 2;) {
+        std::vector<std::uint8_t> buf(65535);
+        const auto n = recv(rx, buf.data(), buf.size(), 0);
+        if (n <= 0) {
+            ++idle;
+            continue;
+        }
+        buf.resize(static_cast<std::size_t>(n));
+        records += reader.read(buf).records.size();
     }
+    EXPECT_GT(records, 0u);
+    EXPECT_LT(records, 2000u);
+    send_probes(3);
+    std::size_t fresh = 0;
+    for (int tries = 0; tries < 10 && fresh < 3; ++tries) {
+        std::vector<std::uint8_t> buf(65535);
+        const auto n = recv(rx, buf.data(), buf.size(), 0);
+        if (n > 0) {
+            buf.resize(static_cast<std::size_t>(n));
+            fresh += reader.read(buf).records.size();
+        }
+    }
+    EXPECT_EQ(fresh, 3u);
+    EXPECT_EQ(stop(std::exchange(topo.exporter, -1), SIGTERM), 0) << slurp(err);
 }
 
 }  // namespace
