@@ -98,6 +98,9 @@ std::optional<int> parse_config(int argc, const char* const* argv, ExporterConfi
     app.add_option("--log-level", out.log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
         ->capture_default_str();
+    app.add_option("--netns", out.netns,
+                   "Listen to the IOAM events of this network namespace (ip netns name or "
+                   "path); IPFIX still leaves from the exporter's own");
     app.add_option("--rcvbuf", out.rcvbuf, "Netlink socket receive buffer, octets")
         ->check(CLI::Range(64 * 1024, 1 << 30))
         ->capture_default_str();

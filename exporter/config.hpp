@@ -25,6 +25,7 @@ struct ExporterConfig {
     std::optional<std::string> metrics_listen;  // ADDR:PORT
     std::string log_level = "info";
     int rcvbuf = 32 * 1024 * 1024;
+    std::string netns;  // listen in this network namespace (name or path); empty: our own
     std::size_t tcp_buffer = 4 * 1024 * 1024;
 };
 

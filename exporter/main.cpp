@@ -45,7 +45,8 @@ int run(const ExporterConfig& cfg) {
     };
     callbacks.on_kernel_drop = [&] { pipeline.on_kernel_drop(); };
     callbacks.on_batch_end = [&] { pipeline.on_batch_end(); };
-    netlink::GenlListener listener(io, {.rcvbuf = cfg.rcvbuf}, std::move(callbacks));
+    netlink::GenlListener listener(io, {.rcvbuf = cfg.rcvbuf, .netns = cfg.netns},
+                                   std::move(callbacks));
 
     std::unique_ptr<MetricsServer> metrics;
     if (cfg.metrics_listen) {

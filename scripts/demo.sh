@@ -1,22 +1,100 @@
 #!/usr/bin/env bash
-# The main job on a fresh Debian 12 machine: installs, builds, and runs the collector on its
-# embedded default store (SQLite), printing where to look. Ctrl-C stops it cleanly (SIGINT
-# flushes the store). The multi-hop live demo replaces this once the topology lands.
-set -euo pipefail
+# The main job on a fresh Debian 12 machine (as root): installs, builds, builds a five-node
+# IOAM network in namespaces (scripts/topology.sh), starts an ioam-exporter for every IOAM
+# node, the ioam-collector on its embedded SQLite store and a steady ioam-probe stream, then
+# prints where to look and a live summary (paths and per-hop delay) every few seconds.
+# Ctrl-C stops everything and removes the namespaces.
+#
+# Env: IOAM_DEMO_DB (default ./ioam-demo.db), IOAM_DEMO_HTTP (127.0.0.1:9555),
+#      IOAM_DEMO_IPFIX_PORT (4739), IOAM_DEMO_SECONDS (0: until Ctrl-C)
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
+[ "$(id -u)" -eq 0 ] || { echo "demo: run as root (network namespaces, IOAM sysctls)" >&2; exit 1; }
 
 bash scripts/install-deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DIOAM_BUILD_TESTS=OFF \
     -DIOAM_BUILD_BENCH=OFF
-cmake --build build/release --target ioam-collector -j "$(nproc)"
+cmake --build build/release --target ioam-collector ioam-exporter ioam-probe -j "$(nproc)"
 
-db=${IOAM_DEMO_DB:-./ioam.db}
+bin=build/release
+prefix=demo
+db=${IOAM_DEMO_DB:-./ioam-demo.db}
+http=${IOAM_DEMO_HTTP:-127.0.0.1:9555}
+ipfix_port=${IOAM_DEMO_IPFIX_PORT:-4739}
+seconds=${IOAM_DEMO_SECONDS:-0}
+logs=$(mktemp -d /tmp/ioam-demo.XXXXXX)
+pids=()
+
+cleanup() {
+    trap - EXIT INT TERM
+    echo
+    echo "== stopping"
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    bash scripts/topology.sh down "$prefix"
+    echo "   namespaces removed; store kept at $db; logs in $logs"
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+
+start() {  # name command...
+    local name=$1; shift
+    "$@" >"$logs/$name.log" 2>&1 &
+    pids+=($!)
+}
+
+echo "== topology"
+bash scripts/topology.sh up "$prefix"
+
+start collector "$bin/collector/ioam-collector" --db "$db" \
+    --udp-listen "127.0.0.1:$ipfix_port" --tcp-listen "127.0.0.1:$ipfix_port" --http-listen "$http"
+for _ in $(seq 50); do curl -sf "http://$http/readyz" >/dev/null && break; sleep 0.2; done
+curl -sf "http://$http/readyz" >/dev/null || { echo "demo: collector did not start:" >&2; cat "$logs/collector.log" >&2; exit 1; }
+
+k=0
+for node in r1 r2 r3 sink; do
+    k=$((k + 1))
+    start "exporter-$node" "$bin/exporter/ioam-exporter" --netns "$prefix-$node" \
+        --collector "udp://127.0.0.1:$ipfix_port" --domain-id $((100 + k)) \
+        --metrics-listen "127.0.0.1:$((9560 + k))"
+done
+sleep 1
+
+probe() { ip netns exec "$prefix-src" "$bin/probe/ioam-probe" fd00:0:0:4::2 --ns 123 "$@"; }
+start probe-basic probe --trace-type 0,1,2,3,5,6 --hops 4 --rate 20
+start probe-wide probe --trace-type 0,2,3,8,9,10 --hops 4 --rate 2
+start probe-opaque probe --icmp --trace-type 0,2,3,22 --opaque-octets 8 --hops 4 --rate 1
+
 cat <<TXT
-== ioam-collector
-   IPFIX in:    udp+tcp [::]:4739
-   Metrics:     http://127.0.0.1:9555/metrics
-   API:         http://127.0.0.1:9555/api/v1/records
-   Store:       $db (SQLite)
+== running: source -> r1 (101) -> r2 (102) -> r3 (103) -> sink (104)
+   API:       http://$http/api/v1/paths   .../nodes   .../records?limit=5   .../exporters
+   Metrics:   http://$http/metrics  (exporters: http://127.0.0.1:9561..9564/metrics)
+   Store:     $db (SQLite)
+   Logs:      $logs
    Ctrl-C to stop.
 TXT
-exec build/release/collector/ioam-collector --db "$db"
+
+summary() {
+    curl -sf "http://$http/api/v1/paths" | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["paths"][:3]:
+    us = lambda v: "-" if v is None else f"{v / 1000:.0f} us"
+    print(f"   path {\" -> \".join(map(str, p[\"nodes\"]))}: {p[\"packets\"]} packets, "
+          f"end-to-end p50 {us(p[\"delay_p50_ns\"])}, p99 {us(p[\"delay_p99_ns\"])}")'
+    curl -sf "http://$http/api/v1/nodes" | python3 -c '
+import json, sys
+for n in json.load(sys.stdin)["nodes"]:
+    s = n["segment_delay"]
+    seg = f"segment delay mean {s[\"mean_ns\"] / 1000:.0f} us (min {s[\"min_ns\"] / 1000:.0f}, max {s[\"max_ns\"] / 1000:.0f})" if s["count"] else "first hop"
+    print(f"   node {n[\"node_id\"]}: {n[\"records\"]} records, {seg}")'
+}
+
+start_s=$(date +%s)
+while :; do
+    sleep 5
+    echo "== $(date +%T)"
+    summary || echo "   (collector not answering)"
+    if [ "$seconds" -gt 0 ] && [ $(( $(date +%s) - start_s )) -ge "$seconds" ]; then
+        break
+    fi
+done

@@ -39,13 +39,10 @@ std::optional<std::int64_t> node_time_ns(const IoamNode& n, FractionUnit unit) n
 }
 
 std::optional<std::uint64_t> node_identity(const IoamNode& n) noexcept {
-    if (n.node_id_wide) {
-        return n.node_id_wide;
-    }
     if (n.node_id) {
         return std::uint64_t{*n.node_id};
     }
-    return std::nullopt;
+    return n.node_id_wide;
 }
 
 std::optional<std::int64_t> segment_delay_ns(std::span<const IoamNode> nodes, std::size_t i,

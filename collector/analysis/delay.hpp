@@ -24,7 +24,9 @@ std::optional<FractionUnit> parse_fraction_unit(std::string_view s) noexcept;
 // nullopt when the node did not write both fields.
 std::optional<std::int64_t> node_time_ns(const IoamNode& n, FractionUnit unit) noexcept;
 
-// The node's identity: the wide node id when written, else the short one.
+// The node's identity: the short node id when written, else the wide one. Short first, so
+// that a node keeps one identity across traces with and without the wide field (the short id
+// is the one nearly every trace type carries).
 std::optional<std::uint64_t> node_identity(const IoamNode& n) noexcept;
 
 // Delay from the upstream neighbour to nodes[i] (nodes are newest first, so the upstream

@@ -55,6 +55,10 @@ CREATE INDEX records_flow ON records(flow_id, seq) WHERE flow_id IS NOT NULL;
 CREATE INDEX records_path ON records(path_hash) WHERE path_hash IS NOT NULL;
 CREATE INDEX hops_node ON hops(node) WHERE node IS NOT NULL;
 )sql",
+    // 2: a node filter also matches the wide node id (a hop's identity is its short id).
+    R"sql(
+CREATE INDEX hops_node_wide ON hops(node_id_wide) WHERE node_id_wide IS NOT NULL;
+)sql",
 };
 
 constexpr const char* kInsertRecord =
@@ -609,7 +613,7 @@ Result<std::vector<StoredRecord>> SqliteStore::query(const TraceQuery& q) {
         sql += " AND namespace = ?3";
     }
     if (q.node_id) {
-        sql += " AND id IN (SELECT record_id FROM hops WHERE node = ?4)";
+        sql += " AND id IN (SELECT record_id FROM hops WHERE node = ?4 OR node_id_wide = ?4)";
     }
     if (q.flow_id) {
         sql += " AND flow_id = ?5";

@@ -43,7 +43,7 @@ struct StoreStats {
 
 class SqliteStore final : public TraceSink, public TraceReader {
   public:
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
 
     // Opens (creating if needed) and migrates the database; throws std::runtime_error.
     explicit SqliteStore(const StoreConfig& config);

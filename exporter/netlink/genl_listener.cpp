@@ -1,17 +1,21 @@
 #include "exporter/netlink/genl_listener.hpp"
 
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
@@ -39,6 +43,56 @@ struct SockDeleter {
     void operator()(nl_sock* s) const { nl_socket_free(s); }
 };
 
+// Moves the calling thread into a network namespace for its lifetime, and back. Sockets keep
+// the namespace they were created in.
+class NetnsScope {
+  public:
+    explicit NetnsScope(const std::string& netns) {
+        if (netns.empty()) {
+            return;
+        }
+        const std::string path =
+            netns.find('/') == std::string::npos ? "/var/run/netns/" + netns : netns;
+        own_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        const int target = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (own_ < 0 || target < 0) {
+            const std::string why = std::strerror(errno);
+            close_fds(target);
+            fail("cannot open network namespace " + path + ": " + why);
+        }
+        if (setns(target, CLONE_NEWNET) != 0) {
+            const std::string why = std::strerror(errno);
+            close_fds(target);
+            fail("cannot enter network namespace " + path + " (" + why +
+                 "): needs CAP_SYS_ADMIN (run as root)");
+        }
+        close(target);
+    }
+    ~NetnsScope() {
+        if (own_ >= 0 && setns(own_, CLONE_NEWNET) != 0) {
+            // Staying in the wrong namespace would send IPFIX from there: never go on.
+            spdlog::critical("cannot return to the exporter's network namespace: {}",
+                             std::strerror(errno));
+            std::abort();
+        }
+        close_fds(-1);
+    }
+    NetnsScope(const NetnsScope&) = delete;
+    NetnsScope& operator=(const NetnsScope&) = delete;
+
+  private:
+    void close_fds(int other) {
+        if (other >= 0) {
+            close(other);
+        }
+        if (own_ >= 0) {
+            close(own_);
+            own_ = -1;
+        }
+    }
+    int own_ = -1;
+};
+
 }  // namespace
 
 struct GenlListener::Impl {
@@ -55,6 +109,7 @@ struct GenlListener::Impl {
     }
 
     void open() {
+        const NetnsScope in_netns(options.netns);
         sock.reset(nl_socket_alloc());
         if (!sock) {
             fail("cannot allocate a netlink socket");
@@ -195,8 +250,11 @@ GenlListener::GenlListener(boost::asio::io_context& io, const ListenerOptions& o
                            ListenerCallbacks callbacks)
     : impl_(std::make_unique<Impl>(io, options, std::move(callbacks))) {
     impl_->open();
-    spdlog::info("listening to {}/{} (family id {}, receive buffer {} octets)", kFamilyName,
-                 kGroupName, impl_->family, impl_->rcvbuf);
+    spdlog::info(
+        "listening to {}/{} in network namespace {} (family id {}, receive buffer {} "
+        "octets)",
+        kFamilyName, kGroupName, options.netns.empty() ? "(own)" : options.netns, impl_->family,
+        impl_->rcvbuf);
 }
 
 GenlListener::~GenlListener() = default;

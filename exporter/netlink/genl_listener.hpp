@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 
 namespace boost::asio {
 class io_context;
@@ -27,6 +28,11 @@ struct ListenerOptions {
     int rcvbuf = 32 * 1024 * 1024;
     // Datagrams read per readiness notification before yielding to other handlers.
     std::size_t max_datagrams_per_wakeup = 256;
+    // Network namespace to listen in: a name from `ip netns` (/var/run/netns/NAME) or a path
+    // such as /proc/PID/ns/net; empty for the exporter's own. Only the netlink socket lives
+    // there: the IPFIX sockets stay in the exporter's namespace, so one host process can
+    // watch a namespace that cannot reach the collector itself.
+    std::string netns;
 };
 
 struct ListenerCallbacks {

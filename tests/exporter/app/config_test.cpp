@@ -49,6 +49,8 @@ TEST(Config, Flags) {
                         "debug",
                         "--rcvbuf",
                         "1048576",
+                        "--netns",
+                        "r1",
                         "--no-hops"},
                        cfg));
     ASSERT_EQ(cfg.collectors.size(), 2u);
@@ -64,6 +66,7 @@ TEST(Config, Flags) {
     EXPECT_EQ(cfg.metrics_listen, "127.0.0.1:9556");
     EXPECT_EQ(cfg.log_level, "debug");
     EXPECT_EQ(cfg.rcvbuf, 1048576);
+    EXPECT_EQ(cfg.netns, "r1");
     EXPECT_FALSE(cfg.hop_list);
 }
 
@@ -78,6 +81,7 @@ TEST(Config, Defaults) {
     EXPECT_TRUE(cfg.hop_list);
     EXPECT_FALSE(cfg.print_json);
     EXPECT_FALSE(cfg.metrics_listen.has_value());
+    EXPECT_TRUE(cfg.netns.empty());
 }
 
 TEST(Config, KeyValueFileWithFlagsOverriding) {
