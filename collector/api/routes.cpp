@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "collector/analysis/dex_flow.hpp"
+#include "common/json/ioam_json.hpp"
 
 namespace ioam::collector::api {
 
@@ -88,85 +89,16 @@ std::optional<std::uint64_t> parse_id(std::string_view s) {
     return v;
 }
 
-std::string hex(std::span<const std::uint8_t> bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (std::uint8_t b : bytes) {
-        out += kDigits[b >> 4];
-        out += kDigits[b & 0xf];
-    }
-    return out;
-}
-
-template <typename T>
-void put(json& j, const char* key, const std::optional<T>& v) {
-    if (v) {
-        j[key] = *v;
-    }
-}
-
-json node_json(const IoamNode& n) {
-    json j = json::object();
-    put(j, "hop_limit", n.hop_limit);
-    put(j, "node_id", n.node_id);
-    put(j, "ingress_if_id", n.ingress_if_id);
-    put(j, "egress_if_id", n.egress_if_id);
-    put(j, "timestamp_secs", n.timestamp_secs);
-    put(j, "timestamp_frac", n.timestamp_frac);
-    put(j, "transit_delay", n.transit_delay);
-    put(j, "namespace_data", n.namespace_data);
-    put(j, "queue_depth", n.queue_depth);
-    put(j, "checksum_complement", n.checksum_complement);
-    put(j, "hop_limit_wide", n.hop_limit_wide);
-    put(j, "node_id_wide", n.node_id_wide);
-    put(j, "ingress_if_id_wide", n.ingress_if_id_wide);
-    put(j, "egress_if_id_wide", n.egress_if_id_wide);
-    put(j, "namespace_data_wide", n.namespace_data_wide);
-    put(j, "buffer_occupancy", n.buffer_occupancy);
-    if (n.opaque_state) {
-        j["opaque_state"] = {{"schema_id", n.opaque_state->schema_id},
-                             {"data", hex(n.opaque_state->data)}};
-    }
-    return j;
-}
-
-std::string trace_type_hex(std::uint32_t t) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "0x%06x", t);
-    return buf;
-}
-
 json record_json(const store::StoredRecord& r, analysis::FractionUnit unit) {
-    json j{{"id", r.id}, {"exporter", r.exporter}, {"domain", r.domain}};
+    json j = std::visit([](const auto& rec) { return ioam::json::to_json(rec); }, r.record);
+    j["id"] = r.id;
+    j["exporter"] = r.exporter;
+    j["domain"] = r.domain;
     if (const auto* t = std::get_if<IoamTrace>(&r.record)) {
-        j["kind"] = "trace";
-        j["observation_time_ns"] = t->observation_time_ns;
-        j["namespace"] = t->namespace_id;
-        j["trace_type"] = trace_type_hex(t->trace_type);
-        j["node_len"] = t->node_len;
-        j["flags"] = t->flags;
-        j["raw_data"] = hex(t->raw_data);
-        json nodes = json::array();
-        for (const IoamNode& n : t->nodes) {
-            nodes.push_back(node_json(n));
-        }
-        j["nodes"] = std::move(nodes);
         j["path"] = analysis::path_key(t->nodes);
         if (const auto e2e = analysis::end_to_end_ns(t->nodes, unit)) {
             j["end_to_end_ns"] = *e2e;
         }
-    } else {
-        const auto& d = std::get<DexReport>(r.record);
-        j["kind"] = "dex";
-        j["observation_time_ns"] = d.observation_time_ns;
-        j["namespace"] = d.namespace_id;
-        j["trace_type"] = trace_type_hex(d.trace_type);
-        j["flags"] = d.flags;
-        j["ext_flags"] = d.ext_flags;
-        put(j, "flow_id", d.flow_id);
-        put(j, "sequence_number", d.sequence_number);
-        j["node"] = node_json(d.node);
     }
     return j;
 }
