@@ -16,7 +16,14 @@ TEST_PACKAGES=(
   nfdump
   # kernel-patches/check.sh (it installs the linux-source-X.Y packages its series name)
   bc flex bison libelf-dev libssl-dev patch xz-utils
+  # tests/deploy validates docker/compose.yaml
+  docker-compose
 )
+
+# --build-only: what a build needs (the Dockerfiles' build stages).
+if [ "${1:-}" = "--build-only" ]; then
+  TEST_PACKAGES=()
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   SUDO=sudo
@@ -28,4 +35,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
 # tshark asks whether non-root users may capture; answer it up front so the install never prompts.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
-$SUDO apt-get install -y --no-install-recommends "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+$SUDO apt-get install -y --no-install-recommends "${BUILD_PACKAGES[@]}" ${TEST_PACKAGES[@]+"${TEST_PACKAGES[@]}"}
