@@ -74,20 +74,7 @@ cat <<TXT
    Ctrl-C to stop.
 TXT
 
-summary() {
-    curl -sf "http://$http/api/v1/paths" | python3 -c '
-import json, sys
-for p in json.load(sys.stdin)["paths"][:3]:
-    us = lambda v: "-" if v is None else f"{v / 1000:.0f} us"
-    print(f"   path {\" -> \".join(map(str, p[\"nodes\"]))}: {p[\"packets\"]} packets, "
-          f"end-to-end p50 {us(p[\"delay_p50_ns\"])}, p99 {us(p[\"delay_p99_ns\"])}")'
-    curl -sf "http://$http/api/v1/nodes" | python3 -c '
-import json, sys
-for n in json.load(sys.stdin)["nodes"]:
-    s = n["segment_delay"]
-    seg = f"segment delay mean {s[\"mean_ns\"] / 1000:.0f} us (min {s[\"min_ns\"] / 1000:.0f}, max {s[\"max_ns\"] / 1000:.0f})" if s["count"] else "first hop"
-    print(f"   node {n[\"node_id\"]}: {n[\"records\"]} records, {seg}")'
-}
+summary() { python3 scripts/demo-summary.py "$http"; }
 
 start_s=$(date +%s)
 while :; do
