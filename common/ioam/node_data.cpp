@@ -1,7 +1,6 @@
 #include "common/ioam/node_data.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <optional>
 #include <utility>
 
@@ -64,9 +63,10 @@ std::uint64_t raw_of(const Sub<Opt>& s) {
     return s.field->has_value() ? static_cast<std::uint64_t>(**s.field) : wire::ones(s.bits);
 }
 
-// Undefined bits 12-21: one all-ones word each after bit 11's field.
+// Undefined bits 12-21: one all-ones word each after bit 11's field. They count one unit of
+// NodeLen each, and nothing else does among them.
 unsigned undefined_count(std::uint32_t type) {
-    return static_cast<unsigned>(std::popcount(type & trace_type::kUndefinedMask));
+    return trace_type::node_len(type & trace_type::kUndefinedMask);
 }
 
 Result<std::optional<OpaqueState>> decode_opaque_state(wire::Reader& in) {
@@ -103,22 +103,12 @@ void encode_opaque_state(const std::optional<OpaqueState>& os, std::vector<std::
     out.insert(out.end(), os->data.begin(), os->data.end());
 }
 
-}  // namespace
-
-Result<IoamNode> decode_node(std::uint32_t type, std::uint8_t node_len,
-                             std::span<const std::uint8_t> data, std::size_t& consumed) {
-    consumed = 0;
-    if ((type & ~trace_type::kMask) != 0) {
-        return Errc::invalid_argument;
-    }
-    if (node_len != trace_type::node_len(type)) {
-        return Errc::node_length_mismatch;
-    }
-    if (data.size() < std::size_t{node_len} * 4) {
-        return Errc::truncated;
-    }
+// Decodes one node of a checked type and node_len into `node`, which the caller cleared: in
+// place, since moving a node field by field costs more than decoding it. `data` holds at
+// least node_len * 4 octets.
+Status decode_into(std::uint32_t type, unsigned undefined, std::span<const std::uint8_t> data,
+                   IoamNode& node, std::size_t& consumed) {
     wire::Reader in(data);
-    IoamNode node;
     for_each_field(node, [&](unsigned b, const auto&... subs) {
         if ((type & bit(b)) == 0) {
             return;
@@ -127,7 +117,7 @@ Result<IoamNode> decode_node(std::uint32_t type, std::uint8_t node_len,
         const std::uint64_t word = in.take(shift / 8);
         ((shift -= subs.bits, assign(subs, (word >> shift) & wire::ones(subs.bits))), ...);
     });
-    in.take_bytes(std::size_t{undefined_count(type)} * 4);
+    in.take_bytes(std::size_t{undefined} * 4);
     if ((type & trace_type::kOpaqueStateBit) != 0) {
         auto os = decode_opaque_state(in);
         if (!os) {
@@ -136,16 +126,43 @@ Result<IoamNode> decode_node(std::uint32_t type, std::uint8_t node_len,
         node.opaque_state = std::move(*os);
     }
     consumed = in.offset();
-    return node;
+    return Ok{};
 }
 
-Result<std::vector<IoamNode>> decode_trace_data(std::uint32_t type, std::uint8_t node_len,
-                                                std::span<const std::uint8_t> data) {
+Status check_node_len(std::uint32_t type, std::uint8_t node_len) {
     if ((type & ~trace_type::kMask) != 0) {
         return Errc::invalid_argument;
     }
     if (node_len != trace_type::node_len(type)) {
         return Errc::node_length_mismatch;
+    }
+    return Ok{};
+}
+
+}  // namespace
+
+Result<IoamNode> decode_node(std::uint32_t type, std::uint8_t node_len,
+                             std::span<const std::uint8_t> data, std::size_t& consumed) {
+    consumed = 0;
+    if (auto st = check_node_len(type, node_len); !st) {
+        return st.error();
+    }
+    if (data.size() < std::size_t{node_len} * 4) {
+        return Errc::truncated;
+    }
+    IoamNode node;
+    std::size_t used = 0;
+    if (auto st = decode_into(type, undefined_count(type), data, node, used); !st) {
+        return st.error();
+    }
+    consumed = used;
+    return node;
+}
+
+Result<std::vector<IoamNode>> decode_trace_data(std::uint32_t type, std::uint8_t node_len,
+                                                std::span<const std::uint8_t> data) {
+    if (auto st = check_node_len(type, node_len); !st) {
+        return st.error();
     }
     const bool opaque = (type & trace_type::kOpaqueStateBit) != 0;
     const std::size_t stride = std::size_t{node_len} * 4;
@@ -154,16 +171,18 @@ Result<std::vector<IoamNode>> decode_trace_data(std::uint32_t type, std::uint8_t
     if (!whole) {
         return Errc::data_not_multiple_of_node_length;
     }
+    const unsigned undefined = undefined_count(type);
     std::vector<IoamNode> nodes;
     nodes.reserve(std::min(kReserveNodes, data.size() / std::max<std::size_t>(stride, 4)));
     // Every iteration consumes at least 4 octets: node_len > 0, or the opaque state header.
     while (!data.empty()) {
-        std::size_t used = 0;
-        auto node = decode_node(type, node_len, data, used);
-        if (!node) {
-            return node.error();
+        if (data.size() < stride) {
+            return Errc::truncated;
         }
-        nodes.push_back(std::move(*node));
+        std::size_t used = 0;
+        if (auto st = decode_into(type, undefined, data, nodes.emplace_back(), used); !st) {
+            return st.error();
+        }
         data = data.subspan(used);
     }
     return nodes;
