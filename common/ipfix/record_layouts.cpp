@@ -3,6 +3,7 @@
 #include <array>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 namespace ioam::ipfix {
 namespace {
@@ -16,7 +17,7 @@ constexpr std::uint64_t kNtpToUnixSeconds = 2'208'988'800;  // 1900-01-01 to 197
 constexpr std::uint8_t kExtFlagFlowId = 0x80;
 constexpr std::uint8_t kExtFlagSequence = 0x40;
 
-using Getter = std::optional<std::uint64_t> (*)(const IoamNode&);
+using Getter = Accessor<IoamNode>::Read;
 using Setter = void (*)(IoamNode&, std::optional<std::uint64_t>);
 
 // One integer per-node element: which trace-type bit brings it and where it lives in IoamNode.
@@ -28,7 +29,7 @@ struct NodeField {
 };
 
 template <typename T>
-std::optional<std::uint64_t> widen(const std::optional<T>& v) {
+std::optional<std::uint64_t> widen(const std::optional<T>& v) noexcept {
     return v ? std::optional<std::uint64_t>(*v) : std::nullopt;
 }
 
@@ -40,7 +41,7 @@ std::optional<T> narrow(std::optional<std::uint64_t> v) {
 // Binds an IoamNode member to a NodeField, so each field is named once.
 template <auto Member>
 constexpr NodeField field(std::string_view name, unsigned bitno) {
-    return {name, bit(bitno), [](const IoamNode& n) { return widen(n.*Member); },
+    return {name, bit(bitno), [](const IoamNode& n) noexcept { return widen(n.*Member); },
             [](IoamNode& n, std::optional<std::uint64_t> v) {
                 using T = typename std::remove_reference_t<decltype(n.*Member)>::value_type;
                 n.*Member = narrow<T>(v);
@@ -66,7 +67,7 @@ constexpr std::array kNodeFields = {
     field<&IoamNode::namespace_data_wide>("ioamNamespaceDataWide", 10),
     field<&IoamNode::buffer_occupancy>("ioamBufferOccupancy", 11),
     NodeField{"ioamOpaqueSchemaId", kOpaqueBit,
-              [](const IoamNode& n) {
+              [](const IoamNode& n) noexcept {
                   return n.opaque_state ? std::optional<std::uint64_t>(n.opaque_state->schema_id)
                                         : std::nullopt;
               },
@@ -90,6 +91,17 @@ const NodeField* node_field(const ElementSpec& e) {
     }
     return nullptr;
 }
+
+// A DEX report's own node fields, read through kNodeFields.
+template <std::size_t I>
+std::optional<std::uint64_t> dex_node_read(const DexReport& d) noexcept {
+    return kNodeFields[I].get(d.node);
+}
+template <std::size_t... I>
+constexpr auto dex_node_reads(std::index_sequence<I...>) {
+    return std::array<Accessor<DexReport>::Read, sizeof...(I)>{&dex_node_read<I>...};
+}
+constexpr auto kDexNodeReads = dex_node_reads(std::make_index_sequence<kNodeFields.size()>{});
 
 const ElementSpec& element(std::string_view name) {
     // Every name used here is in the table; a typo is a bug the unit tests catch at once.
@@ -118,17 +130,6 @@ const Known& known() {
 
 bool is(const ElementSpec& e, const ElementSpec& k) {
     return e.pen == k.pen && e.id == k.id;
-}
-
-Result<std::uint64_t> encode(const ElementSpec& e, std::optional<std::uint64_t> v) {
-    const auto ones = all_ones(e.length);
-    if (!v) {
-        return ones;
-    }
-    if (*v > ones) {
-        return Errc::too_large;
-    }
-    return *v;
 }
 
 std::optional<std::uint64_t> decode(const ElementSpec& e, std::uint64_t v) {
@@ -221,12 +222,13 @@ Layout dex_record_fields(std::uint32_t trace_type) {
     return out;
 }
 
-Result<std::uint64_t> node_value(const IoamNode& node, const ElementSpec& e) noexcept {
+Accessor<IoamNode> node_accessor(const ElementSpec& e) noexcept {
     const auto* f = node_field(e);
-    if (f == nullptr) {
-        return Errc::invalid_argument;
-    }
-    return encode(e, f->get(node));
+    return f == nullptr ? Accessor<IoamNode>{} : Accessor<IoamNode>{e, f->get};
+}
+
+Result<std::uint64_t> node_value(const IoamNode& node, const ElementSpec& e) noexcept {
+    return node_accessor(e)(node);
 }
 
 Status set_node_value(IoamNode& node, const ElementSpec& e, std::uint64_t value) noexcept {
@@ -256,30 +258,37 @@ Status set_node_opaque_data(IoamNode& node, std::span<const std::uint8_t> data) 
     return Ok{};
 }
 
-Result<std::uint64_t> trace_value(const IoamTrace& t, const ElementSpec& e) noexcept {
+Accessor<IoamTrace> trace_accessor(const ElementSpec& e) noexcept {
+    using Value = std::optional<std::uint64_t>;
     const auto& k = known();
     if (is(e, k.time)) {
-        return unix_ns_to_ntp(t.observation_time_ns);
+        return {e, [](const IoamTrace& t) noexcept -> Value {
+                    return unix_ns_to_ntp(t.observation_time_ns);
+                }};
     }
     if (is(e, k.domain)) {
-        return t.observation_domain;
+        return {e, [](const IoamTrace& t) noexcept -> Value { return t.observation_domain; }};
     }
     if (is(e, k.ns)) {
-        return t.namespace_id;
+        return {e, [](const IoamTrace& t) noexcept -> Value { return t.namespace_id; }};
     }
     if (is(e, k.trace_type)) {
-        return encode(e, t.trace_type);
+        return {e, [](const IoamTrace& t) noexcept -> Value { return t.trace_type; }};
     }
     if (is(e, k.node_len)) {
-        return t.node_len;
+        return {e, [](const IoamTrace& t) noexcept -> Value { return t.node_len; }};
     }
     if (is(e, k.trace_flags)) {
-        return t.flags;
+        return {e, [](const IoamTrace& t) noexcept -> Value { return t.flags; }};
     }
     if (is(e, k.hop_count)) {
-        return encode(e, hop_count(t));
+        return {e, [](const IoamTrace& t) noexcept -> Value { return hop_count(t); }};
     }
-    return Errc::invalid_argument;
+    return {};
+}
+
+Result<std::uint64_t> trace_value(const IoamTrace& t, const ElementSpec& e) noexcept {
+    return trace_accessor(e)(t);
 }
 
 Status set_trace_value(IoamTrace& t, const ElementSpec& e, std::uint64_t v) noexcept {
@@ -305,33 +314,44 @@ Status set_trace_value(IoamTrace& t, const ElementSpec& e, std::uint64_t v) noex
     return Ok{};
 }
 
-Result<std::uint64_t> dex_value(const DexReport& d, const ElementSpec& e) noexcept {
+Accessor<DexReport> dex_accessor(const ElementSpec& e) noexcept {
+    using Value = std::optional<std::uint64_t>;
     const auto& k = known();
     if (is(e, k.time)) {
-        return unix_ns_to_ntp(d.observation_time_ns);
+        return {e, [](const DexReport& d) noexcept -> Value {
+                    return unix_ns_to_ntp(d.observation_time_ns);
+                }};
     }
     if (is(e, k.domain)) {
-        return d.observation_domain;
+        return {e, [](const DexReport& d) noexcept -> Value { return d.observation_domain; }};
     }
     if (is(e, k.ns)) {
-        return d.namespace_id;
+        return {e, [](const DexReport& d) noexcept -> Value { return d.namespace_id; }};
     }
     if (is(e, k.flow_id)) {
-        return encode(e, widen(d.flow_id));
+        return {e, [](const DexReport& d) noexcept { return widen(d.flow_id); }};
     }
     if (is(e, k.seq)) {
-        return encode(e, widen(d.sequence_number));
+        return {e, [](const DexReport& d) noexcept { return widen(d.sequence_number); }};
     }
     if (is(e, k.dex_flags)) {
-        return d.flags;
+        return {e, [](const DexReport& d) noexcept -> Value { return d.flags; }};
     }
     if (is(e, k.ext_flags)) {
-        return d.ext_flags;
+        return {e, [](const DexReport& d) noexcept -> Value { return d.ext_flags; }};
     }
     if (is(e, k.trace_type)) {
-        return encode(e, d.trace_type);
+        return {e, [](const DexReport& d) noexcept -> Value { return d.trace_type; }};
     }
-    return node_value(d.node, e);
+    const auto* f = node_field(e);
+    if (f == nullptr) {
+        return {};
+    }
+    return {e, kDexNodeReads[static_cast<std::size_t>(f - kNodeFields.data())]};
+}
+
+Result<std::uint64_t> dex_value(const DexReport& d, const ElementSpec& e) noexcept {
+    return dex_accessor(e)(d);
 }
 
 Status set_dex_value(DexReport& d, const ElementSpec& e, std::uint64_t v) noexcept {

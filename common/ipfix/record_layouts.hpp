@@ -28,6 +28,7 @@
 // presence on decode follows ioamDexExtFlags, so a real all-ones value survives.
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -72,6 +73,41 @@ constexpr std::uint64_t all_ones(std::uint16_t length) noexcept {
 // round-trips exactly; the era is taken as RFC 4330 section 3 does (MSB clear: after 2036).
 std::uint64_t unix_ns_to_ntp(std::uint64_t unix_ns) noexcept;
 std::uint64_t ntp_to_unix_ns(std::uint64_t ntp) noexcept;
+
+// A reader of one integer element of `Record` (IoamNode, IoamTrace or DexReport), resolved
+// once per layout so that encoders reading every field of every record do not search the
+// element table each time. Reads give what node_value / trace_value / dex_value give; an
+// empty accessor (not an integer element of that record kind) reads Errc::invalid_argument.
+template <typename Record>
+class Accessor {
+  public:
+    using Read = std::optional<std::uint64_t> (*)(const Record&) noexcept;  // nullopt: absent
+    Accessor() = default;
+    Accessor(const ElementSpec& e, Read read) noexcept : ones_(all_ones(e.length)), read_(read) {}
+
+    explicit operator bool() const noexcept { return read_ != nullptr; }
+    Result<std::uint64_t> operator()(const Record& r) const noexcept {
+        if (read_ == nullptr) {
+            return Errc::invalid_argument;
+        }
+        const auto v = read_(r);
+        if (!v) {
+            return ones_;
+        }
+        if (*v > ones_) {
+            return Errc::too_large;
+        }
+        return *v;
+    }
+
+  private:
+    std::uint64_t ones_ = 0;
+    Read read_ = nullptr;
+};
+
+Accessor<IoamNode> node_accessor(const ElementSpec& e) noexcept;
+Accessor<IoamTrace> trace_accessor(const ElementSpec& e) noexcept;
+Accessor<DexReport> dex_accessor(const ElementSpec& e) noexcept;
 
 // Integer element values (observationTimeNanoseconds in NTP form, see above). Getters return all
 // ones for an absent field, and Errc::too_large when a present value does not fit the element's

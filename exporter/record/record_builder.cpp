@@ -28,35 +28,44 @@ fbInfoModel_t* info_model() {
     return model;
 }
 
-// How one field of an internal record gets its value.
-enum class Source : std::uint8_t { integer, trace_data, opaque_data, hop_list };
+// What a layout's records are made from; decides how its integer fields are read.
+enum class Kind : std::uint8_t { hop, trace, dex };
 
-struct Field {
-    const ipf::ElementSpec* spec;
-    Source source;
+// An integer field of an internal record: its reader, resolved when the layout is announced.
+template <typename Record>
+struct IntegerField {
+    ipf::Accessor<Record> read;
     std::uint16_t offset;  // in the internal record
     std::uint16_t width;   // native width of integers in the internal record
 };
 
-// A layout announced in this session: its fields and where they live in memory.
+constexpr std::uint16_t kAbsent = 0xffff;
+
+// A layout announced in this session: where its fields live in memory and how each gets its
+// value. Only the integer list of the layout's kind is used.
 struct Plan {
     std::uint16_t tid = 0;
-    std::vector<Field> fields;
     std::uint16_t size = 0;
     const fbTemplate_t* external = nullptr;  // owned by the session
+    std::vector<IntegerField<IoamNode>> node_ints;
+    std::vector<IntegerField<IoamTrace>> trace_ints;
+    std::vector<IntegerField<DexReport>> dex_ints;
+    std::uint16_t trace_data_at = kAbsent;  // offsets of the non-integer fields, if present
+    std::uint16_t opaque_data_at = kAbsent;
+    std::uint16_t hop_list_at = kAbsent;
 };
 
-Source source_of(const ipf::ElementSpec& e) {
-    if (e.type == ipf::DataType::subTemplateList) {
-        return Source::hop_list;
+template <typename Record>
+Status write_integers(const std::vector<IntegerField<Record>>& fields, const Record& r,
+                      std::uint8_t* rec) {
+    for (const auto& f : fields) {
+        const auto v = f.read(r);
+        if (!v) {
+            return v.error();
+        }
+        fbx::store_uint(rec + f.offset, f.width, *v);
     }
-    if (e.name == "ioamTraceData") {
-        return Source::trace_data;
-    }
-    if (e.name == "ioamOpaqueData") {
-        return Source::opaque_data;
-    }
-    return Source::integer;
+    return Ok{};
 }
 
 void put_varfield(std::uint8_t* at, std::span<const std::uint8_t> data) {
@@ -115,16 +124,17 @@ struct RecordBuilder::Impl {
 
     // The plan of template `tid`, announcing it on first use with the fields make() returns.
     template <typename MakeFields>
-    Result<const Plan*> plan(std::uint16_t tid, MakeFields&& make, bool list_member = false) {
+    Result<const Plan*> plan(std::uint16_t tid, MakeFields&& make, Kind kind) {
         if (auto it = plans.find(tid); it != plans.end()) {
             return &it->second;
         }
-        return announce(tid, make(), list_member);
+        return announce(tid, make(), kind);
     }
 
     // Adds the internal and external templates of a new layout; the external one is written
     // to the message in progress right away.
-    Result<const Plan*> announce(std::uint16_t tid, const ipf::Layout& fields, bool list_member) {
+    Result<const Plan*> announce(std::uint16_t tid, const ipf::Layout& fields, Kind kind) {
+        const bool list_member = kind == Kind::hop;
         GError* err = nullptr;
         fbSession_t* session = fBufGetSession(fbuf);
         fbTemplate_t* internal =
@@ -159,21 +169,35 @@ struct RecordBuilder::Impl {
         dirty = true;
         ++stats.template_sends;
         order.push_back(tid);
-        Plan p = make_plan(tid, fields, list_member);
+        Plan p = make_plan(tid, fields, kind);
         p.external = external;
         return &plans.emplace(tid, std::move(p)).first->second;
     }
 
     // Memory layout of a record (list members: see fbx::Side::list_member).
-    static Plan make_plan(std::uint16_t tid, const ipf::Layout& fields, bool list_member) {
-        const auto side = list_member ? fbx::Side::list_member : fbx::Side::internal;
+    static Plan make_plan(std::uint16_t tid, const ipf::Layout& fields, Kind kind) {
+        const auto side = kind == Kind::hop ? fbx::Side::list_member : fbx::Side::internal;
         const auto mem = fbx::memory_layout(fields, side);
         Plan p;
         p.tid = tid;
         p.size = mem.size;
         for (std::size_t i = 0; i < fields.size(); ++i) {
             const auto& e = *fields[i];
-            p.fields.push_back({&e, source_of(e), mem.offsets[i], fbx::field_length(e, side)});
+            const std::uint16_t at = mem.offsets[i];
+            const std::uint16_t width = fbx::field_length(e, side);
+            if (e.type == ipf::DataType::subTemplateList) {
+                p.hop_list_at = at;
+            } else if (e.name == "ioamTraceData") {
+                p.trace_data_at = at;
+            } else if (e.name == "ioamOpaqueData") {
+                p.opaque_data_at = at;
+            } else if (kind == Kind::hop) {
+                p.node_ints.push_back({ipf::node_accessor(e), at, width});
+            } else if (kind == Kind::trace) {
+                p.trace_ints.push_back({ipf::trace_accessor(e), at, width});
+            } else {
+                p.dex_ints.push_back({ipf::dex_accessor(e), at, width});
+            }
         }
         return p;
     }
@@ -202,42 +226,18 @@ struct RecordBuilder::Impl {
         return Ok{};
     }
 
-    // Writes the node's fields of `p` (hop record or the node part of a DEX record).
-    template <typename Value>
-    Status fill(const Plan& p, std::uint8_t* rec, const IoamNode& node, Value&& value) {
-        for (const auto& f : p.fields) {
-            std::uint8_t* at = rec + f.offset;
-            switch (f.source) {
-                case Source::integer: {
-                    auto v = value(*f.spec);
-                    if (!v) {
-                        return v.error();
-                    }
-                    fbx::store_uint(at, f.width, *v);
-                    break;
-                }
-                case Source::opaque_data:
-                    put_varfield(at, ipf::node_opaque_data(node));
-                    break;
-                case Source::trace_data:
-                case Source::hop_list:
-                    break;  // record-level: filled by the caller
-            }
-        }
-        return Ok{};
-    }
-
-    Status add_hops(const IoamTrace& t, const Plan& hop, const Plan& trace_plan,
-                    std::uint8_t* rec) {
-        const Plan& hp = hop;
+    // Fills the hop records of `t` and points the trace record's list at them.
+    Status add_hops(const IoamTrace& t, const Plan& hp, const Plan& trace_plan, std::uint8_t* rec) {
         hop_buf.assign(t.nodes.size() * hp.size, 0);
-        for (std::size_t i = 0; i < t.nodes.size(); ++i) {
-            const auto& node = t.nodes[i];
-            auto st = fill(hp, hop_buf.data() + i * hp.size, node,
-                           [&](const ipf::ElementSpec& e) { return ipf::node_value(node, e); });
-            if (!st) {
+        std::uint8_t* at = hop_buf.data();
+        for (const auto& node : t.nodes) {
+            if (auto st = write_integers(hp.node_ints, node, at); !st) {
                 return st;
             }
+            if (hp.opaque_data_at != kAbsent) {
+                put_varfield(at + hp.opaque_data_at, ipf::node_opaque_data(node));
+            }
+            at += hp.size;
         }
         if (hop_buf.size() > 0xffff) {
             return Errc::too_large;
@@ -247,10 +247,8 @@ struct RecordBuilder::Impl {
                                            static_cast<std::uint16_t>(t.nodes.size()),
                                            static_cast<std::uint16_t>(hop_buf.size()),
                                            hop_buf.data());
-        for (const auto& f : trace_plan.fields) {
-            if (f.source == Source::hop_list) {
-                std::memcpy(rec + f.offset, &stl, sizeof stl);
-            }
+        if (trace_plan.hop_list_at != kAbsent) {
+            std::memcpy(rec + trace_plan.hop_list_at, &stl, sizeof stl);
         }
         return Ok{};
     }
@@ -261,14 +259,15 @@ struct RecordBuilder::Impl {
         if (options.hop_list) {
             auto h = plan(
                 ipf::hop_template_id(t.trace_type), [&] { return ipf::hop_fields(t.trace_type); },
-                true);
+                Kind::hop);
             if (!h) {
                 return h.error();
             }
             hop = *h;
         }
-        auto trace = plan(hop ? ipf::kTraceWithHopsTemplateId : ipf::kTraceTemplateId,
-                          [&] { return ipf::trace_record_fields(hop != nullptr); });
+        auto trace = plan(
+            hop ? ipf::kTraceWithHopsTemplateId : ipf::kTraceTemplateId,
+            [&] { return ipf::trace_record_fields(hop != nullptr); }, Kind::trace);
         if (!trace) {
             return trace.error();
         }
@@ -279,40 +278,29 @@ struct RecordBuilder::Impl {
                 return st;
             }
         }
-        for (const auto& f : p.fields) {
-            std::uint8_t* at = rec.data() + f.offset;
-            switch (f.source) {
-                case Source::integer: {
-                    auto v = ipf::trace_value(t, *f.spec);
-                    if (!v) {
-                        return v.error();
-                    }
-                    fbx::store_uint(at, f.width, *v);
-                    break;
-                }
-                case Source::trace_data:
-                    put_varfield(at, t.raw_data);
-                    break;
-                case Source::opaque_data:
-                case Source::hop_list:
-                    break;
-            }
+        if (auto st = write_integers(p.trace_ints, t, rec.data()); !st) {
+            return st;
+        }
+        if (p.trace_data_at != kAbsent) {
+            put_varfield(rec.data() + p.trace_data_at, t.raw_data);
         }
         return append(p, rec.data());
     }
 
     Status add(const DexReport& d) {
-        auto dex = plan(ipf::dex_template_id(d.trace_type),
-                        [&] { return ipf::dex_record_fields(d.trace_type); });
+        auto dex = plan(
+            ipf::dex_template_id(d.trace_type),
+            [&] { return ipf::dex_record_fields(d.trace_type); }, Kind::dex);
         if (!dex) {
             return dex.error();
         }
         const Plan& p = **dex;
         rec.assign(p.size, 0);
-        auto st = fill(p, rec.data(), d.node,
-                       [&](const ipf::ElementSpec& e) { return ipf::dex_value(d, e); });
-        if (!st) {
+        if (auto st = write_integers(p.dex_ints, d, rec.data()); !st) {
             return st;
+        }
+        if (p.opaque_data_at != kAbsent) {
+            put_varfield(rec.data() + p.opaque_data_at, ipf::node_opaque_data(d.node));
         }
         return append(p, rec.data());
     }
