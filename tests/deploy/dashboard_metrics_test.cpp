@@ -137,7 +137,8 @@ TEST(Dashboard, EveryMetricIsExposedByALiveCollector) {
     TcpSender sender(static_cast<std::uint16_t>(std::stoi(*tcp)));
     sender.send(trace_message(0, t));
     sender.send(trace_message(5, t));  // records 1-4 never arrive: sequence loss
-    MessageBuilder unknown(1, 6);          // a data set without its template: an ingest error
+    sender.send(trace_message(1, t));  // then one of them does, late: reordering
+    MessageBuilder unknown(1, 6);      // a data set without its template: an ingest error
     unknown.begin_set(999).u32(0);
     sender.send(unknown.finish());
     std::string body;
@@ -145,9 +146,10 @@ TEST(Dashboard, EveryMetricIsExposedByALiveCollector) {
         const auto r = http_get(http_port, "/metrics");
         body = r ? r->body : "";
         return body.find("ioam_collector_sequence_lost_records_total{") != std::string::npos &&
-               body.find("ioam_collector_decoded_records_total{kind=\"trace\"} 2") !=
+               body.find("ioam_collector_decoded_records_total{kind=\"trace\"} 3") !=
                    std::string::npos &&
-               body.find("ioam_collector_ingest_errors_total{") != std::string::npos;
+               body.find("ioam_collector_ingest_errors_total{") != std::string::npos &&
+               body.find("ioam_collector_sequence_reordered_total{") != std::string::npos;
     })) << body;
 
     const std::set<std::string> exposed = sampled_metrics(body);
@@ -161,10 +163,10 @@ TEST(Dashboard, EveryMetricIsExposedByALiveCollector) {
         }
     }
     // The panels the dashboard promises.
-    for (const char* m : {"ioam_hop_transit_delay_seconds_bucket", "ioam_segment_delay_seconds_bucket",
-                          "ioam_path_delay_seconds_bucket", "ioam_node_queue_depth",
-                          "ioam_path_packets_total", "ioam_collector_sequence_lost_records_total",
-                          "ioam_collector_store_dropped_total"}) {
+    for (const char* m :
+         {"ioam_hop_transit_delay_seconds_bucket", "ioam_segment_delay_seconds_bucket",
+          "ioam_path_delay_seconds_bucket", "ioam_node_queue_depth", "ioam_path_packets_total",
+          "ioam_collector_sequence_lost_records_total", "ioam_collector_store_dropped_total"}) {
         EXPECT_TRUE(used.contains(m)) << m;
     }
     child.signal(SIGTERM);

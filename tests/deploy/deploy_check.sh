@@ -72,6 +72,8 @@ packages)
   mapfile -t all_pkgs < <(deps_list BUILD_PACKAGES; deps_list TEST_PACKAGES)
   # Libraries every debian:12 image has: the binaries may link them without installing them.
   base="libc6 libstdc++6 libgcc-s1"
+  build_deps=$(apt-cache depends --no-recommends --no-suggests "${build_pkgs[@]}" |
+    sed -n 's/^ *Depends: //p')
   for f in "$src"/docker/*.Dockerfile; do
     name=$(basename "$f" .Dockerfile)
     grep -q '^RUN /src/scripts/install-deps.sh --build-only' "$f" ||
@@ -83,8 +85,7 @@ packages)
     runtime=$(stage_packages "$f" runtime)
     [ -n "$runtime" ] || { echo "$f: no runtime packages found" >&2; exit 1; }
     for p in $runtime; do
-      apt-cache depends --no-recommends --no-suggests "${build_pkgs[@]}" 2>/dev/null |
-        grep -q "Depends: $p\$" ||
+      grep -qx -- "$p" <<<"$build_deps" ||
         { echo "$f: runtime package $p is not a dependency of any build package" >&2; exit 1; }
     done
     binary="$bin/$name/ioam-$name"
