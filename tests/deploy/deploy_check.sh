@@ -41,6 +41,20 @@ compose)
   for s in collector exporter prometheus grafana; do
     grep -qx "$s" <<<"$services" || { echo "service $s missing" >&2; exit 1; }
   done
+  resolved=$(docker-compose -f "$src/docker/compose.yaml" --profile exporter config)
+  # Bind mounts (absolute once resolved) and Dockerfiles must exist.
+  for path in $(sed -n 's#^ *- \(/[^:]*\):.*#\1#p' <<<"$resolved") \
+              $(sed -n 's#^ *dockerfile: #'"$src"'/#p' <<<"$resolved"); do
+    [ -e "$path" ] || { echo "compose refers to missing $path" >&2; exit 1; }
+  done
+  # The pieces must agree: Prometheus scrapes the collector's HTTP port, Grafana reads the
+  # dashboards where the compose file mounts them, through the data source the panels name.
+  grep -q '"--http-listen", "0.0.0.0:9555"' "$src/docker/collector.Dockerfile"
+  grep -q '"collector:9555"' "$src/docker/prometheus/prometheus.yml"
+  grep -q 'dashboards:/var/lib/grafana/dashboards' <<<"$resolved"
+  grep -q 'path: /var/lib/grafana/dashboards' "$src/docker/grafana/provisioning/dashboards/ioam.yaml"
+  grep -q 'uid: prometheus' "$src/docker/grafana/provisioning/datasources/prometheus.yaml"
+  echo "compose file valid, $(wc -w <<<"$services") services"
   ;;
 prometheus)
   need promtool "Debian package prometheus, scripts/install-deps.sh"
