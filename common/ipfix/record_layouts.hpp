@@ -87,17 +87,21 @@ class Accessor {
 
     explicit operator bool() const noexcept { return read_ != nullptr; }
     Result<std::uint64_t> operator()(const Record& r) const noexcept {
+        std::uint64_t v = 0;
+        if (!read(r, v)) {
+            return read_ == nullptr ? Errc::invalid_argument : Errc::too_large;
+        }
+        return v;
+    }
+    // The same without building a Result, for encoders' inner loops: false on an error,
+    // which operator() then tells.
+    bool read(const Record& r, std::uint64_t& out) const noexcept {
         if (read_ == nullptr) {
-            return Errc::invalid_argument;
+            return false;
         }
         const auto v = read_(r);
-        if (!v) {
-            return ones_;
-        }
-        if (*v > ones_) {
-            return Errc::too_large;
-        }
-        return *v;
+        out = v ? *v : ones_;
+        return out <= ones_;
     }
 
   private:

@@ -59,11 +59,11 @@ template <typename Record>
 Status write_integers(const std::vector<IntegerField<Record>>& fields, const Record& r,
                       std::uint8_t* rec) {
     for (const auto& f : fields) {
-        const auto v = f.read(r);
-        if (!v) {
-            return v.error();
+        std::uint64_t v = 0;
+        if (!f.read.read(r, v)) {
+            return f.read(r).error();
         }
-        fbx::store_uint(rec + f.offset, f.width, *v);
+        fbx::store_uint(rec + f.offset, f.width, v);
     }
     return Ok{};
 }
@@ -253,13 +253,16 @@ struct RecordBuilder::Impl {
         return Ok{};
     }
 
-    Status add(const IoamTrace& t) {
+    // The plans of a trace of `type`: its hop plan (null without hop lists) and its own.
+    Status trace_plans(std::uint32_t type) {
+        if (type == last_trace.type && last_trace.trace != nullptr) {
+            return Ok{};
+        }
         // The hop template is announced before the trace template whose list refers to it.
         const Plan* hop = nullptr;
         if (options.hop_list) {
             auto h = plan(
-                ipf::hop_template_id(t.trace_type), [&] { return ipf::hop_fields(t.trace_type); },
-                Kind::hop);
+                ipf::hop_template_id(type), [&] { return ipf::hop_fields(type); }, Kind::hop);
             if (!h) {
                 return h.error();
             }
@@ -271,7 +274,16 @@ struct RecordBuilder::Impl {
         if (!trace) {
             return trace.error();
         }
-        const Plan& p = **trace;
+        last_trace = {type, hop, *trace};
+        return Ok{};
+    }
+
+    Status add(const IoamTrace& t) {
+        if (auto st = trace_plans(t.trace_type); !st) {
+            return st;
+        }
+        const Plan* hop = last_trace.hop;
+        const Plan& p = *last_trace.trace;
         rec.assign(p.size, 0);
         if (hop != nullptr) {
             if (auto st = add_hops(t, *hop, p, rec.data()); !st) {
@@ -350,6 +362,13 @@ struct RecordBuilder::Impl {
     bool dirty = false;  // the message in progress holds something
     std::vector<std::vector<std::uint8_t>>* capture = nullptr;
     BuilderStats stats;
+    // The plans of the last trace type: consecutive traces mostly share one. Plans live as
+    // long as the builder and never move (node-based map).
+    struct {
+        std::uint32_t type = 0;
+        const Plan* hop = nullptr;
+        const Plan* trace = nullptr;
+    } last_trace;
 };
 
 RecordBuilder::RecordBuilder(const RecordOptions& options, MessageHandler handler)

@@ -144,15 +144,6 @@ RecordLayout memory_layout(std::span<const ElementSpec* const> fields, Side side
     return out;
 }
 
-void store_uint(std::uint8_t* at, std::uint16_t width, std::uint64_t value) noexcept {
-    width = std::min<std::uint16_t>(width, sizeof value);
-    std::uint8_t bytes[sizeof value];
-    std::memcpy(bytes, &value, sizeof value);
-    // The low-order `width` octets: first on little-endian hosts, last on big-endian ones.
-    const std::size_t from = std::endian::native == std::endian::little ? 0 : sizeof value - width;
-    std::memcpy(at, bytes + from, width);
-}
-
 std::uint64_t load_uint(const std::uint8_t* at, std::uint16_t width) noexcept {
     width = std::min<std::uint16_t>(width, sizeof(std::uint64_t));
     std::uint8_t bytes[sizeof(std::uint64_t)] = {};

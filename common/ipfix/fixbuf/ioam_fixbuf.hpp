@@ -8,6 +8,7 @@
 
 #include <bit>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -56,7 +57,15 @@ inline RecordLayout internal_layout(std::span<const ElementSpec* const> fields) 
 
 // A `width`-octet (1..8) unsigned integer in host order, the form libfixbuf's endian
 // transcoder reads and writes in memory records (also the reduced widths of list members).
-void store_uint(std::uint8_t* at, std::uint16_t width, std::uint64_t value) noexcept;
+// Inline: encoders call it for every integer of every record.
+inline void store_uint(std::uint8_t* at, std::uint16_t width, std::uint64_t value) noexcept {
+    width = width < sizeof value ? width : sizeof value;
+    std::uint8_t bytes[sizeof value];
+    std::memcpy(bytes, &value, sizeof value);
+    // The low-order `width` octets: first on little-endian hosts, last on big-endian ones.
+    const std::size_t from = std::endian::native == std::endian::little ? 0 : sizeof value - width;
+    std::memcpy(at, bytes + from, width);
+}
 std::uint64_t load_uint(const std::uint8_t* at, std::uint16_t width) noexcept;
 
 }  // namespace ioam::ipfix::fixbuf
