@@ -53,16 +53,28 @@ std::optional<T> field(std::uint64_t v, unsigned bits) {
     return static_cast<T>(v & ones);
 }
 
-using Attrs = std::array<std::span<const std::uint8_t>, kAttrMax + 1>;
-
 struct Parsed {
+    std::span<const std::uint8_t> msg;
     std::uint8_t cmd = 0;
-    Attrs attrs{};
     std::uint32_t present = 0;  // bit n set when attribute n was seen (n <= 31)
     bool oss_data_present = false;
+    // Where each attribute's payload lies in msg, valid where has() holds. Left uninitialised:
+    // clearing the whole table cost more than parsing the few attributes an event has.
+    struct Payload {
+        std::uint32_t offset;
+        std::uint16_t size;
+    };
+    std::array<Payload, kAttrMax + 1> payloads;
 
     bool has(unsigned a) const {
         return a == kAttrDexOssData ? oss_data_present : (present >> a) & 1u;
+    }
+    // The payload of attribute a, empty when it is absent.
+    std::span<const std::uint8_t> attr(unsigned a) const {
+        if (!has(a)) {
+            return {};
+        }
+        return msg.subspan(payloads[a].offset, payloads[a].size);
     }
 };
 
@@ -74,6 +86,7 @@ Status parse(std::span<const std::uint8_t> msg, Parsed& p) {
     if (len < kNlmsgHdrLen + kGenlHdrLen || len > msg.size()) {
         return Errc::truncated;
     }
+    p.msg = msg;
     p.cmd = msg[kNlmsgHdrLen];
     std::size_t off = kNlmsgHdrLen + kGenlHdrLen;
     while (off < len) {
@@ -87,7 +100,8 @@ Status parse(std::span<const std::uint8_t> msg, Parsed& p) {
             return Errc::truncated;
         }
         if (type <= kAttrMax) {  // newer kernels may add attributes: ignore them
-            p.attrs[type] = msg.subspan(off + kNlaHdrLen, nla_len - kNlaHdrLen);
+            p.payloads[type] = {static_cast<std::uint32_t>(off + kNlaHdrLen),
+                                static_cast<std::uint16_t>(nla_len - kNlaHdrLen)};
             if (type == kAttrDexOssData) {
                 p.oss_data_present = true;
             } else {
@@ -105,10 +119,11 @@ Result<T> fixed(const Parsed& p, unsigned a, bool network_order) {
     if (!p.has(a)) {
         return Errc::missing_attribute;
     }
-    if (p.attrs[a].size() != sizeof(T)) {
+    const auto payload = p.attr(a);
+    if (payload.size() != sizeof(T)) {
         return Errc::bad_attribute_size;
     }
-    return network_order ? load_be<T>(p.attrs[a].data()) : load_host<T>(p.attrs[a].data());
+    return network_order ? load_be<T>(payload.data()) : load_host<T>(payload.data());
 }
 
 Status decode_trace(const Parsed& p, const Context& ctx, IoamTrace& t) {
@@ -136,7 +151,7 @@ Status decode_trace(const Parsed& p, const Context& ctx, IoamTrace& t) {
     t.node_len = *node_len;
     t.trace_type = *type >> 8;
     t.flags = 0;  // the event does not carry the PTO flags
-    const auto data = p.attrs[kAttrTraceData];
+    const auto data = p.attr(kAttrTraceData);
     t.raw_data.assign(data.begin(), data.end());
     auto nodes = decode_trace_data(t.trace_type, t.node_len, data);
     if (!nodes) {
@@ -167,11 +182,12 @@ Status decode_dex_node(const Parsed& p, DexReport& r) {
         r.trace_type |= dex_bit(a);
         const bool wide = a >= kAttrDexHopLimNodeIdWide && a <= kAttrDexNamespaceDataWide;
         const std::size_t size = wide ? 8 : 4;
-        if (p.attrs[a].size() != size) {
+        const auto payload = p.attr(a);
+        if (payload.size() != size) {
             return Errc::bad_attribute_size;
         }
-        const std::uint64_t v = wide ? load_be<std::uint64_t>(p.attrs[a].data())
-                                     : load_be<std::uint32_t>(p.attrs[a].data());
+        const std::uint64_t v =
+            wide ? load_be<std::uint64_t>(payload.data()) : load_be<std::uint32_t>(payload.data());
         switch (a) {
             case kAttrDexHopLimNodeId:
                 n.hop_limit = field<std::uint8_t>(v >> 24, 8);
@@ -227,7 +243,7 @@ Status decode_dex_node(const Parsed& p, DexReport& r) {
         if (!scid) {
             return scid.error();
         }
-        const auto data = p.attrs[kAttrDexOssData];
+        const auto data = p.attr(kAttrDexOssData);
         if (data.size() % 4 != 0) {
             return Errc::bad_attribute_size;
         }
