@@ -119,7 +119,7 @@ stop_daemons() {
 # DEX events of IOAM namespace $2 in exporter output $1, one line each:
 # "<flow_id> <sequence_number> <node_id> <hop_limit>"
 dex_events() {
-    grep '"type":"dex"' "$1" | grep "\"namespace\":$2," | while read -r line; do
+    grep '"kind":"dex"' "$1" | grep "\"namespace\":$2," | while read -r line; do
         f=$(echo "$line" | sed -n 's/.*"flow_id":\([0-9]*\).*/\1/p')
         s=$(echo "$line" | sed -n 's/.*"sequence_number":\([0-9]*\).*/\1/p')
         i=$(echo "$line" | sed -n 's/.*"node_id":\([0-9]*\).*/\1/p')
@@ -251,14 +251,14 @@ main() {
     for n in tra dec; do
         want="61 62 63"
         [ $n = tra ] && want="62 63"
-        lines=$(grep '"type":"trace"' $out/$n.json | grep -c '"namespace":123,')
-        bad=$(grep '"type":"trace"' $out/$n.json | while read -r line; do
+        lines=$(grep '"kind":"trace"' $out/$n.json | grep -c '"namespace":123,')
+        bad=$(grep '"kind":"trace"' $out/$n.json | while read -r line; do
             echo "$line" | grep -o '"hop_limit":[0-9]*' | cut -d: -f2 | tr '\n' ' '; echo
         done | grep -vc "^$want \$")
         [ "$lines" = $PKTS ] && [ "$bad" = 0 ]
         check P-$n-hop-limits $? "$lines trace events, $bad without hop limits [$want]"
     done
-    traces=$(grep -c '"type":"trace"' $out/enc.json)
+    traces=$(grep -c '"kind":"trace"' $out/enc.json)
     [ "$traces" = 0 ]
     check P-enc-no-event $? "$traces trace events at the PTO encapsulating node (want 0)"
 
