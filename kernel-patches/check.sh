@@ -17,12 +17,8 @@ source_package() { echo "linux-source-$1"; }
 
 fail() { echo "kernel-patches: FAIL: $*" >&2; exit 1; }
 
-ensure_packages() {
-    local missing=()
-    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-    [ ${#missing[@]} -eq 0 ] && return
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-}
+# shellcheck source=kernel-patches/lib.sh
+. "$here/lib.sh"
 
 fresh_tree() {  # version -> prints the path of a freshly extracted tree
     local ver=$1 tree="$work/linux-source-$1"

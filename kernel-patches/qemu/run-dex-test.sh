@@ -27,12 +27,8 @@ start=$(date +%s)
 step() { echo "== [$(($(date +%s) - start)) s] $*"; }
 fail() { echo "dex-qemu: FAIL: $*" >&2; exit 1; }
 
-ensure_packages() {
-    local missing=()
-    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-    [ ${#missing[@]} -eq 0 ] && return
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-}
+# shellcheck source=kernel-patches/lib.sh
+. "$here/../lib.sh"
 
 # Kernel options on top of tinyconfig: what the guest test needs, and the cheap debug checks
 # (sleeping in atomic context, lockdep, RCU usage) whose reports the guest looks for.
