@@ -38,7 +38,8 @@ void add_options(CLI::App& app, Options& o) {
     app.add_option("--cache-line", o.host.cache_line, "L1 cache line bytes (NET_SKB_PAD)")
         ->capture_default_str();
     app.add_flag("--header-cloned", o.host.header_cloned,
-                 "the skb header is shared (TCP, taps): the first skb_cow_head() copies it");
+                 "another holder shares the packet's data (e.g. a packet socket such as tcpdump "
+                 "on the ingress device queued a clone): the first skb_cow_head() copies it");
     app.add_option("--hard-header-len", o.host.route_dev.hard_header_len, "route's device")
         ->capture_default_str();
     app.add_option("--needed-headroom", o.host.route_dev.needed_headroom, "route's device")
