@@ -48,6 +48,7 @@ def encap_args(row):
 
 
 def predict(calc, row, packet, cache):
+    """The calculator's prediction of both variants for the row's headroom and encapsulation."""
     key = (row["headroom"], row["mac_len"], row["proto"], row["mode"], row["size"], packet)
     if key not in cache:
         cmd = [calc, "--headroom", row["headroom"], "--mac-len", row["mac_len"], *ENV,
@@ -57,7 +58,7 @@ def predict(calc, row, packet, cache):
         if len(cases) != 1:
             raise ValueError(f"{' '.join(cmd)}: {len(cases)} cases, want 1")
         cache[key] = cases[0]["kernels"]
-    return cache[key][variant(row)]
+    return cache[key]
 
 
 def seq(expansions):
@@ -110,9 +111,16 @@ def table(rows, calc):
                          f"{row['sender']} | | | | | | **{verdict}** | | {note} |")
             bad += 1
             continue
-        first = predict(calc, row, "first", cache)
-        cached = predict(calc, row, "cached", cache)
+        first_both = predict(calc, row, "first", cache)
+        cached_both = predict(calc, row, "cached", cache)
+        first, cached = first_both[variant(row)], cached_both[variant(row)]
         verdict, note = judge(row, first, cached)
+        other = "patched" if variant(row) == "unpatched" else "unpatched"
+        if (first_both[other]["reallocations"], cached_both[other]["reallocations"]) != (
+                first["reallocations"], cached["reallocations"]):
+            note = "; ".join(filter(None, [note, (
+                f"{other} would be {first_both[other]['reallocations']} / "
+                f"{cached_both[other]['reallocations']}")]))
         bad += verdict == "NO"
         count = int(row["count"])
         rest = int(row["rest_total"]) / max(count - 1, 1)

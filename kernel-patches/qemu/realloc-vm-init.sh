@@ -177,6 +177,7 @@ run_case() {  # proto mode size sender
 }
 
 main() {
+    echo  # the console's escape sequences end up in front of the first line
     info "kernel $(uname -r) ($kernel), sk_buff head@$OFF_HEAD data@$OFF_DATA mac_len@$OFF_MAC_LEN"
     setup || { info "setup failed"; failed=1; return; }
     probes || { info "kprobe events failed"; failed=1; return; }
