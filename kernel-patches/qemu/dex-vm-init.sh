@@ -13,16 +13,8 @@
 #      reaches rcv, whose socket reads the Sequence Numbers)               -> rcv
 # Each check prints "CHECK PASS|FAIL name: detail"; the last lines are SUMMARY and RESULT.
 
-export PATH=/usr/bin:/bin
-# busybox sh prefers its own applets to PATH: iproute2 is needed (netns, ioam, encap ioam6)
-ip() { /usr/bin/ip "$@"; }
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-mount -t tmpfs tmpfs /tmp
-mount -t tmpfs tmpfs /run
-mkdir -p /run/netns
+# shellcheck source=kernel-patches/qemu/guest-lib.sh
+. /etc/guest-lib.sh
 out=/tmp/dex
 mkdir -p $out
 

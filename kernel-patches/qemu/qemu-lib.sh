@@ -64,6 +64,16 @@ prepare_tree() {  # kernel version, series folder (may be empty)
     echo "$stamp" >"$work/tree.stamp"
 }
 
+# What every guest needs on top of tinyconfig: console, initramfs, /proc and /sys, the syscalls
+# of busybox and iproute2, IPv6 with lightweight tunnels, veth and network namespaces.
+guest_base_options=(
+    64BIT PRINTK TTY SERIAL_8250 SERIAL_8250_CONSOLE BLK_DEV_INITRD RD_GZIP BINFMT_ELF
+    BINFMT_SCRIPT PROC_FS PROC_SYSCTL SYSCTL SYSFS DEVTMPFS DEVTMPFS_MOUNT TMPFS SHMEM FUTEX
+    EPOLL EVENTFD SIGNALFD TIMERFD POSIX_TIMERS MULTIUSER FILE_LOCKING
+    NET INET UNIX IPV6 LWTUNNEL IPV6_IOAM6_LWTUNNEL IPV6_TUNNEL NETDEVICES NET_CORE VETH
+    NAMESPACES NET_NS
+)
+
 # tinyconfig plus options ("NAME" enables CONFIG_NAME, "!NAME" disables it), then bzImage.
 build_kernel() {  # kernel version, build folder, options...
     local tree=$work/linux-source-$1 kbuild=$2 o args=()
@@ -114,13 +124,14 @@ install_program() {  # initramfs root, path in the host, name in the guest's /us
     done
 }
 
-# A fresh initramfs root with busybox, iproute2 and the guest's /init.
+# A fresh initramfs root with busybox, iproute2, the guest's /init and the preamble it sources.
 initramfs_root() {  # root, init script
     local root=$1
     rm -rf "$root"
-    mkdir -p "$root"/{bin,dev,proc,sys,run,tmp}
+    mkdir -p "$root"/{bin,dev,etc,proc,sys,run,tmp}
     install -m 0755 /bin/busybox "$root/bin/busybox"
     install_program "$root" "$(command -v ip)" ip
+    install -m 0644 "$qemu_lib_here/guest-lib.sh" "$root/etc/guest-lib.sh"
     install -m 0755 "$2" "$root/init"
 }
 

@@ -20,15 +20,8 @@
 #       first=F first_seq=h:n:f,... rest_min=A rest_max=B rest_total=T rest_seq=... other=O
 # where seq lists the expansions of a packet as headroom-before:nhead:caller-function.
 
-export PATH=/usr/bin:/bin
-ip() { /usr/bin/ip "$@"; }
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-mount -t tmpfs tmpfs /tmp
-mount -t tmpfs tmpfs /run
-mkdir -p /run/netns
+# shellcheck source=kernel-patches/qemu/guest-lib.sh
+. /etc/guest-lib.sh
 mount -t tracefs tracefs /sys/kernel/tracing
 T=/sys/kernel/tracing
 out=/tmp/realloc

@@ -28,11 +28,7 @@ qemu_name=dex-qemu
 # Kernel options on top of tinyconfig: what the guest test needs, and the cheap debug checks
 # (sleeping in atomic context, lockdep, RCU usage) whose reports the guest looks for.
 kernel_options=(
-    64BIT PRINTK TTY SERIAL_8250 SERIAL_8250_CONSOLE BLK_DEV_INITRD RD_GZIP BINFMT_ELF
-    BINFMT_SCRIPT PROC_FS PROC_SYSCTL SYSCTL SYSFS DEVTMPFS DEVTMPFS_MOUNT TMPFS SHMEM FUTEX
-    EPOLL EVENTFD SIGNALFD TIMERFD POSIX_TIMERS MULTIUSER FILE_LOCKING
-    NET INET UNIX IPV6 LWTUNNEL IPV6_IOAM6_LWTUNNEL IPV6_TUNNEL NETDEVICES NET_CORE VETH
-    NAMESPACES NET_NS
+    "${guest_base_options[@]}"
     DEBUG_KERNEL DEBUG_ATOMIC_SLEEP PROVE_LOCKING PROVE_RCU
 )
 
