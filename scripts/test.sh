@@ -28,4 +28,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 echo "== kernel patch series: apply to the Debian sources, checkpatch, W=1 build"
 bash kernel-patches/check.sh
 
+echo "== double reallocation on Linux 6.1 in QEMU, measured against ioam-realloc-calc"
+REALLOC_CALC="$PWD/build/ci/tools/realloc-calc/ioam-realloc-calc" \
+    bash kernel-patches/qemu/run-realloc-test.sh
+
 echo "== all tests passed in $(( $(date +%s) - start )) s"
