@@ -8,7 +8,8 @@ Each guest log holds "ROW key=value..." lines (realloc-vm-init.sh). For each row
 is asked twice (--packet first, --packet cached) with the measured headroom and mac_len, the veth
 device of the VM (hard_header_len 14, needed_headroom 0) and x86_64's 64-octet cache line. The
 variant that applies: ioam6 on the pristine kernel is "unpatched", on the patched one "patched";
-seg6 is "patched" on both (Debian's 6.1.192 carries the stable seg6 fix). A row agrees when the
+seg6 and rpl are "patched" on both (Debian's 6.1.192 carries their stable fixes). RPL rows carry
+their segments and destination: the calculator compresses them as the kernel does. A row agrees when the
 first packet's count and every later packet's count equal the prediction. Prints the table,
 writes it to --out and exits 0 only when every row agrees or is in EXPLAINED.
 """
@@ -44,6 +45,8 @@ def variant(row):
 def encap_args(row):
     if row["proto"] == "ioam":
         return ["--ioam", row["mode"], "--pto", row["size"]]
+    if row["proto"] == "rpl":
+        return ["--rpl", "--rpl-segs", row["segs"], "--rpl-daddr", row["daddr"]]
     return ["--srv6", row["mode"], "--segments", row["size"]]
 
 

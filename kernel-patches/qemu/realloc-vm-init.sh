@@ -68,6 +68,8 @@ setup() {
     ip -n r addr add 2001:db8:3::2/64 dev eth1 nodad
     ip -n r -6 route add 2001:db8:9::/64 via 2001:db8:2::2 dev v-r-rcv
     ip -n rcv -6 route add blackhole 2001:db8:9::/64
+    ip -n r -6 route add fd00::/16 via 2001:db8:2::2 dev v-r-rcv
+    ip -n rcv -6 route add blackhole fd00::/16
     nsx r sysctl -qw net.ipv6.conf.all.forwarding=1
     nsx r ip ioam namespace add 123 || return 1
     # resolve the neighbours now: the first measured packet must not wait in a neighbour queue
@@ -86,6 +88,7 @@ setup() {
 probes() {
     echo "p:rl/realloc_entry ioam6_output skb=%dx:x64 head=+$OFF_HEAD(%dx):s64 data=+$OFF_DATA(%dx):s64 mac_len=+$OFF_MAC_LEN(%dx):u16" >>$T/kprobe_events || return 1
     echo "p:rl/realloc_entry6 seg6_input skb=%di:x64 head=+$OFF_HEAD(%di):s64 data=+$OFF_DATA(%di):s64 mac_len=+$OFF_MAC_LEN(%di):u16" >>$T/kprobe_events || return 1
+    echo "p:rl/realloc_entry7 rpl_input skb=%di:x64 head=+$OFF_HEAD(%di):s64 data=+$OFF_DATA(%di):s64 mac_len=+$OFF_MAC_LEN(%di):u16" >>$T/kprobe_events || return 1
     echo "p:rl/realloc_expand pskb_expand_head skb=%di:x64 nhead=%si:s32 head=+$OFF_HEAD(%di):s64 data=+$OFF_DATA(%di):s64 caller=\$stack0:symbol" >>$T/kprobe_events || return 1
     echo 1 >$T/events/rl/enable
 }
@@ -93,6 +96,14 @@ probes() {
 segs() {  # n: n segment addresses
     i=1 list=""
     while [ $i -le $1 ]; do list="$list${list:+,}2001:db8:9::a:$i"; i=$((i + 1)); done
+    echo $list
+}
+
+# RPL segments of distinct /32 prefixes: they share 3 octets with the first one (CmprI 3), and
+# the packets' destination shares none with it (CmprE 0), so the header grows with n.
+rpl_segs() {  # n: n segment addresses
+    i=1 list=""
+    while [ $i -le $1 ]; do list="$list${list:+,}fd00:$i::1"; i=$((i + 1)); done
     echo $list
 }
 
@@ -106,6 +117,9 @@ route() {  # proto mode size: the route under test, created anew
                 type 0x800000 ns 123 size $3 via 2001:db8:2::2 dev v-r-rcv ;;
         srv6)
             nsx r ip -6 route add $DST/128 encap seg6 mode $2 segs $(segs $3) \
+                via 2001:db8:2::2 dev v-r-rcv ;;
+        rpl)
+            nsx r ip -6 route add $DST/128 encap rpl segs $(rpl_segs $3) \
                 via 2001:db8:2::2 dev v-r-rcv ;;
     esac
 }
@@ -128,14 +142,14 @@ attribute() {
         for (i = 1; i <= NF; i++) if (index($i, name "=") == 1) return substr($i, length(name) + 2)
         return ""
     }
-    / realloc_entry6?: / {
+    / realloc_entry[67]?: / {
         p++; skb[p] = field("skb"); n[p] = 0; seq[p] = ""
         if (p == 1) { hr = field("data") - field("head"); ml = field("mac_len") }
         next
     }
     / realloc_expand: / {
         c = field("caller"); fn = c; sub(/\+.*/, "", fn)
-        if (p > 0 && field("skb") == skb[p] && fn ~ /^(ioam6_|seg6_|__seg6_|ip6_finish_output2$)/) {
+        if (p > 0 && field("skb") == skb[p] && fn ~ /^(ioam6_|seg6_|__seg6_|rpl_|ip6_finish_output2$)/) {
             n[p]++
             seq[p] = seq[p] (seq[p] == "" ? "" : ",") (field("data") - field("head")) ":" field("nhead") ":" fn
         } else {
@@ -164,6 +178,7 @@ run_case() {  # proto mode size sender
     sleep 1
     cp $T/trace $out/trace.$1.$2.$3.$4
     row="kernel=$kernel proto=$1 mode=$2 size=$3 sender=$4 count=$COUNT $(attribute <$out/trace.$1.$2.$3.$4)"
+    [ $1 = rpl ] && row="$row segs=$(rpl_segs $3) daddr=$DST"
     echo "ROW $row"
     rows=$((rows + 1))
     case $row in *" entries=$COUNT "*) ;; *) failed=$((failed + 1)) ;; esac

@@ -47,7 +47,7 @@ kernel_options=(
 )
 
 # "proto mode size sender": size is the PTO length for ioam, the number of segments on the
-# route for seg6. Senders: udp (AF_INET6 socket over veth), packet (AF_PACKET frames over veth),
+# route for seg6 and rpl. Senders: udp (AF_INET6 socket over veth), packet (AF_PACKET frames over veth),
 # nic (AF_INET6 socket over the e1000 pair). The sizes include, for the headroom each sender
 # gives at the router, cases the calculator predicts with 0/1 expansions at the insertion and
 # 0/1 after it (two reallocations need headroom - mac_len - overhead to be a multiple of 64).
@@ -60,6 +60,7 @@ cases() {
         printf 'srv6 encap.red %s '"$sender"'\n' 1 2 3 6
         printf 'srv6 inline %s '"$sender"'\n' 1 2
         printf 'srv6 l2encap %s '"$sender"'\n' 1 2 5
+        printf 'rpl inline %s '"$sender"'\n' 1 2 5 6
     done
 }
 
