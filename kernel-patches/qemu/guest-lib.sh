@@ -12,3 +12,14 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mkdir -p /run/netns
+
+info() { echo "INFO $*"; }
+nsx() { ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# The guest's last lines, which the host reads, then power off.
+finish_guest() {  # passed failed "summary fields"
+    echo "SUMMARY $3 failed=$2 kernel=$(uname -r)"
+    if [ "$2" = 0 ] && [ "$1" -gt 0 ]; then echo "RESULT: PASS"; else echo "RESULT: FAIL"; fi
+    sync
+    reboot -f
+}

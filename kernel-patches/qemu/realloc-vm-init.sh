@@ -34,14 +34,7 @@ kernel=$(sed -n 's/.*realloc\.kernel=\([a-z]*\).*/\1/p' /proc/cmdline)
 failed=0
 rows=0
 
-info() { echo "INFO $*"; }
-nsx() { ns=$1; shift; ip netns exec "$ns" "$@"; }
-finish() {
-    echo "SUMMARY rows=$rows failed=$failed kernel=$kernel $(uname -r)"
-    if [ "$failed" = 0 ] && [ "$rows" -gt 0 ]; then echo "RESULT: PASS"; else echo "RESULT: FAIL"; fi
-    sync
-    reboot -f
-}
+finish() { finish_guest "$rows" "$failed" "rows=$rows variant=$kernel"; }
 
 setup() {
     for n in snd r rcv; do
