@@ -242,11 +242,37 @@ class ExporterKernel : public ::testing::Test {
         if (sh("command -v dumpcap >/dev/null 2>&1 && command -v tshark >/dev/null 2>&1") != 0) {
             return false;
         }
+        const int canary_port = port == 65535 ? port - 1 : port + 1;
         topo.capture = spawn({"ip", "netns", "exec", topo.rx, "dumpcap", "-q", "-i", "lo", "-f",
-                              "udp port " + std::to_string(port), "-w", pcap},
+                              "udp port " + std::to_string(port) + " or udp port " +
+                                  std::to_string(canary_port),
+                              "-w", pcap},
                              dir + "capture.out", capture_err);
+        // dumpcap prints "Capturing on" before its socket is attached, so that line alone
+        // raced the exporter's first (template) datagram on a fresh machine. Ready means a
+        // canary datagram sent after the start is in the file.
         EXPECT_TRUE(wait_for_text(capture_err, "Capturing on")) << slurp(capture_err);
-        return true;
+        const int canary = socket_in(topo.rx, AF_INET, SOCK_DGRAM);
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        to.sin_port = htons(static_cast<std::uint16_t>(canary_port));
+        bool ready = false;
+        for (int i = 0; i < 300 && !ready; ++i) {
+            sendto(canary, "canary", 6, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+            ready = captured_to(canary_port) > 0;
+        }
+        close(canary);
+        EXPECT_TRUE(ready) << "capture never became ready: " << slurp(capture_err);
+        return ready;
+    }
+
+    // Datagrams to `udp_port` in the capture file so far.
+    std::size_t captured_to(int udp_port) const {
+        const auto lines = run_capture("tshark -r " + pcap + " -Y udp.dstport==" +
+                                       std::to_string(udp_port) +
+                                       " -T fields -e udp.length 2>/dev/null");
+        return static_cast<std::size_t>(std::count(lines.begin(), lines.end(), '\n'));
     }
 
     void send_probes(int count) {
@@ -330,11 +356,7 @@ TEST_F(ExporterKernel, TraceEventsBecomeIpfixRecords) {
     }
     // libpcap hands packets to dumpcap in blocks, on a timer: stopping it right away would
     // lose the last ones, so wait until they are in the file.
-    const auto captured = [&] {
-        const auto lines =
-            run_capture("tshark -r " + pcap + " -T fields -e udp.length 2>/dev/null");
-        return static_cast<std::size_t>(std::count(lines.begin(), lines.end(), '\n'));
-    };
+    const auto captured = [&] { return captured_to(port); };
     for (int i = 0; i < 100 && captured() < datagrams.size(); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
