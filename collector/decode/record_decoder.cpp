@@ -292,7 +292,8 @@ Status RecordDecoder::decode_trace(const source::RecordContext& ctx, const sourc
         }
     }
     stats_.traces++;
-    const Origin origin{ctx.session.address, ctx.domain};
+    const Origin origin{ctx.session.address, ctx.domain,
+                        ctx.session.transport == source::Transport::tcp};
     for (TraceSink* sink : sinks_) {
         sink->consume(origin, tr);
     }
@@ -375,7 +376,8 @@ Status RecordDecoder::decode_dex(const source::RecordContext& ctx, const source:
         d.sequence_number = sequence != 0xffffffffu ? sequence : std::nullopt;
     }
     stats_.dex_reports++;
-    const Origin origin{ctx.session.address, ctx.domain};
+    const Origin origin{ctx.session.address, ctx.domain,
+                        ctx.session.transport == source::Transport::tcp};
     for (TraceSink* sink : sinks_) {
         sink->consume(origin, d);
     }

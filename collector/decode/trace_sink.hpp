@@ -8,10 +8,12 @@
 
 namespace ioam::collector {
 
-// The exporter a record came from (IP address, observation domain).
+// The exporter a record came from (IP address, observation domain), and whether its
+// transport is reliable: a record over TCP may be back-pressured, never dropped.
 struct Origin {
     std::string_view exporter;
     std::uint32_t domain = 0;
+    bool reliable = false;  // TCP (or another transport that retransmits)
 };
 
 // Threading: called on the ingest thread, must not block (hand slow work to a queue).
