@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <string>
 
+#include "common/ioam/packet_identity.hpp"
 #include "exporter/decode/event_decoder.hpp"
 #include "exporter/json_printer.hpp"
 #include "exporter/record/record_builder.hpp"
@@ -50,7 +51,12 @@ struct Pipeline::Impl {
                            .get()),
           sampled_out(reg.counter("ioam_exporter_events_sampled_out_total",
                                   "Events not exported because of --sample")
-                          .get()) {
+                          .get()),
+          unidentified_sampling(
+              reg.counter("ioam_exporter_events_sampled_by_count_total",
+                          "Events sampled one in N by arrival because they carry no packet "
+                          "identity (a trace without timestamps): other nodes keep other packets")
+                  .get()) {
         for (const auto& uri : collectors) {
             add_collector(io, uri);
         }
@@ -123,7 +129,7 @@ struct Pipeline::Impl {
             return;
         }
         (std::holds_alternative<IoamTrace>(event) ? trace_events : dex_events).inc();
-        if (options.sample_one_in > 1 && (sample_counter++ % options.sample_one_in) != 0) {
+        if (!sampled_in()) {
             sampled_out.inc();
             return;
         }
@@ -142,6 +148,22 @@ struct Pipeline::Impl {
                 }).inc();
             }
         }
+    }
+
+    // Consistent sampling: every node hashes the same packet identity, so the packets one
+    // exporter keeps are the packets every exporter keeps, and the collector sees them whole.
+    bool sampled_in() {
+        if (options.sample_one_in <= 1) {
+            return true;
+        }
+        const auto id = std::visit([](const auto& ev) { return packet_identity(ev); }, event);
+        if (id) {
+            return keep_one_in(*id, options.sample_one_in);
+        }
+        // No identity (a trace without timestamps): nodes cannot agree on a packet, so one
+        // event in N, counted per exporter.
+        unidentified_sampling.inc();
+        return sample_counter++ % options.sample_one_in == 0;
     }
 
     void flush() {
@@ -197,6 +219,7 @@ struct Pipeline::Impl {
     Counter& dex_events;
     Counter& kernel_drops;
     Counter& sampled_out;
+    Counter& unidentified_sampling;
     std::array<Counter*, kErrcSlots> decode_error_slots{};
     std::vector<std::unique_ptr<Export>> exports;
     decode::Event event;  // reused: its vectors keep their capacity

@@ -12,6 +12,8 @@ BUILD_PACKAGES=(
 )
 TEST_PACKAGES=(
   iproute2 iputils-ping tshark prometheus sqlite3 curl procps python3
+  # tests/integration/correlation_test.py drops packets with nftables (no sch_netem here)
+  nftables
   # scripts/bench-replay.sh compares the collector with nfcapd
   nfdump
   # kernel-patches/check.sh (it installs the linux-source-X.Y packages its series name)
