@@ -70,7 +70,8 @@ struct Pipeline::Impl {
             return msgs ? std::move(msgs).value() : std::vector<std::vector<std::uint8_t>>{};
         });
         e->builder = std::make_unique<record::RecordBuilder>(
-            record::RecordOptions{options.domain_id, options.mtu, options.hop_list},
+            record::RecordOptions{options.domain_id, options.mtu, options.hop_list,
+                                  options.sample_one_in},
             [raw](std::span<const std::uint8_t> m) { raw->sink->send(m); });
         bind_metrics(*raw);
         exports.push_back(std::move(e));

@@ -17,6 +17,14 @@ constexpr std::array kElements = {
     ElementSpec{"subTemplateList", 0, 292, kVarLen, DataType::subTemplateList, "list", "",
                 "RFC 6313 list of the per-node records (one per IOAM node, newest node first) "
                 "decoded from the trace data, all of one template."},
+    ElementSpec{"samplingPacketInterval", 0, 305, 4, unsigned32, "quantity", "packets",
+                "With samplingPacketSpace, the exporter's --sample ratio (RFC 5477 section "
+                "8.2.2): this many packets kept out of every interval plus space. Selection "
+                "is consistent (a hash of the packet identity), so every node keeps the same "
+                "packets; sent in an options record scoped to the observation domain."},
+    ElementSpec{"samplingPacketSpace", 0, 306, 4, unsigned32, "quantity", "packets",
+                "Packets left out after each samplingPacketInterval kept ones (RFC 5477 "
+                "section 8.2.3): --sample 1/N sends interval 1, space N - 1."},
     ElementSpec{"observationTimeNanoseconds", 0, 325, 8, dateTimeNanoseconds, "default",
                 "nanoseconds",
                 "Time at which the reporting node observed the IOAM packet (kernel event time), "

@@ -212,6 +212,12 @@ Layout trace_record_fields(bool with_hops) {
     return out;
 }
 
+Layout sampling_options_fields() {
+    Layout out;
+    append(out, {"observationDomainId", "samplingPacketInterval", "samplingPacketSpace"});
+    return out;
+}
+
 Layout dex_record_fields(std::uint32_t trace_type) {
     Layout out;
     append(out,

@@ -11,12 +11,15 @@
 //   DEX record    observationTimeNanoseconds, observationDomainId, ioamNamespaceId,
 //                 ioamDexFlowId, ioamDexSequenceNumber, ioamDexFlags, ioamDexExtFlags,
 //                 ioamTraceType, then hop_fields(trace type) of the reporting node
+//   sampling      options record, scope observationDomainId: samplingPacketInterval,
+//                 samplingPacketSpace (sent only under --sample 1/N with N > 1)
 // Only trace-type bits 0-11 and 22 change a layout: undefined bits 12-21 carry no per-node
 // element (their octets stay in ioamTraceData), bit 23 is reserved.
 //
 // Template ids (deterministic, so exporter restarts and several exporters agree; all >= 256):
 //   256                        trace record without hops
 //   257                        trace record with a subTemplateList of hops
+//   258                        sampling options record
 //   0x1000 + layout_key(type)  hop record            (4096 .. 12287)
 //   0x4000 + layout_key(type)  DEX record            (16384 .. 24575)
 // layout_key() packs bits 0-11 and 22 of the trace type into 13 bits. Collectors must not rely
@@ -42,6 +45,8 @@ using Layout = std::vector<const ElementSpec*>;
 
 inline constexpr std::uint16_t kTraceTemplateId = 256;
 inline constexpr std::uint16_t kTraceWithHopsTemplateId = 257;
+inline constexpr std::uint16_t kSamplingTemplateId = 258;
+inline constexpr std::uint16_t kSamplingScopeCount = 1;  // observationDomainId
 inline constexpr std::uint16_t kHopTemplateBase = 0x1000;
 inline constexpr std::uint16_t kDexTemplateBase = 0x4000;
 
@@ -61,6 +66,7 @@ std::uint16_t dex_template_id(std::uint32_t trace_type) noexcept;
 Layout hop_fields(std::uint32_t trace_type);
 Layout trace_record_fields(bool with_hops);
 Layout dex_record_fields(std::uint32_t trace_type);
+Layout sampling_options_fields();
 
 // All ones in `length` octets (1..8): the value of an unavailable field.
 constexpr std::uint64_t all_ones(std::uint16_t length) noexcept {

@@ -29,7 +29,7 @@ fbInfoModel_t* info_model() {
 }
 
 // What a layout's records are made from; decides how its integer fields are read.
-enum class Kind : std::uint8_t { hop, trace, dex };
+enum class Kind : std::uint8_t { hop, trace, dex, sampling };
 
 // An integer field of an internal record: its reader, resolved when the layout is announced.
 template <typename Record>
@@ -50,6 +50,11 @@ struct Plan {
     std::vector<IntegerField<IoamNode>> node_ints;
     std::vector<IntegerField<IoamTrace>> trace_ints;
     std::vector<IntegerField<DexReport>> dex_ints;
+    struct Slot {
+        std::uint16_t offset;
+        std::uint16_t width;
+    };
+    std::vector<Slot> option_ints;          // sampling options: fields in layout order
     std::uint16_t trace_data_at = kAbsent;  // offsets of the non-integer fields, if present
     std::uint16_t opaque_data_at = kAbsent;
     std::uint16_t hop_list_at = kAbsent;
@@ -144,6 +149,10 @@ struct RecordBuilder::Impl {
             list_member || internal != nullptr
                 ? fbx::make_template(info_model(), fields, fbx::Side::external, &err)
                 : nullptr;
+        if (kind == Kind::sampling && external != nullptr) {
+            fbTemplateSetOptionsScope(internal, ipf::kSamplingScopeCount);
+            fbTemplateSetOptionsScope(external, ipf::kSamplingScopeCount);
+        }
         if (external == nullptr) {
             if (internal != nullptr) {
                 fbTemplateFreeUnused(internal);
@@ -195,6 +204,8 @@ struct RecordBuilder::Impl {
                 p.node_ints.push_back({ipf::node_accessor(e), at, width});
             } else if (kind == Kind::trace) {
                 p.trace_ints.push_back({ipf::trace_accessor(e), at, width});
+            } else if (kind == Kind::sampling) {
+                p.option_ints.push_back({at, width});
             } else {
                 p.dex_ints.push_back({ipf::dex_accessor(e), at, width});
             }
@@ -278,7 +289,36 @@ struct RecordBuilder::Impl {
         return Ok{};
     }
 
+    // Under --sample 1/N, the options record that tells collectors the ratio: written before
+    // the first data record and again after every template export, so that a collector that
+    // restarted learns it the way it learns the templates.
+    Status add_sampling() {
+        sampling_sent = true;
+        if (options.sample_one_in <= 1) {
+            return Ok{};
+        }
+        auto p = plan(
+            ipf::kSamplingTemplateId, [] { return ipf::sampling_options_fields(); },
+            Kind::sampling);
+        if (!p) {
+            return p.error();
+        }
+        const Plan& plan = **p;
+        rec.assign(plan.size, 0);
+        const std::uint64_t values[] = {options.observation_domain, 1, options.sample_one_in - 1u};
+        for (std::size_t i = 0; i < plan.option_ints.size() && i < std::size(values); ++i) {
+            fbx::store_uint(rec.data() + plan.option_ints[i].offset, plan.option_ints[i].width,
+                            values[i]);
+        }
+        return append(plan, rec.data());
+    }
+
     Status add(const IoamTrace& t) {
+        if (!sampling_sent) {
+            if (auto st = add_sampling(); !st) {
+                return st;
+            }
+        }
         if (auto st = trace_plans(t.trace_type); !st) {
             return st;
         }
@@ -300,6 +340,11 @@ struct RecordBuilder::Impl {
     }
 
     Status add(const DexReport& d) {
+        if (!sampling_sent) {
+            if (auto st = add_sampling(); !st) {
+                return st;
+            }
+        }
         auto dex = plan(
             ipf::dex_template_id(d.trace_type),
             [&] { return ipf::dex_record_fields(d.trace_type); }, Kind::dex);
@@ -344,7 +389,7 @@ struct RecordBuilder::Impl {
             dirty = true;
             ++stats.template_sends;
         }
-        return Ok{};
+        return sampling_sent ? add_sampling() : Status{Ok{}};
     }
 
     RecordOptions options;
@@ -360,6 +405,7 @@ struct RecordBuilder::Impl {
     std::size_t pending = 0;            // records in the message in progress
     std::uint64_t emitted_records = 0;
     bool dirty = false;  // the message in progress holds something
+    bool sampling_sent = false;
     std::vector<std::vector<std::uint8_t>>* capture = nullptr;
     BuilderStats stats;
     // The plans of the last trace type: consecutive traces mostly share one. Plans live as

@@ -22,6 +22,7 @@ struct RecordOptions {
     std::uint32_t observation_domain = 0;
     std::size_t mtu = 1400;  // largest IPFIX message, octets (64 .. 65535)
     bool hop_list = true;    // trace records carry their decoded hops (RFC 6313 subTemplateList)
+    std::uint32_t sample_one_in = 1;  // > 1: announce --sample 1/N in a sampling options record
 };
 
 // Receives each finished message; the bytes are valid during the call only.

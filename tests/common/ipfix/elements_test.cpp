@@ -25,6 +25,8 @@ constexpr Expected kContract[] = {
     {"observationTimeNanoseconds", 0, 325, dateTimeNanoseconds, 8},
     {"observationDomainId", 0, 149, unsigned32, 4},
     {"subTemplateList", 0, 292, DataType::subTemplateList, kVarLen},
+    {"samplingPacketInterval", 0, 305, unsigned32, 4},
+    {"samplingPacketSpace", 0, 306, unsigned32, 4},
     {"ioamNamespaceId", kPen, 0, unsigned16, 2},
     {"ioamHopLimit", kPen, 1, unsigned8, 1},
     {"ioamNodeId", kPen, 2, unsigned32, 3},

@@ -4,13 +4,18 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <cmath>
 #include <thread>
 
+#include "common/ioam/packet_identity.hpp"
+#include "common/ipfix/record_layouts.hpp"
+#include "exporter/decode/event_decoder.hpp"
 #include "exporter/metrics_server.hpp"
 #include "tests/exporter/support/ipfix_reader.hpp"
 #include "tests/exporter/support/nl_message.hpp"
@@ -93,21 +98,82 @@ TEST(Pipeline, EventsBecomeRecordsAndMetrics) {
     EXPECT_TRUE(done);
 }
 
-TEST(Pipeline, SamplesOneEventInN) {
+// The captured event with its timestamp fraction replaced: another packet of the same flow.
+std::vector<std::uint8_t> trace_event(std::uint32_t frac) {
+    std::vector<std::uint8_t> data(std::begin(test::kCapturedTraceData),
+                                   std::end(test::kCapturedTraceData));
+    for (int i = 0; i < 4; ++i) {
+        data[12 + i] = static_cast<std::uint8_t>(frac >> (24 - 8 * i));
+    }
+    test::NlMessage m(1);
+    m.host<std::uint16_t>(1, 123).host<std::uint8_t>(2, 8).host<std::uint32_t>(3, 0xff000000u);
+    m.attr(4, data);
+    return m.bytes();
+}
+
+// Data records that are IOAM traces (the sampling options record left out).
+std::size_t traces(const std::vector<test::IpfixRecord>& records) {
+    return static_cast<std::size_t>(std::count_if(records.begin(), records.end(), [](auto& r) {
+        return r.template_id != ipfix::kSamplingTemplateId;
+    }));
+}
+
+// Every node must keep the same packets: the choice depends on the packet, not on the order
+// or number of events one exporter happened to see.
+TEST(Pipeline, SamplesThePacketsWhoseIdentityFallsInTheKeptShare) {
+    constexpr std::uint32_t kN = 3;
+    constexpr std::uint32_t kPackets = 300;
+    asio::io_context io;
+    Collector c(io);
+    metrics::Registry registry;
+    PipelineOptions opts;
+    opts.sample_one_in = kN;
+    Pipeline p(io, opts, {c.uri()}, registry, nullptr);
+    std::size_t expected = 0;
+    for (std::uint32_t i = 0; i < kPackets; ++i) {
+        const auto bytes = trace_event(i);
+        decode::Event ev;
+        ASSERT_TRUE(decode::decode_event(bytes, {1, 1}, ev).ok());
+        const auto id = packet_identity(std::get<IoamTrace>(ev));
+        ASSERT_TRUE(id);
+        expected += keep_one_in(*id, kN) ? 1 : 0;
+        p.on_message(bytes, 1);
+        p.flush();
+    }
+    EXPECT_EQ(traces(c.drain()), expected);
+    EXPECT_NEAR(static_cast<double>(expected), kPackets / kN, 5 * std::sqrt(kPackets / kN));
+    EXPECT_TRUE(contains(render(registry), "ioam_exporter_events_sampled_out_total " +
+                                               std::to_string(kPackets - expected)));
+
+    // The same packet seen again is kept or left out again, whatever came in between.
+    const auto same = trace_event(7);
+    for (int i = 0; i < 9; ++i) {
+        p.on_message(same, 1);
+    }
+    p.flush();
+    const auto again = traces(c.drain());
+    EXPECT_TRUE(again == 0 || again == 9) << again;
+}
+
+// Without timestamps nothing tells packets apart: one event in N by arrival, counted.
+TEST(Pipeline, TracesWithoutIdentityAreSampledByCount) {
     asio::io_context io;
     Collector c(io);
     metrics::Registry registry;
     PipelineOptions opts;
     opts.sample_one_in = 3;
     Pipeline p(io, opts, {c.uri()}, registry, nullptr);
-    const auto good = test::captured_trace_event().bytes();
+    const std::uint8_t data[] = {0x3f, 0x00, 0x00, 0x2a, 0x00, 0x07, 0xff, 0xff};
+    test::NlMessage m(1);
+    m.host<std::uint16_t>(1, 123).host<std::uint8_t>(2, 2).host<std::uint32_t>(3, 0xc0000000u);
+    m.attr(4, data);
     for (int i = 0; i < 9; ++i) {
-        p.on_message(good, 1);
+        p.on_message(m.bytes(), 1);
     }
     p.flush();
-    EXPECT_EQ(c.drain().size(), 3u);
+    EXPECT_EQ(traces(c.drain()), 3u);
+    EXPECT_TRUE(contains(render(registry), "ioam_exporter_events_sampled_by_count_total 9"));
     EXPECT_TRUE(contains(render(registry), "ioam_exporter_events_sampled_out_total 6"));
-    EXPECT_TRUE(contains(render(registry), "ioam_exporter_events_total{type=\"trace\"} 9"));
 }
 
 TEST(Pipeline, PrintsJsonLines) {

@@ -16,6 +16,7 @@ namespace {
 using test::FieldKey;
 using test::IpfixMessage;
 using test::IpfixReader;
+using test::IpfixRecord;
 
 constexpr std::uint32_t kPen = 10383;
 const FieldKey kTime{0, 325}, kDomain{0, 149}, kStl{0, 292};
@@ -283,6 +284,49 @@ TEST(RecordBuilder, ExportTemplatesRefreshesInTheCurrentMessage) {
     EXPECT_EQ(msgs[3].records.size(), 1u);
     EXPECT_EQ(msgs[3].sequence, 1u);
     EXPECT_EQ(b.stats().template_sends, 4u);
+}
+
+// --sample 1/N is announced in an options record scoped to the observation domain, before the
+// first data record and again with every template refresh (a restarted collector learns it).
+TEST(RecordBuilder, SamplingRatioTravelsInAnOptionsRecord) {
+    const FieldKey kInterval{0, 305}, kSpace{0, 306};
+    Collected c;
+    RecordBuilder b({.observation_domain = 2, .sample_one_in = 8}, c.handler());
+    ASSERT_TRUE(b.add(bit0_trace(1, 1)).ok());
+    ASSERT_TRUE(b.flush().ok());
+    ASSERT_TRUE(b.export_templates().ok());
+    ASSERT_TRUE(b.flush().ok());
+    IpfixReader reader;
+    std::vector<IpfixRecord> sent;  // every record, in the order sent
+    for (const auto& m : c.parse(reader)) {
+        sent.insert(sent.end(), m.records.begin(), m.records.end());
+    }
+    EXPECT_EQ(reader.scope_counts().at(ipfix::kSamplingTemplateId), 1u);
+    const auto& fields = reader.templates().at(ipfix::kSamplingTemplateId);
+    ASSERT_EQ(fields.size(), 3u);
+    EXPECT_EQ(fields[0].key, kDomain);  // the scope
+    ASSERT_EQ(sent.size(), 3u);         // options, trace, options again after the refresh
+    for (std::size_t i : {0u, 2u}) {
+        ASSERT_EQ(sent[i].template_id, ipfix::kSamplingTemplateId);
+        EXPECT_EQ(sent[i].uint(kDomain), 2u);
+        EXPECT_EQ(sent[i].uint(kInterval), 1u);
+        EXPECT_EQ(sent[i].uint(kSpace), 7u);
+    }
+    EXPECT_EQ(sent[1].template_id, ipfix::kTraceWithHopsTemplateId);
+    // Options records are data records: the sequence number counts them.
+    EXPECT_EQ(b.sequence_number(), 3u);
+
+    Collected unsampled;
+    RecordBuilder plain({.observation_domain = 2}, unsampled.handler());
+    ASSERT_TRUE(plain.add(bit0_trace(1, 1)).ok());
+    ASSERT_TRUE(plain.export_templates().ok());
+    ASSERT_TRUE(plain.flush().ok());
+    IpfixReader r2;
+    for (const auto& m : unsampled.parse(r2)) {
+        for (const auto& rec : m.records) {
+            EXPECT_NE(rec.template_id, ipfix::kSamplingTemplateId);
+        }
+    }
 }
 
 TEST(RecordBuilder, FlushWithNothingPendingSendsNothing) {

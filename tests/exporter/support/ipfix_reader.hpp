@@ -80,8 +80,8 @@ class IpfixReader {
             const auto set_len = u16(m, off + 2);
             need(set_len >= 4 && set_len <= m.size() - off, "set length");
             const auto body = m.subspan(off + 4, set_len - 4);
-            if (set_id == 2) {
-                read_templates(body, out);
+            if (set_id == 2 || set_id == 3) {
+                read_templates(body, out, set_id == 3);
             } else {
                 need(set_id >= 256, "set id");
                 read_data(set_id, body, out.records);
@@ -103,6 +103,8 @@ class IpfixReader {
     const std::map<std::uint16_t, std::vector<TemplateField>>& templates() const {
         return templates_;
     }
+    // Scope field count of each options template (RFC 7011 section 3.4.2.2).
+    const std::map<std::uint16_t, std::uint16_t>& scope_counts() const { return scope_counts_; }
 
   private:
     static void need(bool ok, const char* what) {
@@ -117,12 +119,16 @@ class IpfixReader {
         return static_cast<std::uint32_t>(u16(b, o)) << 16 | u16(b, o + 2);
     }
 
-    void read_templates(std::span<const std::uint8_t> b, IpfixMessage& out) {
+    void read_templates(std::span<const std::uint8_t> b, IpfixMessage& out, bool options) {
         std::size_t off = 0;
-        while (b.size() - off >= 4) {
+        while (b.size() - off >= (options ? 6u : 4u)) {
             const auto tid = u16(b, off);
             const auto count = u16(b, off + 2);
             off += 4;
+            if (options) {
+                scope_counts_[tid] = u16(b, off);
+                off += 2;
+            }
             std::vector<TemplateField> fields;
             for (int i = 0; i < count; ++i) {
                 need(b.size() - off >= 4, "template field");
@@ -180,6 +186,7 @@ class IpfixReader {
     }
 
     std::map<std::uint16_t, std::vector<TemplateField>> templates_;
+    std::map<std::uint16_t, std::uint16_t> scope_counts_;
 };
 
 }  // namespace ioam::exporter::test
