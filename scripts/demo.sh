@@ -5,7 +5,7 @@
 # prints where to look and a live summary (paths and per-hop delay) every few seconds.
 # Ctrl-C stops everything and removes the namespaces.
 #
-# Env: IOAM_DEMO_DB (default ./ioam-demo.db), IOAM_DEMO_HTTP (127.0.0.1:9555),
+# Env: IOAM_DEMO_DB (default: a new store in this run's log folder), IOAM_DEMO_HTTP (127.0.0.1:9555),
 #      IOAM_DEMO_IPFIX_PORT (4739), IOAM_DEMO_SECONDS (0: until Ctrl-C)
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
@@ -18,12 +18,14 @@ cmake --build build/release --target ioam-collector ioam-exporter ioam-probe -j 
 
 bin=build/release
 prefix=demo
-db=${IOAM_DEMO_DB:-./ioam-demo.db}
 http=${IOAM_DEMO_HTTP:-127.0.0.1:9555}
 ipfix_port=${IOAM_DEMO_IPFIX_PORT:-4739}
 seconds=${IOAM_DEMO_SECONDS:-0}
 logs=$(mktemp -d /tmp/ioam-demo.XXXXXX)
+# Each run counts its own packets: a fresh store unless one is asked for.
+db=${IOAM_DEMO_DB:-$logs/ioam.db}
 pids=()
+names=()
 
 cleanup() {
     trap - EXIT INT TERM
@@ -37,10 +39,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
+# The command itself runs in the background (no shell function or subshell in between), so
+# that the pid kept is the process to stop.
 start() {  # name command...
     local name=$1; shift
     "$@" >"$logs/$name.log" 2>&1 &
     pids+=($!)
+    names+=("$name")
+}
+
+# Names of the started processes that are no longer running.
+dead() {
+    local i
+    for i in "${!pids[@]}"; do
+        kill -0 "${pids[$i]}" 2>/dev/null || echo "${names[$i]}"
+    done
 }
 
 echo "== topology"
@@ -58,12 +71,17 @@ for node in r1 r2 r3 sink; do
         --collector "udp://127.0.0.1:$ipfix_port" --domain-id $((100 + k)) \
         --metrics-listen "127.0.0.1:$((9560 + k))"
 done
-sleep 1
+# An exporter is ready once it joined the kernel's event group: it says so.
+for node in r1 r2 r3 sink; do
+    for _ in $(seq 100); do grep -q "listening" "$logs/exporter-$node.log" && break; sleep 0.1; done
+    grep -q "listening" "$logs/exporter-$node.log" || {
+        echo "demo: exporter for $node did not start:" >&2; cat "$logs/exporter-$node.log" >&2; exit 1; }
+done
 
-probe() { ip netns exec "$prefix-src" "$bin/probe/ioam-probe" fd00:0:0:4::2 --ns 123 "$@"; }
-start probe-basic probe --trace-type 0,1,2,3,5,6 --hops 4 --rate 20
-start probe-wide probe --trace-type 0,2,3,8,9,10 --hops 4 --rate 2
-start probe-opaque probe --icmp --trace-type 0,2,3,22 --opaque-octets 8 --hops 4 --rate 1
+probe=("ip" "netns" "exec" "$prefix-src" "$bin/probe/ioam-probe" fd00:0:0:4::2 --ns 123)
+start probe-basic "${probe[@]}" --trace-type 0,1,2,3,5,6 --hops 4 --rate 20
+start probe-wide "${probe[@]}" --trace-type 0,2,3,8,9,10 --hops 4 --rate 2
+start probe-opaque "${probe[@]}" --icmp --trace-type 0,2,3,22 --opaque-octets 8 --hops 4 --rate 1
 
 cat <<TXT
 == running: source -> r1 (101) -> r2 (102) -> r3 (103) -> sink (104)
@@ -80,6 +98,10 @@ start_s=$(date +%s)
 while :; do
     sleep 5
     echo "== $(date +%T)"
+    gone=$(dead | xargs)
+    if [ -n "$gone" ]; then
+        echo "   !! stopped: $gone (logs in $logs): the figures below miss their data"
+    fi
     summary || echo "   (collector not answering)"
     if [ "$seconds" -gt 0 ] && [ $(( $(date +%s) - start_s )) -ge "$seconds" ]; then
         break

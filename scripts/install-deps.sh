@@ -14,6 +14,8 @@ TEST_PACKAGES=(
   iproute2 iputils-ping tshark prometheus sqlite3 curl procps python3
   # tests/integration/correlation_test.py drops packets with nftables (no sch_netem here)
   nftables
+  # scripts/fuzz.sh: libFuzzer targets (fuzz/) build with clang
+  clang
   # scripts/bench-replay.sh compares the collector with nfcapd
   nfdump
   # kernel-patches/check.sh (it installs the linux-source-X.Y packages its series name)
@@ -33,8 +35,17 @@ else
   SUDO=
 fi
 
+packages=("${BUILD_PACKAGES[@]}" ${TEST_PACKAGES[@]+"${TEST_PACKAGES[@]}"})
+# Nothing to do when every package is installed: no index refresh on each demo or test run.
+missing=$(dpkg-query -W -f='${Status} ${Package}\n' "${packages[@]}" 2>&1 |
+    grep -vc '^install ok installed ' || true)
+if [ "$missing" = 0 ]; then
+    echo "install-deps: all ${#packages[@]} packages already installed"
+    exit 0
+fi
+
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
 # tshark asks whether non-root users may capture; answer it up front so the install never prompts.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
-$SUDO apt-get install -y --no-install-recommends "${BUILD_PACKAGES[@]}" ${TEST_PACKAGES[@]+"${TEST_PACKAGES[@]}"}
+$SUDO apt-get install -y --no-install-recommends "${packages[@]}"
