@@ -115,6 +115,9 @@ struct Timeless {
     std::vector<Hop> hops;
 };
 
+// Kept free before a report is added: its slot, index entry and up to 16 hops.
+constexpr std::size_t kReportBytes = sizeof(Slot) + 16 * sizeof(Hop) + 2 * kMapEntryBytes;
+
 struct PathInfo {
     std::uint64_t next = kUnknownNode;  // the node the latest packet went on to
     bool continued = false;             // some packet went on past this prefix
@@ -166,10 +169,10 @@ struct Correlator::State {
     const Clock clock;
     CorrelatorStats& stats;
 
-    std::vector<Slot> slots;
+    std::deque<Slot> slots;  // a deque: growing it moves no slot
     std::vector<std::uint32_t> free;
     std::unordered_map<std::uint64_t, std::uint32_t> index;  // key -> slot, or kClosed
-    std::uint32_t head = kNoSlot;  // oldest first report
+    std::uint32_t head = kNoSlot;                            // oldest first report
     std::uint32_t tail = kNoSlot;
     std::size_t open = 0;
     std::size_t hop_bytes = 0;  // capacity of every slot's hop vector
@@ -189,7 +192,7 @@ struct Correlator::State {
     Packet packet;  // scratch, emitted to the sinks
 
     std::size_t bytes() const noexcept {
-        return slots.capacity() * sizeof(Slot) + hop_bytes + index.size() * kMapEntryBytes +
+        return slots.size() * sizeof(Slot) + hop_bytes + index.size() * kMapEntryBytes +
                closed.size() * sizeof(closed.front()) + timeless_bytes +
                paths.size() * (sizeof(PathInfo) + kMapEntryBytes) +
                node_exporter.size() * kMapEntryBytes +
@@ -329,7 +332,8 @@ struct Correlator::State {
     // Keeps the entry and byte bounds: forgets closed keys first (they cost only the
     // detection of late reports), then closes the oldest pending packet or timeless report.
     void make_room(std::uint64_t now) {
-        while (open + timeless.size() >= config.max_pending || bytes() > config.max_bytes) {
+        while (open + timeless.size() >= config.max_pending ||
+               bytes() + kReportBytes > config.max_bytes) {
             if (open + timeless.size() < config.max_pending && !closed.empty()) {
                 forget_closed();
                 stats.forgotten.fetch_add(1, std::memory_order_relaxed);
@@ -700,8 +704,8 @@ void Correlator::tick() {
 }
 
 void Correlator::start() {
-    const auto period = std::chrono::nanoseconds(std::max<std::uint64_t>(
-        state_->config.window_ns / 10, std::uint64_t{10'000'000}));
+    const auto period = std::chrono::nanoseconds(
+        std::max<std::uint64_t>(state_->config.window_ns / 10, std::uint64_t{10'000'000}));
     std::lock_guard lock(ticker_mu_);
     ticker_stop_ = false;
     ticker_ = std::thread([this, period] {

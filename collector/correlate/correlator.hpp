@@ -64,10 +64,10 @@ struct CorrelatorStats {
     std::atomic<std::uint64_t> timeless_prefix{0};  // timeless reports another one continued
     std::atomic<std::uint64_t> unjoinable{0};       // DEX without flow id or sequence number
     std::atomic<std::uint64_t> packets{0};          // packets emitted
-    std::atomic<std::uint64_t> forgotten{0};  // closed keys dropped early (state bytes bound)
-    std::atomic<std::uint64_t> pending{0};    // gauge: packets and timeless reports pending
-    std::atomic<std::uint64_t> bytes{0};      // gauge: state bytes (estimate)
-    std::atomic<std::uint64_t> paths{0};      // gauge: learned path prefixes
+    std::atomic<std::uint64_t> forgotten{0};        // closed keys dropped early (state bytes bound)
+    std::atomic<std::uint64_t> pending{0};          // gauge: packets and timeless reports pending
+    std::atomic<std::uint64_t> bytes{0};            // gauge: state bytes (estimate)
+    std::atomic<std::uint64_t> paths{0};            // gauge: learned path prefixes
 };
 
 // Label value of an incomplete reason ("ipfix_loss", ...).

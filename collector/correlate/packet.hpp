@@ -34,9 +34,9 @@ enum class PacketOutcome : std::uint8_t {
 
 enum class IncompleteReason : std::uint8_t {
     none,
-    ipfix_loss,  // the reporting exporter's IPFIX sequence shows records the collector missed
-    evicted,     // the pending table was full and the packet was closed early
-    unknown,     // no other packet of its flow shows where the path should continue
+    ipfix_loss,       // the reporting exporter's IPFIX sequence shows records the collector missed
+    evicted,          // the pending table was full and the packet was closed early
+    unknown,          // no other packet of its flow shows where the path should continue
     exporter_silent,  // the exporter of the node it never reached sent nothing since the packet
 };
 

@@ -234,12 +234,13 @@ struct CollectorMetrics::Impl {
         Histogram* delay = nullptr;
         Counter* lost = nullptr;
     };
-    SegmentSeries& segment_series(const std::string& ns_label, std::uint16_t ns,
-                                  std::uint64_t from, std::uint64_t to) {
+    SegmentSeries& segment_series(const std::string& ns_label, std::uint16_t ns, std::uint64_t from,
+                                  std::uint64_t to) {
         return *segment_cache.get(TripleKey{ns, from, to}, [&] {
             const std::string f = u64(from);
             const std::string t = u64(to);
-            return SegmentSeries{&segment.with({ns_label, f, t}), &segment_lost.with({ns_label, f, t})};
+            return SegmentSeries{&segment.with({ns_label, f, t}),
+                                 &segment_lost.with({ns_label, f, t})};
         });
     }
 

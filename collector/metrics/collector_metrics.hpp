@@ -1,8 +1,9 @@
 #pragma once
 // Prometheus metrics of the collector: ingest counters (an IngestObserver, and a TraceSink for
 // per-report counts), IOAM telemetry aggregated from correlated packets (a PacketSink: each
-// packet once, on its full path), and store/listener/correlator gauges read at scrape time. Every labelled family is capped (common/metrics); the per-key caches here are capped
-// to the same size, so memory stays bounded whatever the exporters send.
+// packet once, on its full path), and store/listener/correlator gauges read at scrape time. Every
+// labelled family is capped (common/metrics); the per-key caches here are capped to the same size,
+// so memory stays bounded whatever the exporters send.
 //
 // Threading: the IngestObserver and TraceSink methods are called from the one ingest thread
 // (under the processor's lock); the PacketSink method by the correlator (never concurrently
