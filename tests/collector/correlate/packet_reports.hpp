@@ -11,7 +11,7 @@
 namespace ioam::collector::test {
 
 // The trace node `ids[upto]` reports for packet `k` crossing `ids` (oldest first): the hops up
-// to and including it, 100 us apart; packets are 1 ms apart.
+// to and including it, 100 us apart; packets are 1 ms apart (raw_data encoded to match).
 inline IoamTrace node_report(const std::vector<std::uint32_t>& ids, std::uint32_t k,
                              std::size_t upto, std::uint16_t ns = 7,
                              std::uint32_t trace_type = kTraceType) {
@@ -26,6 +26,11 @@ inline IoamTrace node_report(const std::vector<std::uint32_t>& ids, std::uint32_
             n.timestamp_frac.reset();
         }
     }
+    t.raw_data.clear();
+    for (const IoamNode& n : t.nodes) {
+        (void)encode_node(t.trace_type, n, t.raw_data);
+    }
+    t.node_len = static_cast<std::uint8_t>(t.raw_data.size() / t.nodes.size() / 4);
     return t;
 }
 
