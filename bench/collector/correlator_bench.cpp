@@ -104,7 +104,7 @@ void BM_Correlate(benchmark::State& state) {
 
 void BM_CorrelateMetrics(benchmark::State& state) {
     ioam::metrics::Registry registry;
-    metrics::CollectorMetrics m(registry, {});
+    collector::metrics::CollectorMetrics m(registry, {});
     correlate(state, m);
 }
 
