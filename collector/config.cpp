@@ -80,6 +80,22 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
     app.add_option("--max-dex-flows", c.metrics.max_dex_flows, "(flow, node) series for DEX loss")
         ->capture_default_str();
 
+    double correlation_window_s = static_cast<double>(c.correlator.window_ns) / kNsPerSecond;
+    app.add_option("--correlation-window", correlation_window_s,
+                   "seconds to wait for the reports of a packet from every node of its path")
+        ->check(CLI::Range(0.001, 3600.0))
+        ->capture_default_str();
+    app.add_option("--correlation-max-pending", c.correlator.max_pending,
+                   "packets awaiting their reports; the oldest is closed early beyond it")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--correlation-max-bytes", c.correlator.max_bytes,
+                   "octets of correlator state (pending packets, closed keys, learned paths)")
+        ->capture_default_str();
+    app.add_option("--correlation-max-paths", c.correlator.max_paths,
+                   "path prefixes (and nodes) the correlator learns")
+        ->capture_default_str();
+
     std::string fraction = "us";
     app.add_option("--timestamp-fraction", fraction,
                    "unit of the IOAM timestamp fraction: us (Linux, POSIX), ns (PTP), ntp")
@@ -101,6 +117,9 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
     c.store.fraction_unit = unit;
     c.routes.fraction_unit = unit;
     c.metrics.fraction_unit = unit;
+    c.correlator.fraction_unit = unit;
+    c.correlator.window_ns =
+        static_cast<std::uint64_t>(correlation_window_s * static_cast<double>(kNsPerSecond));
     return std::nullopt;
 }
 

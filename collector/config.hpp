@@ -8,6 +8,7 @@
 
 #include "collector/api/http_server.hpp"
 #include "collector/api/routes.hpp"
+#include "collector/correlate/correlator.hpp"
 #include "collector/metrics/collector_metrics.hpp"
 #include "collector/source/ipfix_listener.hpp"
 #include "collector/source/ipfix_processor.hpp"
@@ -22,6 +23,7 @@ struct Config {
     api::HttpConfig http;
     api::RoutesConfig routes;
     metrics::MetricsConfig metrics;
+    correlate::CorrelatorConfig correlator;
     std::string log_level = "info";
 };
 

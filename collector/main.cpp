@@ -12,6 +12,7 @@
 #include "collector/api/http_server.hpp"
 #include "collector/api/routes.hpp"
 #include "collector/config.hpp"
+#include "collector/correlate/correlator.hpp"
 #include "collector/decode/record_decoder.hpp"
 #include "collector/metrics/collector_metrics.hpp"
 #include "collector/source/ipfix_listener.hpp"
@@ -41,9 +42,15 @@ int run(const Config& config) {
     metrics::CollectorMetrics collector_metrics(registry, config.metrics);
     store::SqliteStore store(config.store);
     collector_metrics.watch_store(store);
-    decode::RecordDecoder decoder({&store, &collector_metrics});
+    // Every report goes to the store and the per-report counters; the packets it joins go to
+    // the telemetry metrics.
+    correlate::Correlator correlator(config.correlator, {&store, &collector_metrics},
+                                     {&collector_metrics});
+    collector_metrics.watch_correlator(correlator);
+    decode::RecordDecoder decoder({&correlator});
     collector_metrics.watch_decoder(decoder);
-    source::IpfixProcessor processor(config.processor, decode::role_of, decoder, collector_metrics);
+    correlate::IngestFanout observers({&collector_metrics, &correlator});
+    source::IpfixProcessor processor(config.processor, decode::role_of, decoder, observers);
     source::IpfixListener listener(config.listener, processor);
     collector_metrics.watch_listener(listener);
 
@@ -56,6 +63,7 @@ int run(const Config& config) {
     api::HttpServer http(config.http, routes);
 
     store.start();
+    correlator.start();
     http.start();
     listener.start();
     ready = true;
@@ -70,6 +78,7 @@ int run(const Config& config) {
     spdlog::info("signal {}: stopping, flushing {} queued records", sig, store.stats().queued);
     ready = false;
     listener.stop();
+    correlator.stop();
     http.stop();
     store.stop();
     const auto s = store.stats();

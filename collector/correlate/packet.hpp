@@ -11,6 +11,9 @@
 
 namespace ioam::collector {
 
+// PacketHop::node of a hop that wrote neither node id field ("?" in `path`).
+inline constexpr std::uint64_t kUnknownNode = ~std::uint64_t{0};
+
 // One node the packet crossed, in path order (oldest first).
 struct PacketHop {
     std::uint64_t node = 0;                         // identity: short node id, else the wide one
@@ -31,9 +34,10 @@ enum class PacketOutcome : std::uint8_t {
 
 enum class IncompleteReason : std::uint8_t {
     none,
-    ipfix_loss,  // the reporting exporter's IPFIX sequence shows records the collector missed
-    evicted,     // the pending table was full and the packet was closed early
-    unknown,     // no other packet of its flow shows where the path should continue
+    ipfix_loss,       // the reporting exporter's IPFIX sequence shows records the collector missed
+    evicted,          // the pending table was full and the packet was closed early
+    unknown,          // no other packet of its flow shows where the path should continue
+    exporter_silent,  // the exporter of the node it never reached sent nothing since the packet
 };
 
 struct Packet {

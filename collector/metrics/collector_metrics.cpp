@@ -3,6 +3,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "collector/correlate/correlator.hpp"
 #include "collector/decode/record_decoder.hpp"
 #include "collector/source/ipfix_listener.hpp"
 #include "collector/store/sqlite_store.hpp"
@@ -87,14 +88,16 @@ struct CollectorMetrics::Impl {
         : reg(r),
           config(c),
           messages(r.counter("ioam_collector_ipfix_messages_total",
-                             "IPFIX messages accepted, per exporter address", {"exporter"},
-                             c.max_exporters)),
+                             "IPFIX messages accepted, per exporter (address/observation domain)",
+                             {"exporter"}, c.max_exporters)),
           records(r.counter("ioam_collector_ipfix_records_total",
-                            "IPFIX data records received, per exporter address", {"exporter"},
-                            c.max_exporters)),
+                            "IPFIX data records received, per exporter (address/observation "
+                            "domain)",
+                            {"exporter"}, c.max_exporters)),
           bytes(r.counter("ioam_collector_ipfix_bytes_total",
-                          "Octets of accepted IPFIX messages, per exporter address", {"exporter"},
-                          c.max_exporters)),
+                          "Octets of accepted IPFIX messages, per exporter (address/observation "
+                          "domain)",
+                          {"exporter"}, c.max_exporters)),
           errors(r.counter("ioam_collector_ingest_errors_total",
                            "Messages, sets or records dropped, by exporter and reason",
                            {"exporter", "reason"}, c.max_series_per_family)),
@@ -113,19 +116,44 @@ struct CollectorMetrics::Impl {
           decoded(r.counter("ioam_collector_decoded_records_total", "IOAM records decoded, by kind",
                             {"kind"})),
           transit(r.histogram("ioam_hop_transit_delay_seconds",
-                              "Transit delay a node wrote (trace type bit 4)",
+                              "Transit delay a node wrote (trace type bit 4), once per packet",
                               {"namespace", "node"}, delay_buckets(), c.max_series_per_family)),
           queue_depth(r.gauge("ioam_node_queue_depth",
                               "Last queue depth a node wrote (trace type bit 6)",
                               {"namespace", "node"}, c.max_series_per_family)),
-          segment(r.histogram(
-              "ioam_segment_delay_seconds", "Delay between consecutive hops, from their timestamps",
-              {"namespace", "from_node", "to_node"}, delay_buckets(), c.max_series_per_family)),
+          node_packets(r.counter("ioam_node_packets_total",
+                                 "Packets that crossed a node (its hop counted once per packet)",
+                                 {"namespace", "node"}, c.max_series_per_family)),
+          segment(r.histogram("ioam_segment_delay_seconds",
+                              "Delay between consecutive hops, from their timestamps, one sample "
+                              "per packet",
+                              {"namespace", "from_node", "to_node"}, delay_buckets(),
+                              c.max_series_per_family)),
           path_delay(r.histogram("ioam_path_delay_seconds",
-                                 "End-to-end delay of a path, newest minus oldest hop timestamp",
+                                 "End-to-end delay of delivered packets, last minus first hop "
+                                 "timestamp, one sample per packet",
                                  {"namespace", "path"}, delay_buckets(), c.max_series_per_family)),
-          path_packets(r.counter("ioam_path_packets_total", "Traces seen per node-id path",
-                                 {"namespace", "path"}, c.max_series_per_family)),
+          path_packets(r.counter(
+              "ioam_path_packets_total",
+              "Packets delivered, each counted once on its full node-id path (the reports of a "
+              "packet joined). Traces without timestamps cannot be joined: a report is counted "
+              "only when no report continued its path, so a packet is never counted twice and "
+              "one that stopped short is not counted",
+              {"namespace", "path"}, c.max_series_per_family)),
+          path_lost(r.counter("ioam_path_lost_packets_total",
+                              "Packets that ended on this path (the nodes they were seen at) "
+                              "where other packets went on: network loss",
+                              {"namespace", "path"}, c.max_series_per_family)),
+          segment_lost(r.counter("ioam_segment_lost_packets_total",
+                                 "Packets lost between the last node that saw them and the node "
+                                 "other packets of their path went on to",
+                                 {"namespace", "from", "to"}, c.max_series_per_family)),
+          incomplete(r.counter("ioam_packets_incomplete_total",
+                               "Packets whose reports are missing for a reason that is not the "
+                               "network: ipfix_loss (the next node's exporter lost IPFIX "
+                               "records), exporter_silent (it sent nothing since), evicted (the "
+                               "correlator's pending table was full)",
+                               {"reason"})),
           dex_reports(r.counter("ioam_dex_flow_reports_total",
                                 "DEX reports per flow and reporting node", {"flow", "node"},
                                 c.max_dex_flows)),
@@ -148,10 +176,12 @@ struct CollectorMetrics::Impl {
     struct NodeSeries {
         Histogram* transit = nullptr;
         Gauge* queue = nullptr;
+        Counter* packets = nullptr;
     };
     struct PathSeries {
         Histogram* delay = nullptr;
         Counter* packets = nullptr;
+        Counter* lost = nullptr;
     };
     struct DexFlow {
         std::optional<std::uint32_t> last_seq;
@@ -165,40 +195,64 @@ struct CollectorMetrics::Impl {
         });
     }
 
-    void observe_nodes(std::uint16_t ns, std::span<const IoamNode> nodes) {
-        const std::string ns_label = u64(ns);
-        for (std::size_t i = 0; i < nodes.size(); ++i) {
-            const IoamNode& n = nodes[i];
-            const auto id = analysis::node_identity(n);
-            if (!id) {
+    ExporterSeries& exporter(std::string_view address, std::uint32_t domain) {
+        exporter_name.assign(address);
+        exporter_name += '/';
+        exporter_name += u64(domain);
+        return exporter(exporter_name);
+    }
+
+    void observe_hops(const std::string& ns_label, std::uint16_t ns,
+                      std::span<const PacketHop> hops, double weight) {
+        for (std::size_t i = 0; i < hops.size(); ++i) {
+            const PacketHop& h = hops[i];
+            if (h.node == kUnknownNode) {
                 continue;
             }
-            if (n.transit_delay || n.queue_depth) {
-                NodeSeries& s = *node_cache.get(std::pair(ns, *id), [&] {
-                    const std::string node = u64(*id);
-                    return NodeSeries{&transit.with({ns_label, node}),
-                                      &queue_depth.with({ns_label, node})};
-                });
-                if (n.transit_delay) {
-                    // RFC 9197 4.4.2.5: the most significant bit flags an overflow.
-                    if ((*n.transit_delay & 0x80000000u) == 0) {
-                        s.transit->observe(*n.transit_delay / kNsPerSecond);
-                    }
-                }
-                if (n.queue_depth) {
-                    s.queue->set(*n.queue_depth);
-                }
+            NodeSeries& s = *node_cache.get(std::pair(ns, h.node), [&] {
+                const std::string node = u64(h.node);
+                return NodeSeries{&transit.with({ns_label, node}),
+                                  &queue_depth.with({ns_label, node}),
+                                  &node_packets.with({ns_label, node})};
+            });
+            s.packets->inc(weight);
+            // RFC 9197 4.4.2.5: the most significant bit flags an overflow.
+            if (h.transit_delay_ns && (*h.transit_delay_ns & 0x80000000u) == 0) {
+                s.transit->observe(*h.transit_delay_ns / kNsPerSecond);
             }
-            const auto delay = analysis::segment_delay_ns(nodes, i, config.fraction_unit);
-            const auto from =
-                i + 1 < nodes.size() ? analysis::node_identity(nodes[i + 1]) : std::nullopt;
-            if (delay && from) {
-                Histogram* h = *segment_cache.get(TripleKey{ns, *from, *id}, [&] {
-                    return &segment.with({ns_label, u64(*from), u64(*id)});
-                });
-                h->observe(static_cast<double>(*delay) / kNsPerSecond);
+            if (h.queue_depth) {
+                s.queue->set(*h.queue_depth);
+            }
+            if (i > 0 && h.segment_ns && hops[i - 1].node != kUnknownNode) {
+                segment_series(ns_label, ns, hops[i - 1].node, h.node)
+                    .delay->observe(static_cast<double>(*h.segment_ns) / kNsPerSecond);
             }
         }
+    }
+
+    struct SegmentSeries {
+        Histogram* delay = nullptr;
+        Counter* lost = nullptr;
+    };
+    SegmentSeries& segment_series(const std::string& ns_label, std::uint16_t ns, std::uint64_t from,
+                                  std::uint64_t to) {
+        return *segment_cache.get(TripleKey{ns, from, to}, [&] {
+            const std::string f = u64(from);
+            const std::string t = u64(to);
+            return SegmentSeries{&segment.with({ns_label, f, t}),
+                                 &segment_lost.with({ns_label, f, t})};
+        });
+    }
+
+    PathSeries& path_series(const std::string& ns_label, const Packet& p) {
+        path_key = ns_label;
+        path_key += '|';
+        path_key += p.path;
+        return *path_cache.get(std::string_view(path_key), [&] {
+            return PathSeries{&path_delay.with({ns_label, p.path}),
+                              &path_packets.with({ns_label, p.path}),
+                              &path_lost.with({ns_label, p.path})};
+        });
     }
 
     ioam::metrics::Registry& reg;
@@ -214,9 +268,13 @@ struct CollectorMetrics::Impl {
     Family<Counter>& decoded;
     Family<Histogram>& transit;
     Family<Gauge>& queue_depth;
+    Family<Counter>& node_packets;
     Family<Histogram>& segment;
     Family<Histogram>& path_delay;
     Family<Counter>& path_packets;
+    Family<Counter>& path_lost;
+    Family<Counter>& segment_lost;
+    Family<Counter>& incomplete;
     Family<Counter>& dex_reports;
     Family<Counter>& dex_lost;
     Counter& decoded_traces;
@@ -224,10 +282,11 @@ struct CollectorMetrics::Impl {
 
     BoundedMap<std::string, ExporterSeries, StringHash> exporter_cache;
     BoundedMap<std::pair<std::uint16_t, std::uint64_t>, NodeSeries, PairHash> node_cache;
-    BoundedMap<TripleKey, Histogram*, TripleHash> segment_cache;
+    BoundedMap<TripleKey, SegmentSeries, TripleHash> segment_cache;
     BoundedMap<std::string, PathSeries, StringHash> path_cache;
     BoundedMap<std::pair<std::uint32_t, std::uint64_t>, DexFlow, PairHash> dex_cache;
-    std::string path_key;  // scratch
+    std::string path_key;       // scratch of the packet path
+    std::string exporter_name;  // scratch of the ingest path
 };
 
 CollectorMetrics::CollectorMetrics(ioam::metrics::Registry& registry, const MetricsConfig& config)
@@ -306,14 +365,52 @@ void CollectorMetrics::watch_decoder(const decode::RecordDecoder& d) {
         .set_function(stat(&decode::DecoderStats::raw_fallbacks));
 }
 
-void CollectorMetrics::on_message(std::string_view exporter, std::uint32_t, std::size_t bytes) {
-    auto& s = impl_->exporter(exporter);
+void CollectorMetrics::watch_correlator(const correlate::Correlator& c) {
+    auto& r = impl_->reg;
+    const auto stat = [&c](const std::atomic<std::uint64_t> correlate::CorrelatorStats::*field) {
+        return [&c, field] { return static_cast<double>((c.stats().*field).load()); };
+    };
+    using S = correlate::CorrelatorStats;
+    const auto counter = [&](const char* name, const char* help, auto field) {
+        r.counter(name, help).get().set_function(stat(field));
+    };
+    const auto gauge = [&](const char* name, const char* help, auto field) {
+        r.gauge(name, help).get().set_function(stat(field));
+    };
+    counter("ioam_correlator_reports_total", "Reports joined into packets", &S::reports);
+    counter("ioam_correlator_packets_total", "Packets the correlator closed", &S::packets);
+    counter("ioam_correlator_duplicate_reports_total",
+            "Reports of a packet by a node that had reported it already (not counted again)",
+            &S::duplicates);
+    counter("ioam_correlator_late_reports_total",
+            "Reports of a packet that was already closed (not counted again)", &S::late);
+    counter("ioam_correlator_key_conflicts_total",
+            "Reports whose key matched a pending packet of another path (not joined)",
+            &S::conflicts);
+    counter("ioam_correlator_timeless_prefix_reports_total",
+            "Reports without timestamps not counted because another report continued their path",
+            &S::timeless_prefix);
+    counter("ioam_correlator_unjoinable_reports_total",
+            "DEX reports without flow id or sequence number (not counted as packets)",
+            &S::unjoinable);
+    counter("ioam_correlator_forgotten_keys_total",
+            "Keys of closed packets dropped before their window to keep the byte bound",
+            &S::forgotten);
+    gauge("ioam_correlator_pending", "Packets and timeless reports awaiting a decision",
+          &S::pending);
+    gauge("ioam_correlator_state_bytes", "Memory of the correlator's tables (estimate)", &S::bytes);
+    gauge("ioam_correlator_learned_paths", "Path prefixes learned from traffic", &S::paths);
+}
+
+void CollectorMetrics::on_message(std::string_view exporter, std::uint32_t domain,
+                                  std::size_t bytes) {
+    auto& s = impl_->exporter(exporter, domain);
     s.messages->inc();
     s.bytes->inc(static_cast<double>(bytes));
 }
 
-void CollectorMetrics::on_records(std::string_view exporter, std::uint32_t, std::size_t n) {
-    impl_->exporter(exporter).records->inc(static_cast<double>(n));
+void CollectorMetrics::on_records(std::string_view exporter, std::uint32_t domain, std::size_t n) {
+    impl_->exporter(exporter, domain).records->inc(static_cast<double>(n));
 }
 
 void CollectorMetrics::on_error(std::string_view exporter, source::IngestError e) {
@@ -341,31 +438,42 @@ void CollectorMetrics::on_unknown_fields(std::string_view exporter, std::size_t 
     impl_->unknown_fields.with({exporter}).inc(static_cast<double>(fields));
 }
 
-void CollectorMetrics::consume(const Origin&, const IoamTrace& t) {
+void CollectorMetrics::consume(const Origin&, const IoamTrace&) {
+    impl_->decoded_traces.inc();
+}
+
+void CollectorMetrics::consume(const Packet& p) {
     Impl& m = *impl_;
-    m.decoded_traces.inc();
-    m.observe_nodes(t.namespace_id, t.nodes);
-    if (t.nodes.empty()) {
+    const std::string ns = u64(p.namespace_id);
+    m.observe_hops(ns, p.namespace_id, p.hops, p.weight);
+    if (p.hops.empty()) {
         return;
     }
-    m.path_key = u64(t.namespace_id);
-    m.path_key += '|';
-    m.path_key += analysis::path_key(t.nodes);
-    Impl::PathSeries& p = *m.path_cache.get(std::string_view(m.path_key), [&] {
-        const std::string ns = u64(t.namespace_id);
-        const std::string path = m.path_key.substr(ns.size() + 1);
-        return Impl::PathSeries{&m.path_delay.with({ns, path}), &m.path_packets.with({ns, path})};
-    });
-    p.packets->inc();
-    if (const auto e2e = analysis::end_to_end_ns(t.nodes, m.config.fraction_unit)) {
-        p.delay->observe(static_cast<double>(*e2e) / kNsPerSecond);
+    switch (p.outcome) {
+        case PacketOutcome::delivered: {
+            Impl::PathSeries& s = m.path_series(ns, p);
+            s.packets->inc(p.weight);
+            if (p.end_to_end_ns) {
+                s.delay->observe(static_cast<double>(*p.end_to_end_ns) / kNsPerSecond);
+            }
+            break;
+        }
+        case PacketOutcome::lost:
+            m.path_series(ns, p).lost->inc(p.weight);
+            if (p.lost_before && p.hops.back().node != kUnknownNode) {
+                m.segment_series(ns, p.namespace_id, p.hops.back().node, *p.lost_before)
+                    .lost->inc(p.weight);
+            }
+            break;
+        case PacketOutcome::incomplete:
+            m.incomplete.with({correlate::to_string(p.incomplete)}).inc(p.weight);
+            break;
     }
 }
 
 void CollectorMetrics::consume(const Origin&, const DexReport& d) {
     Impl& m = *impl_;
     m.decoded_dex.inc();
-    m.observe_nodes(d.namespace_id, std::span<const IoamNode>(&d.node, 1));
     const auto node = analysis::node_identity(d.node);
     if (!d.flow_id || !node) {
         return;

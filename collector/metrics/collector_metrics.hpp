@@ -1,11 +1,13 @@
 #pragma once
-// Prometheus metrics of the collector: ingest counters (an IngestObserver), IOAM telemetry
-// aggregated from every decoded record (a TraceSink), and store/listener gauges read at scrape
-// time. Every labelled family is capped (common/metrics); the per-key caches here are capped
-// to the same size, so memory stays bounded whatever the exporters send.
+// Prometheus metrics of the collector: ingest counters (an IngestObserver, and a TraceSink for
+// per-report counts), IOAM telemetry aggregated from correlated packets (a PacketSink: each
+// packet once, on its full path), and store/listener/correlator gauges read at scrape time. Every
+// labelled family is capped (common/metrics); the per-key caches here are capped to the same size,
+// so memory stays bounded whatever the exporters send.
 //
 // Threading: the IngestObserver and TraceSink methods are called from the one ingest thread
-// (under the processor's lock); render() from any thread.
+// (under the processor's lock); the PacketSink method by the correlator (never concurrently
+// with itself; it touches no state the other methods use); render() from any thread.
 
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include <string>
 
 #include "collector/analysis/delay.hpp"
+#include "collector/correlate/packet.hpp"
 #include "collector/decode/trace_sink.hpp"
 #include "collector/source/ipfix_processor.hpp"
 
@@ -29,6 +32,9 @@ class IpfixListener;
 namespace ioam::collector::decode {
 class RecordDecoder;
 }
+namespace ioam::collector::correlate {
+class Correlator;
+}
 
 namespace ioam::collector::metrics {
 
@@ -39,7 +45,7 @@ struct MetricsConfig {
     analysis::FractionUnit fraction_unit = analysis::FractionUnit::microseconds;
 };
 
-class CollectorMetrics final : public TraceSink, public source::IngestObserver {
+class CollectorMetrics final : public TraceSink, public PacketSink, public source::IngestObserver {
   public:
     CollectorMetrics(ioam::metrics::Registry& registry, const MetricsConfig& config);
     CollectorMetrics(const CollectorMetrics&) = delete;
@@ -51,6 +57,7 @@ class CollectorMetrics final : public TraceSink, public source::IngestObserver {
     // Socket and decoder counters, read at scrape time (the objects must outlive rendering).
     void watch_listener(const source::IpfixListener& listener);
     void watch_decoder(const decode::RecordDecoder& decoder);
+    void watch_correlator(const correlate::Correlator& correlator);
 
     void on_message(std::string_view exporter, std::uint32_t domain, std::size_t bytes) override;
     void on_records(std::string_view exporter, std::uint32_t domain, std::size_t records) override;
@@ -61,6 +68,7 @@ class CollectorMetrics final : public TraceSink, public source::IngestObserver {
 
     void consume(const Origin& origin, const IoamTrace& trace) override;
     void consume(const Origin& origin, const DexReport& report) override;
+    void consume(const Packet& packet) override;
 
   private:
     struct Impl;

@@ -52,5 +52,21 @@ TEST(CollectorConfig, BadValuesStopWithAnError) {
     EXPECT_EQ(parse({"--help"}, c).value_or(-1), 0);
 }
 
+TEST(CollectorConfig, CorrelationFlags) {
+    Config c;
+    ASSERT_FALSE(parse({}, c).has_value());
+    EXPECT_EQ(c.correlator.window_ns, 2'000'000'000u);
+    ASSERT_FALSE(parse({"--correlation-window", "0.5", "--correlation-max-pending", "100",
+                        "--correlation-max-bytes", "1000000", "--timestamp-fraction", "ns"},
+                       c)
+                     .has_value());
+    EXPECT_EQ(c.correlator.window_ns, 500'000'000u);
+    EXPECT_EQ(c.correlator.max_pending, 100u);
+    EXPECT_EQ(c.correlator.max_bytes, 1'000'000u);
+    EXPECT_EQ(c.correlator.fraction_unit, analysis::FractionUnit::nanoseconds);
+    Config bad;
+    EXPECT_NE(parse({"--correlation-window", "0"}, bad).value_or(0), 0);
+}
+
 }  // namespace
 }  // namespace ioam::collector

@@ -179,7 +179,9 @@ TEST(Dashboard, EveryMetricIsExposedByALiveCollector) {
                body.find("ioam_collector_decoded_records_total{kind=\"trace\"} 3") !=
                    std::string::npos &&
                body.find("ioam_collector_ingest_errors_total{") != std::string::npos &&
-               body.find("ioam_collector_sequence_reordered_total{") != std::string::npos;
+               body.find("ioam_collector_sequence_reordered_total{") != std::string::npos &&
+               // The three reports are one packet, counted when its window closes.
+               body.find("ioam_path_packets_total{") != std::string::npos;
     })) << body;
 
     const std::set<std::string> used =

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "collector/store/sqlite_store.hpp"
+#include "tests/collector/correlate/packet_reports.hpp"
 #include "tests/collector/ioam_messages.hpp"
 #include "tests/collector/net_helpers.hpp"
 #include "tests/collector/temp_path.hpp"
@@ -182,7 +183,14 @@ TEST(CollectorDaemon, PrometheusScrapesTheCollector) {
     ASSERT_NE(c.http_port, 0) << c.child().log();
     {
         TcpSender tcp(c.tcp_port);
-        tcp.send(traces_message(0, make_trace({1, 2, 3}, 123), 7));
+        // Seven packets, each reported by the last node of its path: seven on 1,2,3.
+        MessageBuilder b(1, 0);
+        trace_templates(b, kTraceType, true);
+        b.begin_set(ipfix::kTraceWithHopsTemplateId);
+        for (std::uint32_t k = 0; k < 7; ++k) {
+            trace_record(b, node_report({1, 2, 3}, k, 2, 123), true);
+        }
+        tcp.send(b.finish());
         ASSERT_TRUE(wait_for([&] { return c.received() == 7; }));
     }
 

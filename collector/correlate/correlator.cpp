@@ -1,0 +1,732 @@
+#include "collector/correlate/correlator.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <deque>
+#include <string>
+#include <unordered_map>
+
+namespace ioam::collector::correlate {
+
+namespace {
+
+constexpr std::uint32_t kTimestampBits = 0x300000;  // trace type bits 2 (seconds), 3 (fraction)
+constexpr std::uint32_t kNoSlot = ~std::uint32_t{0};
+constexpr std::uint32_t kClosed = kNoSlot - 1;  // index value of a closed packet's key
+constexpr std::uint32_t kNoExporter = ~std::uint32_t{0};
+// One unordered_map node with its bucket pointer, for the bytes estimate.
+constexpr std::size_t kMapEntryBytes = 48;
+
+// Domain tags, so that a trace key and a DEX key (or a path hash) never share a preimage.
+enum Tag : std::uint64_t { kTraceKey = 1, kDexKey = 2, kPath = 3, kNode = 4 };
+
+// MurmurHash3's 64-bit finalizer: a bijection with full avalanche.
+std::uint64_t fmix(std::uint64_t k) noexcept {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ull;
+    k ^= k >> 33;
+    return k;
+}
+
+struct Hasher {
+    std::uint64_t h;
+    explicit Hasher(Tag tag) noexcept : h(fmix(tag * 0x9e3779b97f4a7c15ull)) {}
+    Hasher& add(std::uint64_t v) noexcept {
+        h = fmix(h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2)));
+        return *this;
+    }
+    // Absent and present-with-value hash apart (values are at most 56 bits wide).
+    template <typename T>
+    Hasher& add(const std::optional<T>& v) noexcept {
+        return add(v ? std::uint64_t{*v} + 1 : 0);
+    }
+};
+
+// Every field of the node data: whatever the first node wrote is carried unchanged.
+void add_node(Hasher& h, const IoamNode& n) noexcept {
+    h.add(n.hop_limit).add(n.node_id).add(n.ingress_if_id).add(n.egress_if_id);
+    h.add(n.timestamp_secs).add(n.timestamp_frac).add(n.transit_delay).add(n.namespace_data);
+    h.add(n.queue_depth).add(n.checksum_complement).add(n.hop_limit_wide).add(n.node_id_wide);
+    h.add(n.ingress_if_id_wide).add(n.egress_if_id_wide).add(n.namespace_data_wide);
+    h.add(n.buffer_occupancy);
+    if (n.opaque_state) {
+        h.add(std::uint64_t{n.opaque_state->schema_id} + 1);
+        for (std::uint8_t b : n.opaque_state->data) {
+            h.add(b);
+        }
+    }
+}
+
+std::uint64_t trace_key(const IoamTrace& t) noexcept {
+    Hasher h(kTraceKey);
+    h.add(t.namespace_id).add(t.trace_type).add(t.node_len);
+    add_node(h, t.nodes.back());
+    return h.h;
+}
+
+std::uint64_t path_start(std::uint16_t ns, std::uint64_t node) noexcept {
+    return Hasher(kPath).add(ns).add(node).h;
+}
+
+std::uint64_t path_next(std::uint64_t chain, std::uint64_t node) noexcept {
+    Hasher h(kPath);
+    h.h = chain;
+    return h.add(node).h;
+}
+
+std::uint64_t node_key(std::uint16_t ns, std::uint64_t node) noexcept {
+    return Hasher(kNode).add(ns).add(node).h;
+}
+
+std::uint64_t identity(const IoamNode& n) noexcept {
+    return analysis::node_identity(n).value_or(kUnknownNode);
+}
+
+struct Hop {
+    PacketHop hop;
+    std::uint64_t chain = 0;  // hash of namespace and node ids from the oldest up to this hop
+};
+
+struct Slot {
+    std::uint64_t key = 0;
+    std::uint64_t first_mono = 0;
+    std::uint64_t first_obs = 0;
+    std::uint64_t last_obs = 0;
+    std::uint32_t prev = kNoSlot;
+    std::uint32_t next = kNoSlot;
+    std::uint32_t trace_type = 0;
+    std::uint32_t reports = 0;
+    std::uint16_t ns = 0;
+    PacketKind kind = PacketKind::trace;
+    std::optional<std::uint32_t> flow;
+    std::optional<std::uint32_t> seq;
+    double weight = 1.0;
+    std::vector<Hop> hops;  // oldest first; capacity kept when the slot is reused
+};
+
+struct Timeless {
+    std::uint64_t mono = 0;
+    std::uint64_t obs = 0;
+    std::uint32_t trace_type = 0;
+    std::uint16_t ns = 0;
+    std::vector<Hop> hops;
+};
+
+// Kept free before a report is added: its slot, index entry and up to 16 hops.
+constexpr std::size_t kReportBytes = sizeof(Slot) + 16 * sizeof(Hop) + 2 * kMapEntryBytes;
+
+struct PathInfo {
+    std::uint64_t next = kUnknownNode;  // the node the latest packet went on to
+    bool continued = false;             // some packet went on past this prefix
+    bool terminal = false;              // some packet was delivered ending here
+};
+
+struct Exporter {
+    std::uint64_t last_message = 0;
+    std::optional<std::uint64_t> last_loss;
+};
+
+struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+        return std::hash<std::string_view>{}(s);
+    }
+};
+
+}  // namespace
+
+std::string_view to_string(IncompleteReason r) noexcept {
+    switch (r) {
+        case IncompleteReason::none:
+            return "none";
+        case IncompleteReason::ipfix_loss:
+            return "ipfix_loss";
+        case IncompleteReason::evicted:
+            return "evicted";
+        case IncompleteReason::unknown:
+            return "unknown";
+        case IncompleteReason::exporter_silent:
+            return "exporter_silent";
+    }
+    return "unknown";
+}
+
+std::uint64_t steady_now_ns() noexcept {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count());
+}
+
+struct Correlator::State {
+    State(const CorrelatorConfig& c, std::vector<PacketSink*> s, Clock clk, CorrelatorStats& st)
+        : config(c), sinks(std::move(s)), clock(std::move(clk)), stats(st) {}
+
+    const CorrelatorConfig config;
+    const std::vector<PacketSink*> sinks;
+    const Clock clock;
+    CorrelatorStats& stats;
+
+    std::deque<Slot> slots;  // a deque: growing it moves no slot
+    std::vector<std::uint32_t> free;
+    std::unordered_map<std::uint64_t, std::uint32_t> index;  // key -> slot, or kClosed
+    std::uint32_t head = kNoSlot;                            // oldest first report
+    std::uint32_t tail = kNoSlot;
+    std::size_t open = 0;
+    std::size_t hop_bytes = 0;  // capacity of every slot's hop vector
+    // Keys of closed packets until a window after their close: late reports are not a new
+    // packet.
+    std::deque<std::pair<std::uint64_t, std::uint64_t>> closed;
+    std::deque<Timeless> timeless;
+    std::size_t timeless_bytes = 0;
+    std::unordered_map<std::uint64_t, PathInfo> paths;
+    std::unordered_map<std::uint64_t, std::uint32_t> node_exporter;
+    std::vector<Exporter> exporters;
+    std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> exporter_index;
+    std::string name;  // scratch
+    std::string last_address;
+    std::uint32_t last_domain = 0;
+    std::uint32_t last_exporter = kNoExporter;
+    Packet packet;  // scratch, emitted to the sinks
+
+    std::size_t bytes() const noexcept {
+        return slots.size() * sizeof(Slot) + hop_bytes + index.size() * kMapEntryBytes +
+               closed.size() * sizeof(closed.front()) + timeless_bytes +
+               paths.size() * (sizeof(PathInfo) + kMapEntryBytes) +
+               node_exporter.size() * kMapEntryBytes +
+               exporters.size() * (sizeof(Exporter) + 2 * kMapEntryBytes);
+    }
+
+    void publish() noexcept {
+        stats.pending.store(open + timeless.size(), std::memory_order_relaxed);
+        stats.bytes.store(bytes(), std::memory_order_relaxed);
+        stats.paths.store(paths.size(), std::memory_order_relaxed);
+    }
+
+    std::uint32_t exporter(std::string_view address, std::uint32_t domain) {
+        if (last_exporter != kNoExporter && domain == last_domain && address == last_address) {
+            return last_exporter;
+        }
+        name.assign(address);
+        name += '/';
+        name += std::to_string(domain);
+        std::uint32_t idx = kNoExporter;
+        if (auto it = exporter_index.find(std::string_view(name)); it != exporter_index.end()) {
+            idx = it->second;
+        } else if (exporters.size() < config.max_exporters) {
+            idx = static_cast<std::uint32_t>(exporters.size());
+            exporters.emplace_back();
+            exporter_index.emplace(name, idx);
+        } else {
+            return kNoExporter;
+        }
+        last_address.assign(address);
+        last_domain = domain;
+        last_exporter = idx;
+        return idx;
+    }
+
+    void heard(std::uint32_t exp, std::uint64_t now) {
+        if (exp != kNoExporter) {
+            exporters[exp].last_message = now;
+        }
+    }
+
+    // The exporter of a node: the last one that reported a hop list ending at that node.
+    void learn_node(std::uint16_t ns, std::uint64_t node, std::uint32_t exp) {
+        if (exp == kNoExporter || node == kUnknownNode) {
+            return;
+        }
+        const std::uint64_t k = node_key(ns, node);
+        if (auto it = node_exporter.find(k); it != node_exporter.end()) {
+            it->second = exp;
+        } else if (node_exporter.size() < config.max_paths) {
+            node_exporter.emplace(k, exp);
+        }
+    }
+
+    PathInfo* path(std::uint64_t chain, bool create) {
+        if (auto it = paths.find(chain); it != paths.end()) {
+            return &it->second;
+        }
+        if (!create || paths.size() >= config.max_paths) {
+            return nullptr;
+        }
+        return &paths.emplace(chain, PathInfo{}).first->second;
+    }
+
+    void learn_continued(std::uint64_t chain, std::uint64_t next) {
+        if (PathInfo* p = path(chain, true)) {
+            p->continued = true;
+            p->next = next;
+        }
+    }
+
+    // The hop at `j` (oldest first) of a trace whose hops 0..j-1 are in `hops` already.
+    void append_hop(std::vector<Hop>& hops, std::uint16_t ns, std::span<const IoamNode> nodes,
+                    std::size_t j) {
+        const std::size_t i = nodes.size() - 1 - j;  // newest-first index
+        const IoamNode& n = nodes[i];
+        Hop h;
+        h.hop.node = identity(n);
+        h.hop.time_ns = analysis::node_time_ns(n, config.fraction_unit);
+        h.hop.segment_ns = analysis::segment_delay_ns(nodes, i, config.fraction_unit);
+        h.hop.transit_delay_ns = n.transit_delay;
+        h.hop.queue_depth = n.queue_depth;
+        if (j == 0) {
+            h.chain = path_start(ns, h.hop.node);
+        } else {
+            h.chain = path_next(hops[j - 1].chain, h.hop.node);
+            learn_continued(hops[j - 1].chain, h.hop.node);
+        }
+        hops.push_back(h);
+    }
+
+    void link(std::uint32_t si) {
+        Slot& s = slots[si];
+        s.prev = tail;
+        s.next = kNoSlot;
+        if (tail != kNoSlot) {
+            slots[tail].next = si;
+        } else {
+            head = si;
+        }
+        tail = si;
+    }
+
+    void unlink(std::uint32_t si) {
+        Slot& s = slots[si];
+        (s.prev != kNoSlot ? slots[s.prev].next : head) = s.next;
+        (s.next != kNoSlot ? slots[s.next].prev : tail) = s.prev;
+    }
+
+    std::uint32_t open_slot(std::uint64_t key, PacketKind kind, std::uint64_t now) {
+        make_room(now);
+        std::uint32_t si = 0;
+        if (!free.empty()) {
+            si = free.back();
+            free.pop_back();
+        } else {
+            si = static_cast<std::uint32_t>(slots.size());
+            slots.emplace_back();
+        }
+        Slot& s = slots[si];
+        s.key = key;
+        s.kind = kind;
+        s.first_mono = now;
+        s.first_obs = ~std::uint64_t{0};
+        s.last_obs = 0;
+        s.reports = 0;
+        s.weight = 1.0;
+        s.flow.reset();
+        s.seq.reset();
+        s.hops.clear();
+        link(si);
+        index.insert_or_assign(key, si);
+        ++open;
+        return si;
+    }
+
+    // Keeps the entry and byte bounds: forgets closed keys first (they cost only the
+    // detection of late reports), then closes the oldest pending packet or timeless report.
+    void make_room(std::uint64_t now) {
+        while (open + timeless.size() >= config.max_pending ||
+               bytes() + kReportBytes > config.max_bytes) {
+            if (open + timeless.size() < config.max_pending && !closed.empty()) {
+                forget_closed();
+                stats.forgotten.fetch_add(1, std::memory_order_relaxed);
+            } else if (head != kNoSlot &&
+                       (timeless.empty() || slots[head].first_mono <= timeless.front().mono)) {
+                close(head, now, true);
+            } else if (!timeless.empty()) {
+                decide_timeless(true);
+            } else {
+                return;  // only learned state is left, and it is capped by count
+            }
+        }
+    }
+
+    void forget_closed() {
+        const std::uint64_t key = closed.front().first;
+        closed.pop_front();
+        if (auto it = index.find(key); it != index.end() && it->second == kClosed) {
+            index.erase(it);
+        }
+    }
+
+    void expire(std::uint64_t now) {
+        const std::uint64_t w = config.window_ns;
+        while (head != kNoSlot && slots[head].first_mono + w <= now) {
+            close(head, now, false);
+        }
+        while (!timeless.empty() && timeless.front().mono + w <= now) {
+            decide_timeless(false);
+        }
+        while (!closed.empty() && closed.front().second <= now) {
+            forget_closed();
+        }
+    }
+
+    void emit(PacketKind kind, std::uint16_t ns, std::uint32_t trace_type,
+              std::span<const Hop> hops, std::uint64_t first_obs, std::uint64_t last_obs,
+              std::uint32_t reports, double weight) {
+        Packet& p = packet;
+        p.kind = kind;
+        p.namespace_id = ns;
+        p.trace_type = trace_type;
+        p.first_seen_ns = first_obs;
+        p.last_seen_ns = last_obs;
+        p.hops.clear();
+        p.path.clear();
+        for (const Hop& h : hops) {
+            p.hops.push_back(h.hop);
+            if (!p.path.empty()) {
+                p.path += ',';
+            }
+            if (h.hop.node == kUnknownNode) {
+                p.path += '?';
+            } else {
+                char buf[24];
+                const auto r = std::to_chars(buf, buf + sizeof buf, h.hop.node);
+                p.path.append(buf, r.ptr);
+            }
+        }
+        p.end_to_end_ns.reset();
+        if (hops.size() >= 2 && hops.front().hop.time_ns && hops.back().hop.time_ns) {
+            p.end_to_end_ns = *hops.back().hop.time_ns - *hops.front().hop.time_ns;
+        }
+        p.reports = reports;
+        p.weight = weight;
+        for (PacketSink* sink : sinks) {
+            sink->consume(p);
+        }
+        stats.packets.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    // Where a packet ending at `last` stands: delivered, or lost before the node other packets
+    // went on to, or incomplete when that node's exporter lost IPFIX records or went quiet.
+    void classify(std::uint16_t ns, std::uint64_t last_chain, std::uint64_t since) {
+        Packet& p = packet;
+        p.outcome = PacketOutcome::delivered;
+        p.incomplete = IncompleteReason::none;
+        p.lost_before.reset();
+        const PathInfo* info = path(last_chain, false);
+        if (info == nullptr || !info->continued) {
+            return;
+        }
+        if (auto it = node_exporter.find(node_key(ns, info->next)); it != node_exporter.end()) {
+            const Exporter& e = exporters[it->second];
+            // A gap is noticed when the message after the missing one arrives, possibly
+            // before this packet's first report: a window of slack on that side.
+            if (e.last_loss && *e.last_loss + config.window_ns >= since) {
+                p.outcome = PacketOutcome::incomplete;
+                p.incomplete = IncompleteReason::ipfix_loss;
+                return;
+            }
+            if (e.last_message < since) {
+                p.outcome = PacketOutcome::incomplete;
+                p.incomplete = IncompleteReason::exporter_silent;
+                return;
+            }
+        }
+        p.outcome = PacketOutcome::lost;
+        p.lost_before = info->next;
+    }
+
+    void set_evicted() {
+        packet.outcome = PacketOutcome::incomplete;
+        packet.incomplete = IncompleteReason::evicted;
+        packet.lost_before.reset();
+    }
+
+    // DEX reports carry no path: hops are ordered by node time (arrival order without one).
+    void order_dex(Slot& s) {
+        std::stable_sort(s.hops.begin(), s.hops.end(), [](const Hop& a, const Hop& b) {
+            if (a.hop.time_ns && b.hop.time_ns) {
+                return *a.hop.time_ns < *b.hop.time_ns;
+            }
+            return a.hop.time_ns.has_value() && !b.hop.time_ns.has_value();
+        });
+        for (std::size_t j = 0; j < s.hops.size(); ++j) {
+            Hop& h = s.hops[j];
+            h.hop.segment_ns.reset();
+            if (j == 0) {
+                h.chain = path_start(s.ns, h.hop.node);
+                continue;
+            }
+            const Hop& up = s.hops[j - 1];
+            h.chain = path_next(up.chain, h.hop.node);
+            if (h.hop.time_ns && up.hop.time_ns) {
+                h.hop.segment_ns = *h.hop.time_ns - *up.hop.time_ns;
+            }
+        }
+    }
+
+    bool ends_on_terminal(const Slot& s) {
+        const PathInfo* p = path(s.hops.back().chain, false);
+        return p != nullptr && p->terminal && !p->continued;
+    }
+
+    void close(std::uint32_t si, std::uint64_t now, bool evicted) {
+        Slot& s = slots[si];
+        if (evicted) {
+            set_evicted();
+        } else {
+            classify(s.ns, s.hops.back().chain, s.first_mono);
+        }
+        if (s.kind == PacketKind::dex) {
+            for (std::size_t j = 1; j < s.hops.size(); ++j) {
+                learn_continued(s.hops[j - 1].chain, s.hops[j].hop.node);
+            }
+        }
+        if (packet.outcome == PacketOutcome::delivered) {
+            if (PathInfo* p = path(s.hops.back().chain, true)) {
+                p->terminal = true;
+            }
+        }
+        packet.flow_id = s.flow;
+        packet.sequence = s.seq;
+        emit(s.kind, s.ns, s.trace_type, s.hops, s.first_obs, s.last_obs, s.reports, s.weight);
+        unlink(si);
+        index.insert_or_assign(s.key, kClosed);
+        closed.emplace_back(s.key, now + config.window_ns);
+        free.push_back(si);
+        --open;
+    }
+
+    void decide_timeless(bool evicted) {
+        Timeless& r = timeless.front();
+        packet.flow_id.reset();
+        packet.sequence.reset();
+        if (evicted) {
+            set_evicted();
+            emit(PacketKind::trace, r.ns, r.trace_type, r.hops, r.obs, r.obs, 1, 1.0);
+        } else if (const PathInfo* p = path(r.hops.back().chain, false);
+                   p != nullptr && p->continued) {
+            stats.timeless_prefix.fetch_add(1, std::memory_order_relaxed);
+        } else {
+            packet.outcome = PacketOutcome::delivered;
+            packet.incomplete = IncompleteReason::none;
+            packet.lost_before.reset();
+            emit(PacketKind::trace, r.ns, r.trace_type, r.hops, r.obs, r.obs, 1, 1.0);
+        }
+        timeless_bytes -= sizeof(Timeless) + r.hops.capacity() * sizeof(Hop);
+        timeless.pop_front();
+    }
+
+    void add_timeless(const IoamTrace& t, std::uint64_t now) {
+        make_room(now);
+        Timeless r;
+        r.mono = now;
+        r.obs = t.observation_time_ns;
+        r.ns = t.namespace_id;
+        r.trace_type = t.trace_type;
+        r.hops.reserve(t.nodes.size());
+        for (std::size_t j = 0; j < t.nodes.size(); ++j) {
+            append_hop(r.hops, r.ns, t.nodes, j);
+        }
+        r.hops.back().hop.reported = true;
+        timeless_bytes += sizeof(Timeless) + r.hops.capacity() * sizeof(Hop);
+        timeless.push_back(std::move(r));
+        stats.reports.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    // The slot of `key`, opened when new; nullopt (counted) when the packet was closed.
+    std::optional<std::uint32_t> slot_for(std::uint64_t key, PacketKind kind, std::uint64_t now) {
+        if (auto it = index.find(key); it != index.end()) {
+            if (it->second == kClosed) {
+                stats.late.fetch_add(1, std::memory_order_relaxed);
+                return std::nullopt;
+            }
+            return it->second;
+        }
+        return open_slot(key, kind, now);
+    }
+
+    void observe(Slot& s, std::uint64_t obs) {
+        s.first_obs = std::min(s.first_obs, obs);
+        s.last_obs = std::max(s.last_obs, obs);
+        ++s.reports;
+        stats.reports.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    void on_trace(const Origin& o, const IoamTrace& t, std::uint64_t now) {
+        const std::uint32_t exp = exporter(o.exporter, o.domain);
+        heard(exp, now);
+        const std::uint64_t reporter = identity(t.nodes.front());
+        learn_node(t.namespace_id, reporter, exp);
+        if ((t.trace_type & kTimestampBits) != kTimestampBits ||
+            !analysis::node_time_ns(t.nodes.back(), config.fraction_unit)) {
+            add_timeless(t, now);
+            return;
+        }
+        const auto found = slot_for(trace_key(t), PacketKind::trace, now);
+        if (!found) {
+            return;
+        }
+        const std::uint32_t si = *found;
+        Slot& s = slots[si];
+        const std::size_t r = t.nodes.size() - 1;  // the reporter's position, oldest first
+        if (s.hops.empty()) {
+            s.ns = t.namespace_id;
+            s.trace_type = t.trace_type;
+        }
+        if (s.hops.size() > r) {
+            if (s.hops[r].hop.node != reporter) {
+                stats.conflicts.fetch_add(1, std::memory_order_relaxed);
+                return;
+            }
+            if (s.hops[r].hop.reported) {
+                stats.duplicates.fetch_add(1, std::memory_order_relaxed);
+                return;
+            }
+        } else {
+            if (!s.hops.empty() &&
+                identity(t.nodes[r + 1 - s.hops.size()]) != s.hops.back().hop.node) {
+                stats.conflicts.fetch_add(1, std::memory_order_relaxed);
+                return;
+            }
+            const std::size_t cap = s.hops.capacity();
+            for (std::size_t j = s.hops.size(); j <= r; ++j) {
+                append_hop(s.hops, s.ns, t.nodes, j);
+            }
+            hop_bytes += (s.hops.capacity() - cap) * sizeof(Hop);
+        }
+        s.hops[r].hop.reported = true;
+        observe(s, t.observation_time_ns);
+        if (r + 1 == s.hops.size() && ends_on_terminal(s)) {
+            close(si, now, false);
+        }
+    }
+
+    void on_dex(const Origin& o, const DexReport& d, std::uint64_t now) {
+        const std::uint32_t exp = exporter(o.exporter, o.domain);
+        heard(exp, now);
+        const std::uint64_t node = identity(d.node);
+        learn_node(d.namespace_id, node, exp);
+        if (!d.flow_id || !d.sequence_number) {
+            stats.unjoinable.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        const std::uint64_t key =
+            Hasher(kDexKey).add(d.namespace_id).add(*d.flow_id).add(*d.sequence_number).h;
+        const auto found = slot_for(key, PacketKind::dex, now);
+        if (!found) {
+            return;
+        }
+        const std::uint32_t si = *found;
+        Slot& s = slots[si];
+        if (s.hops.empty()) {
+            s.ns = d.namespace_id;
+            s.trace_type = d.trace_type;
+            s.flow = d.flow_id;
+            s.seq = d.sequence_number;
+        }
+        for (const Hop& h : s.hops) {
+            if (h.hop.node == node) {
+                stats.duplicates.fetch_add(1, std::memory_order_relaxed);
+                return;
+            }
+        }
+        Hop h;
+        h.hop.node = node;
+        h.hop.time_ns = analysis::node_time_ns(d.node, config.fraction_unit);
+        h.hop.transit_delay_ns = d.node.transit_delay;
+        h.hop.queue_depth = d.node.queue_depth;
+        h.hop.reported = true;
+        const std::size_t cap = s.hops.capacity();
+        s.hops.push_back(h);
+        hop_bytes += (s.hops.capacity() - cap) * sizeof(Hop);
+        order_dex(s);
+        observe(s, d.observation_time_ns);
+        if (ends_on_terminal(s)) {
+            close(si, now, false);
+        }
+    }
+};
+
+Correlator::Correlator(const CorrelatorConfig& config, std::vector<TraceSink*> report_sinks,
+                       std::vector<PacketSink*> packet_sinks, Clock clock)
+    : state_(std::make_unique<State>(config, std::move(packet_sinks), std::move(clock), stats_)),
+      report_sinks_(std::move(report_sinks)) {}
+
+Correlator::~Correlator() {
+    stop();
+}
+
+void Correlator::consume(const Origin& origin, const IoamTrace& trace) {
+    for (TraceSink* s : report_sinks_) {
+        s->consume(origin, trace);
+    }
+    if (trace.nodes.empty()) {
+        return;
+    }
+    std::lock_guard lock(mu_);
+    const std::uint64_t now = state_->clock();
+    state_->expire(now);
+    state_->on_trace(origin, trace, now);
+    state_->publish();
+}
+
+void Correlator::consume(const Origin& origin, const DexReport& report) {
+    for (TraceSink* s : report_sinks_) {
+        s->consume(origin, report);
+    }
+    std::lock_guard lock(mu_);
+    const std::uint64_t now = state_->clock();
+    state_->expire(now);
+    state_->on_dex(origin, report, now);
+    state_->publish();
+}
+
+void Correlator::on_message(std::string_view exporter, std::uint32_t domain, std::size_t) {
+    std::lock_guard lock(mu_);
+    state_->heard(state_->exporter(exporter, domain), state_->clock());
+}
+
+void Correlator::on_sequence(std::string_view exporter, std::uint32_t domain, std::uint64_t lost,
+                             std::uint64_t, std::uint64_t) {
+    if (lost == 0) {
+        return;
+    }
+    std::lock_guard lock(mu_);
+    if (const std::uint32_t e = state_->exporter(exporter, domain); e != kNoExporter) {
+        state_->exporters[e].last_loss = state_->clock();
+    }
+}
+
+void Correlator::tick() {
+    std::lock_guard lock(mu_);
+    state_->expire(state_->clock());
+    state_->publish();
+}
+
+void Correlator::start() {
+    const auto period = std::chrono::nanoseconds(
+        std::max<std::uint64_t>(state_->config.window_ns / 10, std::uint64_t{10'000'000}));
+    std::lock_guard lock(ticker_mu_);
+    ticker_stop_ = false;
+    ticker_ = std::thread([this, period] {
+        std::unique_lock lk(ticker_mu_);
+        while (!ticker_cv_.wait_for(lk, period, [this] { return ticker_stop_; })) {
+            lk.unlock();
+            tick();
+            lk.lock();
+        }
+    });
+}
+
+void Correlator::stop() {
+    {
+        std::lock_guard lock(ticker_mu_);
+        ticker_stop_ = true;
+    }
+    ticker_cv_.notify_all();
+    if (ticker_.joinable()) {
+        ticker_.join();
+    }
+}
+
+}  // namespace ioam::collector::correlate
