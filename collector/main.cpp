@@ -9,7 +9,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "collector/api/http_server.hpp"
 #include "collector/api/routes.hpp"
 #include "collector/config.hpp"
 #include "collector/decode/record_decoder.hpp"
@@ -17,6 +16,7 @@
 #include "collector/source/ipfix_listener.hpp"
 #include "collector/store/sqlite_store.hpp"
 #include "common/metrics/registry.hpp"
+#include "common/net/http_server.hpp"
 
 namespace {
 
@@ -53,7 +53,10 @@ int run(const Config& config) {
         {[&registry] { return registry.render(); }, [&processor] { return processor.exporters(); },
          [&ready] { return ready.load(); }},
         config.routes);
-    api::HttpServer http(config.http, routes);
+    ioam::net::HttpServer http(
+        config.http,
+        [&routes](const ioam::net::HttpRequest& r) { return routes.handle(r.method, r.target); },
+        &api::Routes::is_cheap);
 
     store.start();
     http.start();
