@@ -55,10 +55,20 @@ HttpResponse json_error(int status, std::string_view message) {
 
 }  // namespace
 
-struct HttpServer::Impl {
-    Impl(HttpServerConfig c, HttpHandler h, HttpInlinePredicate i)
-        : config(std::move(c)), handler(std::move(h)), is_inline(std::move(i)), acceptor(io) {
-        if (config.worker_threads > 0) {
+struct HttpServer::OwnIo {
+    asio::io_context io{1};
+    std::thread thread;
+};
+
+struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
+    Impl(asio::io_context& context, HttpServerConfig c, HttpHandler h, HttpInlinePredicate i,
+         bool workers)
+        : config(std::move(c)),
+          handler(std::move(h)),
+          is_inline(std::move(i)),
+          io(context),
+          acceptor(context) {
+        if (workers && config.worker_threads > 0) {
             pool.emplace(config.worker_threads);
         }
     }
@@ -76,12 +86,13 @@ struct HttpServer::Impl {
     }
 
     struct Session : std::enable_shared_from_this<Session> {
-        Session(Impl& owner, tcp::socket socket, asio::ip::address addr)
-            : impl(owner),
+        Session(std::shared_ptr<Impl> owner, tcp::socket socket, asio::ip::address addr)
+            : keep(std::move(owner)),
+              impl(*keep),
               stream(std::move(socket)),
               client(addr),
-              buffer(owner.config.max_header_bytes + owner.config.max_body_bytes),
-              bucket(owner.config.max_requests_per_second, owner.config.burst) {}
+              buffer(impl.config.max_header_bytes + impl.config.max_body_bytes),
+              bucket(impl.config.max_requests_per_second, impl.config.burst) {}
         ~Session() { impl.release(client); }
 
         // Waits for the first octet of the next request: the idle timeout between keep-alive
@@ -217,6 +228,7 @@ struct HttpServer::Impl {
                 });
         }
 
+        std::shared_ptr<Impl> keep;
         Impl& impl;
         beast::tcp_stream stream;
         asio::ip::address client;
@@ -239,14 +251,14 @@ struct HttpServer::Impl {
     }
 
     void accept() {
-        acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
-            if (ec == asio::error::operation_aborted) {
+        acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+            if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) {
                 return;
             }
             if (!ec) {
-                admit(std::move(socket));
+                self->admit(std::move(s));
             }
-            accept();
+            self->accept();
         });
     }
 
@@ -272,28 +284,31 @@ struct HttpServer::Impl {
         }
         ++from_client;
         ++connections;
-        std::make_shared<Session>(*this, std::move(socket), addr)->wait_request(true);
+        std::make_shared<Session>(shared_from_this(), std::move(socket), addr)->wait_request(true);
     }
 
     const HttpServerConfig config;
     const HttpHandler handler;
     const HttpInlinePredicate is_inline;
-    // Before io: sessions still queued in io release their slot when io is destroyed.
     std::atomic<std::uint64_t> connections = 0;  // written on the I/O thread only
     std::map<asio::ip::address, std::size_t> per_client;
     std::atomic<std::uint64_t> refused_total_limit = 0;
     std::atomic<std::uint64_t> refused_client_limit = 0;
     std::atomic<std::uint64_t> timeouts = 0;
     std::atomic<std::uint64_t> handler_errors = 0;
-    asio::io_context io;
+    asio::io_context& io;
     tcp::acceptor acceptor;
     std::optional<asio::thread_pool> pool;
-    std::thread thread;
     std::atomic<std::uint16_t> bound_port = 0;
 };
 
 HttpServer::HttpServer(HttpServerConfig config, HttpHandler handler, HttpInlinePredicate is_inline)
-    : impl_(std::make_unique<Impl>(std::move(config), std::move(handler), std::move(is_inline))) {}
+    : own_(std::make_unique<OwnIo>()),
+      impl_(std::make_shared<Impl>(own_->io, std::move(config), std::move(handler),
+                                   std::move(is_inline), true)) {}
+
+HttpServer::HttpServer(asio::io_context& io, HttpServerConfig config, HttpHandler handler)
+    : impl_(std::make_shared<Impl>(io, std::move(config), std::move(handler), nullptr, false)) {}
 
 HttpServer::~HttpServer() {
     stop();
@@ -330,16 +345,21 @@ void HttpServer::start() {
     }
     m.bound_port = m.acceptor.local_endpoint().port();
     m.accept();
-    m.thread = std::thread([&m] { m.io.run(); });
+    if (own_) {
+        own_->thread = std::thread([this] { own_->io.run(); });
+    }
 }
 
 void HttpServer::stop() {
     Impl& m = *impl_;
-    if (!m.thread.joinable()) {
+    beast::error_code ignored;
+    if (!own_ || !own_->thread.joinable()) {
+        m.acceptor.close(ignored);  // on the thread running the io, as the contract says
         return;
     }
-    m.io.stop();
-    m.thread.join();
+    own_->io.stop();
+    own_->thread.join();
+    m.acceptor.close(ignored);
     // Handlers still running finish; what they post to the stopped io is destroyed with it.
     if (m.pool) {
         m.pool->join();

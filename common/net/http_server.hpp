@@ -5,11 +5,13 @@
 // between keep-alive requests, requests per second per connection (429 beyond). A handler that
 // throws gives 500; HEAD is answered as GET without the body.
 //
-// Handlers run on `worker_threads` threads, except those `is_inline` selects (cheap ones such
-// as /healthz and /metrics), which run on the I/O thread: a slow request never delays them.
+// With its own I/O thread, handlers run on `worker_threads` threads, except those `is_inline`
+// selects (cheap ones such as /healthz and /metrics), which run on the I/O thread: a slow
+// request never delays them. On a caller's io_context, everything runs on that context.
 //
-// Threading: start(), stop() and the destructor from the owner thread; port() and stats() from
-// any thread. The handler must be callable from several threads at once.
+// Threading: start(), stop() and the destructor from the owner thread (the thread running the
+// caller's io_context, if given); port() and stats() from any thread. With worker threads the
+// handler must be callable from several threads at once.
 
 #include <chrono>
 #include <cstddef>
@@ -18,6 +20,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace ioam::net {
 
@@ -66,12 +72,17 @@ class HttpServer {
         std::uint64_t handler_errors = 0;        // handler threw: answered 500
     };
 
+    // Runs an I/O thread of its own.
     HttpServer(HttpServerConfig config, HttpHandler handler, HttpInlinePredicate is_inline = {});
+    // Serves on `io`, which the caller runs, handlers included (worker_threads is ignored): for
+    // handlers that read state owned by that thread. Connections still open when the server is
+    // destroyed end with `io`.
+    HttpServer(boost::asio::io_context& io, HttpServerConfig config, HttpHandler handler);
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
     ~HttpServer();
 
-    // Binds and starts the threads. Throws std::runtime_error naming the listener and address
+    // Binds and starts accepting (and the threads). Throws std::runtime_error naming the listener and address
     // (bad address, port in use).
     void start();
     void stop();
@@ -79,8 +90,11 @@ class HttpServer {
     Stats stats() const;
 
   private:
+    struct OwnIo;
     struct Impl;
-    std::unique_ptr<Impl> impl_;
+    // Before impl_: pending connections on the own io keep Impl alive until the io is gone.
+    std::unique_ptr<OwnIo> own_;
+    std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace ioam::net
