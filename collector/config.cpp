@@ -1,5 +1,10 @@
 #include "collector/config.hpp"
 
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+
 #include <CLI/CLI.hpp>
 
 namespace ioam::collector {
@@ -7,6 +12,39 @@ namespace ioam::collector {
 namespace {
 
 constexpr std::uint64_t kNsPerSecond = 1'000'000'000;
+constexpr std::uint64_t kMaxTimeoutSeconds = 86'400;
+
+std::uint64_t to_seconds(std::chrono::milliseconds d) {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+}
+
+CLI::Validator positive_integer(std::uint64_t max = UINT64_MAX) {
+    return CLI::Validator(
+        [max](const std::string& text) -> std::string {
+            std::uint64_t v = 0;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+            if (ec != std::errc{} || end != text.data() + text.size() || v == 0 || v > max) {
+                return "expected a whole number from 1 to " + std::to_string(max) + ", got '" +
+                       text + "'";
+            }
+            return {};
+        },
+        "POSITIVE");
+}
+
+// CLI::PositiveNumber lets NaN through (every comparison with it is false).
+CLI::Validator finite_positive() {
+    return CLI::Validator(
+        [](const std::string& text) -> std::string {
+            char* end = nullptr;
+            const double v = std::strtod(text.c_str(), &end);
+            if (end == text.c_str() || *end != '\0' || !std::isfinite(v) || v <= 0) {
+                return "expected a finite number above 0, got '" + text + "'";
+            }
+            return {};
+        },
+        "POSITIVE");
+}
 
 }  // namespace
 
@@ -60,11 +98,38 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
 
     app.add_option("--http-listen", c.http.listen, "HTTP API and /metrics address")
         ->capture_default_str();
-    app.add_option("--http-max-connections", c.http.max_connections)->capture_default_str();
-    app.add_option("--http-idle-timeout", c.http.idle_timeout_s, "seconds")->capture_default_str();
-    app.add_option("--http-rate", c.http.max_requests_per_second, "requests/s per connection")
+    std::uint64_t http_header_timeout_s = to_seconds(c.http.header_timeout);
+    std::uint64_t http_request_timeout_s = to_seconds(c.http.request_timeout);
+    std::uint64_t http_idle_timeout_s = to_seconds(c.http.idle_timeout);
+    app.add_option("--http-max-connections", c.http.max_connections, "in total")
+        ->check(positive_integer())
         ->capture_default_str();
-    app.add_option("--http-max-header", c.http.max_header_bytes, "octets")->capture_default_str();
+    app.add_option("--http-max-connections-per-client", c.http.max_connections_per_client,
+                   "per client IP address")
+        ->check(positive_integer())
+        ->capture_default_str();
+    app.add_option("--http-header-timeout", http_header_timeout_s,
+                   "seconds from a request's first octet to its last header line")
+        ->check(positive_integer(kMaxTimeoutSeconds))
+        ->capture_default_str();
+    app.add_option("--http-request-timeout", http_request_timeout_s,
+                   "seconds to receive a whole request, and to send its response")
+        ->check(positive_integer(kMaxTimeoutSeconds))
+        ->capture_default_str();
+    app.add_option("--http-idle-timeout", http_idle_timeout_s,
+                   "seconds a keep-alive connection may wait for its next request")
+        ->check(positive_integer(kMaxTimeoutSeconds))
+        ->capture_default_str();
+    app.add_option("--http-rate", c.http.max_requests_per_second, "requests/s per connection")
+        ->check(finite_positive())
+        ->capture_default_str();
+    app.add_option("--http-max-header", c.http.max_header_bytes, "octets")
+        ->check(CLI::Range(std::size_t{512}, std::size_t{1} << 20))
+        ->capture_default_str();
+    app.add_option("--http-threads", c.http.worker_threads,
+                   "threads for API requests (/healthz and /metrics have their own)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+        ->capture_default_str();
     app.add_option("--api-max-limit", c.routes.max_limit, "largest 'limit' accepted")
         ->capture_default_str();
     app.add_option("--api-max-response", c.routes.max_response_bytes, "octets")
@@ -113,6 +178,9 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
     c.processor.udp_template_lifetime_ns = template_lifetime_s * kNsPerSecond;
     c.processor.udp_session_idle_ns = session_idle_s * kNsPerSecond;
     c.routes.exporter_silent_ns = exporter_silent_s * kNsPerSecond;
+    c.http.header_timeout = std::chrono::seconds(http_header_timeout_s);
+    c.http.request_timeout = std::chrono::seconds(http_request_timeout_s);
+    c.http.idle_timeout = std::chrono::seconds(http_idle_timeout_s);
     const auto unit = *analysis::parse_fraction_unit(fraction);
     c.store.fraction_unit = unit;
     c.routes.fraction_unit = unit;

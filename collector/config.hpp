@@ -6,13 +6,13 @@
 #include <optional>
 #include <string>
 
-#include "collector/api/http_server.hpp"
 #include "collector/api/routes.hpp"
 #include "collector/correlate/correlator.hpp"
 #include "collector/metrics/collector_metrics.hpp"
 #include "collector/source/ipfix_listener.hpp"
 #include "collector/source/ipfix_processor.hpp"
 #include "collector/store/sqlite_store.hpp"
+#include "common/net/http_server.hpp"
 
 namespace ioam::collector {
 
@@ -20,7 +20,8 @@ struct Config {
     source::ListenerConfig listener;
     source::ProcessorConfig processor;
     store::StoreConfig store;
-    api::HttpConfig http;
+    net::HttpServerConfig http{
+        .name = "HTTP API", .server_header = "ioam-collector", .listen = "127.0.0.1:9555"};
     api::RoutesConfig routes;
     metrics::MetricsConfig metrics;
     correlate::CorrelatorConfig correlator;

@@ -9,7 +9,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "collector/api/http_server.hpp"
 #include "collector/api/routes.hpp"
 #include "collector/config.hpp"
 #include "collector/correlate/correlator.hpp"
@@ -18,6 +17,7 @@
 #include "collector/source/ipfix_listener.hpp"
 #include "collector/store/sqlite_store.hpp"
 #include "common/metrics/registry.hpp"
+#include "common/net/http_server.hpp"
 
 namespace {
 
@@ -60,7 +60,10 @@ int run(const Config& config) {
         {[&registry] { return registry.render(); }, [&processor] { return processor.exporters(); },
          [&ready] { return ready.load(); }},
         config.routes);
-    api::HttpServer http(config.http, routes);
+    ioam::net::HttpServer http(
+        config.http,
+        [&routes](const ioam::net::HttpRequest& r) { return routes.handle(r.method, r.target); },
+        &api::Routes::is_cheap);
 
     store.start();
     correlator.start();

@@ -1,18 +1,16 @@
 #pragma once
-// A tiny HTTP/1.1 server for Prometheus: GET /metrics renders the registry, anything else is
-// 404/405. One request per connection, bounded concurrent connections, short timeouts.
+// Prometheus endpoint of the exporter on the common HTTP server: GET (or HEAD) /metrics renders
+// the registry, anything else is 404/405. One request per connection, at most 16 connections
+// (8 per client address), 5 s to send a request.
 //
-// Threading: runs on the io_context it is given; the registry may be updated from anywhere.
+// Threading: serves on the io_context it is given, so that scrape-time reads of pipeline
+// counters stay on the thread that owns them; construct, stop and destroy on that thread.
 
 #include <cstdint>
-#include <memory>
 #include <string>
 
 #include "common/metrics/registry.hpp"
-
-namespace boost::asio {
-class io_context;
-}
+#include "common/net/http_server.hpp"
 
 namespace ioam::exporter {
 
@@ -22,16 +20,12 @@ class MetricsServer {
     // std::runtime_error when malformed or when it cannot bind (start-up time).
     MetricsServer(boost::asio::io_context& io, const std::string& listen,
                   const metrics::Registry& registry);
-    ~MetricsServer();
-    MetricsServer(const MetricsServer&) = delete;
-    MetricsServer& operator=(const MetricsServer&) = delete;
 
-    std::uint16_t port() const;  // the bound port (useful with port 0)
-    void stop();
+    std::uint16_t port() const { return server_.port(); }  // the bound port (with port 0)
+    void stop() { server_.stop(); }
 
   private:
-    struct Impl;
-    std::shared_ptr<Impl> impl_;
+    net::HttpServer server_;
 };
 
 }  // namespace ioam::exporter

@@ -10,6 +10,7 @@
 
 #include "collector/analysis/delay.hpp"
 #include "common/model/ioam_trace.hpp"
+#include "common/util/result.hpp"
 
 namespace ioam::collector::analysis {
 
@@ -34,7 +35,10 @@ struct FlowAnalysis {
 };
 
 // Reports without a sequence number or a node id are ignored. Nodes are ordered by their
-// timestamps when both ends carry them, else by observation time.
-FlowAnalysis analyse_flow(std::span<const DexReport> reports, FractionUnit unit);
+// timestamps when both ends carry them, else by observation time. O(R log R + P * N) time and
+// O(R + P * N) memory for R reports, P packets and N nodes; Errc::too_large when more than
+// `max_nodes` distinct nodes reported (every packet would list them as missing).
+Result<FlowAnalysis> analyse_flow(std::span<const DexReport> reports, FractionUnit unit,
+                                  std::size_t max_nodes);
 
 }  // namespace ioam::collector::analysis

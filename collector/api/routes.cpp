@@ -7,6 +7,8 @@
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <span>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -25,12 +27,37 @@ std::uint64_t now_ns() {
 
 using nlohmann::json;
 
+// Store strings (exporter addresses, labels) and echoed input may hold any octet.
+std::string dump(const json& j) {
+    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 Response json_response(int status, const json& body) {
-    return {status, "application/json", body.dump()};
+    return {status, "application/json", dump(body)};
 }
 
 Response error(int status, const std::string& message) {
     return json_response(status, json{{"error", message}});
+}
+
+// Client text in a message: printable ASCII as is, other octets as \xHH, at most 64 octets.
+std::string printable(std::string_view text) {
+    constexpr std::size_t kMax = 64;
+    std::string out;
+    for (const char c : text.substr(0, kMax)) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u < 0x7f && u != '\\') {
+            out += c;
+        } else {
+            char hex[5];
+            std::snprintf(hex, sizeof hex, "\\x%02X", u);
+            out += hex;
+        }
+    }
+    if (text.size() > kMax) {
+        out += "...";
+    }
+    return out;
 }
 
 // Query parameters; every value must be a decimal unsigned integer.
@@ -53,7 +80,7 @@ class Params {
             const std::string_view value =
                 eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
             if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-                error = "unknown parameter '" + key + "'";
+                error = "unknown parameter '" + printable(key) + "'";
                 return std::nullopt;
             }
             std::uint64_t v = 0;
@@ -115,6 +142,15 @@ json optional_json(const std::optional<std::int64_t>& v) {
     return v ? json(*v) : json(nullptr);
 }
 
+// Bodies of endpoints that take no parameters.
+std::optional<Response> no_parameters(std::string_view query) {
+    std::string bad;
+    if (!Params::parse(query, {}, bad)) {
+        return error(400, bad);
+    }
+    return std::nullopt;
+}
+
 constexpr std::string_view kRecordPrefix = "/api/v1/records/";
 constexpr std::string_view kDexFlowPrefix = "/api/v1/dex/flows/";
 
@@ -126,7 +162,12 @@ Response Routes::handle(std::string_view method, std::string_view target) const 
     const std::string_view query =
         qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1);
     if (method != "GET") {
-        return error(405, "only GET is supported");
+        return error(405, "only GET and HEAD are supported");
+    }
+    if (is_cheap(path)) {
+        if (auto bad = no_parameters(query)) {
+            return *bad;
+        }
     }
     if (path == "/metrics") {
         return {200, "text/plain; version=0.0.4; charset=utf-8", providers_.metrics()};
@@ -142,6 +183,9 @@ Response Routes::handle(std::string_view method, std::string_view target) const 
     if (path == "/api/v1/records") {
         r = records(query);
     } else if (path.starts_with(kRecordPrefix)) {
+        if (auto bad = no_parameters(query)) {
+            return *bad;
+        }
         r = record(path.substr(kRecordPrefix.size()));
     } else if (path == "/api/v1/nodes") {
         r = nodes(query);
@@ -157,6 +201,11 @@ Response Routes::handle(std::string_view method, std::string_view target) const 
     return r.body.size() > config_.max_response_bytes
                ? error(500, "response too large: lower 'limit'")
                : r;
+}
+
+bool Routes::is_cheap(std::string_view target) {
+    const std::string_view path = target.substr(0, target.find('?'));
+    return path == "/healthz" || path == "/readyz" || path == "/metrics";
 }
 
 std::size_t Routes::limit(std::optional<std::uint64_t> requested) const {
@@ -189,32 +238,57 @@ Response Routes::records(std::string_view query) const {
     if (kind) {
         q.kind = static_cast<store::RecordKind>(*kind);
     }
+    // Times are signed 64-bit nanoseconds in the store.
+    for (const char* bound : {"from", "to"}) {
+        if (p->get(bound).value_or(0) > std::uint64_t{INT64_MAX}) {
+            return error(400, std::string("parameter '") + bound +
+                                  "' out of range (at most 9223372036854775807)");
+        }
+    }
     q.node_id = p->get("node");
     q.from_ns = p->get("from");
     q.to_ns = p->get("to");
     q.after_id = static_cast<std::int64_t>(
         std::min<std::uint64_t>(p->get("cursor").value_or(0), std::uint64_t{INT64_MAX}));
-    q.limit = limit(p->get("limit"));
-    auto rows = reader_.query(q);
-    if (!rows) {
-        return error(500, "store query failed");
-    }
-    // Stops at the response budget; the cursor lets the client fetch the rest.
-    json out = json::array();
-    std::size_t size = 0;
+    const std::size_t wanted = limit(p->get("limit"));
+    // Rows are read in pages sized by the largest row so far, so that at most about one page
+    // beyond the response budget is ever held; the cursor lets the client fetch the rest.
+    constexpr std::size_t kMaxPage = 64;
+    const std::size_t budget = config_.max_response_bytes / 2;
+    std::string out;
+    std::size_t count = 0;
+    std::size_t largest = 0;
     std::optional<std::int64_t> last;
-    for (const auto& r : *rows) {
-        json j = record_json(r, config_.fraction_unit);
-        size += j.dump().size();
-        if (size > config_.max_response_bytes / 2 && last) {
+    bool more = false;
+    while (count < wanted && !more) {
+        const std::size_t room = budget - std::min(budget, out.size());
+        q.limit = std::clamp<std::size_t>(largest == 0 ? 1 : room / largest, 1,
+                                          std::min(kMaxPage, wanted - count));
+        auto rows = reader_.query(q);
+        if (!rows) {
+            return error(500, "store query failed");
+        }
+        for (const auto& r : *rows) {
+            std::string j = dump(record_json(r, config_.fraction_unit));
+            largest = std::max(largest, j.size());
+            if (last && out.size() + j.size() > budget) {
+                more = true;
+                break;
+            }
+            out += out.empty() ? "" : ",";
+            out += j;
+            last = r.id;
+            ++count;
+        }
+        if (rows->size() < q.limit) {
             break;
         }
-        out.push_back(std::move(j));
-        last = r.id;
+        q.after_id = *last;
     }
-    const bool more = out.size() < rows->size() || rows->size() == q.limit;
-    return json_response(200, json{{"records", std::move(out)},
-                                   {"next_cursor", more && last ? json(*last) : json(nullptr)}});
+    more = more || count == wanted;
+    return {200, "application/json",
+            "{\"records\":[" + out + "],\"next_cursor\":" +
+                (more && last ? std::to_string(*last) : std::string("null")) + "}"};
 }
 
 Response Routes::record(std::string_view id_text) const {
@@ -292,12 +366,16 @@ std::string_view Routes::exporter_state(const source::ExporterStats& e, std::uin
 }
 
 Response Routes::exporters(std::string_view query) const {
-    if (!query.empty()) {
-        return error(400, "no parameters accepted");
+    std::string bad;
+    auto p = Params::parse(query, {"limit"}, bad);
+    if (!p) {
+        return error(400, bad);
     }
+    const auto all = providers_.exporters();
+    const std::size_t n = std::min(all.size(), limit(p->get("limit")));
     json out = json::array();
     const auto now = now_ns();
-    for (const auto& e : providers_.exporters()) {
+    for (const auto& e : std::span(all).first(n)) {
         out.push_back({{"address", e.session.address},
                        {"state", exporter_state(e, now)},
                        {"ended_ns", e.ended_ns == 0 ? json(nullptr) : json(e.ended_ns)},
@@ -315,7 +393,7 @@ Response Routes::exporters(std::string_view query) const {
                        {"first_seen_ns", e.first_seen_ns},
                        {"last_seen_ns", e.last_seen_ns}});
     }
-    return json_response(200, json{{"exporters", std::move(out)}});
+    return json_response(200, json{{"exporters", std::move(out)}, {"total", all.size()}});
 }
 
 Response Routes::dex_flow(std::string_view id_text, std::string_view query) const {
@@ -328,12 +406,11 @@ Response Routes::dex_flow(std::string_view id_text, std::string_view query) cons
     if (!p) {
         return error(400, bad);
     }
-    // Reports, not packets: several nodes report each packet, hence the larger default.
-    const std::size_t max_reports = config_.max_limit * 10;
     store::TraceQuery q;
     q.kind = store::RecordKind::dex;
     q.flow_id = static_cast<std::uint32_t>(*flow);
-    q.limit = std::min<std::size_t>(p->get("limit").value_or(max_reports), max_reports);
+    q.limit = std::min<std::size_t>(p->get("limit").value_or(config_.max_dex_reports),
+                                    config_.max_dex_reports);
     auto rows = reader_.query(q);
     if (!rows) {
         return error(500, "store query failed");
@@ -341,33 +418,48 @@ Response Routes::dex_flow(std::string_view id_text, std::string_view query) cons
     if (rows->empty()) {
         return error(404, "no reports for this flow");
     }
+    const std::size_t report_count = rows->size();
     std::vector<DexReport> reports;
-    for (const auto& r : *rows) {
-        reports.push_back(std::get<DexReport>(r.record));
+    reports.reserve(report_count);
+    for (auto& r : *rows) {
+        reports.push_back(std::get<DexReport>(std::move(r.record)));
     }
-    const auto a = analysis::analyse_flow(reports, config_.fraction_unit);
-    json packets = json::array();
-    for (const auto& pk : a.packets) {
+    std::vector<store::StoredRecord>().swap(*rows);
+    const auto a = analysis::analyse_flow(reports, config_.fraction_unit, config_.max_flow_nodes);
+    if (!a) {
+        return error(422, "flow reported by more than " + std::to_string(config_.max_flow_nodes) +
+                              " nodes: not analysed");
+    }
+    // Written packet by packet so that an oversized answer stops at the budget.
+    std::string packets;
+    for (const auto& pk : a->packets) {
         json delays = json::array();
         for (const auto& d : pk.segment_ns) {
             delays.push_back(optional_json(d));
         }
-        packets.push_back({{"sequence_number", pk.sequence},
-                           {"path", pk.nodes},
-                           {"segment_delay_ns", std::move(delays)},
-                           {"missing", pk.missing},
-                           {"last_seen", pk.last_seen ? json(*pk.last_seen) : json(nullptr)}});
+        packets += packets.empty() ? "" : ",";
+        packets += dump({{"sequence_number", pk.sequence},
+                         {"path", pk.nodes},
+                         {"segment_delay_ns", std::move(delays)},
+                         {"missing", pk.missing},
+                         {"last_seen", pk.last_seen ? json(*pk.last_seen) : json(nullptr)}});
+        if (packets.size() > config_.max_response_bytes) {
+            return error(500, "response too large: lower 'limit'");
+        }
     }
     json loss = json::array();
-    for (const auto& l : a.loss) {
+    for (const auto& l : a->loss) {
         loss.push_back({{"last_seen_node", l.last_seen_node}, {"packets", l.packets}});
     }
-    return json_response(200, json{{"flow_id", *flow},
-                                   {"reports", rows->size()},
-                                   {"nodes", a.nodes},
-                                   {"packets", std::move(packets)},
-                                   {"incomplete_packets", a.incomplete},
-                                   {"loss", std::move(loss)}});
+    std::string body = dump(json{{"flow_id", *flow},
+                                 {"reports", report_count},
+                                 {"nodes", a->nodes},
+                                 {"packets", nullptr},
+                                 {"incomplete_packets", a->incomplete},
+                                 {"loss", std::move(loss)}});
+    const std::string_view placeholder = "\"packets\":null";
+    body.replace(body.find(placeholder), placeholder.size(), "\"packets\":[" + packets + "]");
+    return {200, "application/json", std::move(body)};
 }
 
 }  // namespace ioam::collector::api

@@ -1,6 +1,8 @@
 #pragma once
 // The HTTP API as a pure function of (method, target): no sockets, so it is unit-tested
-// directly. JSON bodies; errors are {"error": "..."} with 400 (bad parameter), 404, 405.
+// directly. JSON bodies (invalid UTF-8 replaced); errors are {"error": "..."} with 400 (bad or
+// unknown parameter), 404, 405. Work per request is bounded: rows are read in pages within the
+// response budget, DEX flows by report and node counts.
 //
 // Threading: handle() may be called from several threads if the reader and providers allow
 // it (TraceReader serialises; the providers must be thread-safe).
@@ -15,20 +17,21 @@
 #include "collector/analysis/delay.hpp"
 #include "collector/source/ipfix_processor.hpp"
 #include "collector/store/trace_reader.hpp"
+#include "common/net/http_server.hpp"
 
 namespace ioam::collector::api {
 
-struct Response {
-    int status = 200;
-    std::string content_type = "application/json";
-    std::string body;
-};
+using Response = net::HttpResponse;
 
 struct RoutesConfig {
     std::size_t default_limit = 100;
     std::size_t max_limit = 1000;
     std::size_t max_response_bytes = 4u << 20;
     std::size_t path_delay_sample = 1000;  // records per path for percentiles
+    // /api/v1/dex/flows/{id}: reports read (default and largest 'limit'), and distinct
+    // reporting nodes analysed (a longer path is refused: each packet lists its missing nodes).
+    std::size_t max_dex_reports = 10'000;
+    std::size_t max_flow_nodes = 256;
     analysis::FractionUnit fraction_unit = analysis::FractionUnit::microseconds;
     // A live exporter sends at least its templates every refresh (30 s by default): one
     // silent for longer than this is shown as "silent".
@@ -47,6 +50,8 @@ class Routes {
         : reader_(reader), providers_(std::move(providers)), config_(config) {}
 
     Response handle(std::string_view method, std::string_view target) const;
+    // The targets whose handling is cheap and bounded (health, metrics): fit for an I/O thread.
+    static bool is_cheap(std::string_view target);
 
   private:
     std::size_t limit(std::optional<std::uint64_t> requested) const;

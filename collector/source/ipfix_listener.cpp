@@ -12,7 +12,7 @@
 
 #include <boost/asio.hpp>
 
-#include "collector/util/host_port.hpp"
+#include "common/net/host_port.hpp"
 
 namespace ioam::collector::source {
 
@@ -38,7 +38,7 @@ asio::ip::address unmapped(const asio::ip::address& a) {
 
 template <typename Endpoint>
 Endpoint resolve(const std::string& listen) {
-    auto hp = parse_host_port(listen);
+    auto hp = net::parse_host_port(listen);
     if (!hp) {
         throw std::runtime_error("bad listen address: " + listen);
     }

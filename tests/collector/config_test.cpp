@@ -68,5 +68,33 @@ TEST(CollectorConfig, CorrelationFlags) {
     EXPECT_NE(parse({"--correlation-window", "0"}, bad).value_or(0), 0);
 }
 
+TEST(CollectorConfig, HttpLimitsMustBePositiveAndFinite) {
+    Config c;
+    for (const std::vector<std::string>& bad :
+         {std::vector<std::string>{"--http-max-connections", "0"},
+          {"--http-max-connections", "-1"},
+          {"--http-max-connections-per-client", "0"},
+          {"--http-idle-timeout", "0"},
+          {"--http-idle-timeout", "99999999999999999999"},
+          {"--http-header-timeout", "0"},
+          {"--http-request-timeout", "86401"},
+          {"--http-rate", "0"},
+          {"--http-rate", "-5"},
+          {"--http-rate", "nan"},
+          {"--http-rate", "inf"},
+          {"--http-max-header", "10"},
+          {"--http-threads", "0"}}) {
+        EXPECT_NE(parse(bad, c).value_or(0), 0) << bad[0] << " " << bad[1];
+    }
+    ASSERT_FALSE(parse({"--http-idle-timeout", "7", "--http-header-timeout", "2",
+                        "--http-max-connections-per-client", "3", "--http-rate", "0.5"},
+                       c)
+                     .has_value());
+    EXPECT_EQ(c.http.idle_timeout, std::chrono::seconds(7));
+    EXPECT_EQ(c.http.header_timeout, std::chrono::seconds(2));
+    EXPECT_EQ(c.http.max_connections_per_client, 3u);
+    EXPECT_EQ(c.http.max_requests_per_second, 0.5);
+}
+
 }  // namespace
 }  // namespace ioam::collector

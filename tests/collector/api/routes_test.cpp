@@ -192,5 +192,141 @@ TEST_F(RoutesTest, DexFlowJoinedBySequence) {
     EXPECT_EQ(f["loss"], json::parse(R"([{"last_seen_node":2,"packets":1}])"));
 }
 
+// Regression: a non-UTF-8 octet in a parameter name made nlohmann throw type_error.316 while
+// writing the 400 answer, which nothing caught: the collector aborted.
+TEST_F(RoutesTest, NonUtf8ParameterNamesAre400WithValidJson) {
+    for (const std::string target :
+         {"/api/v1/nodes", "/api/v1/records", "/api/v1/paths", "/api/v1/exporters",
+          "/api/v1/dex/flows/4242", "/api/v1/records/1", "/healthz", "/readyz", "/metrics"}) {
+        const json e = get(target + "?\xff\xfe=1", 400);  // json::parse refuses invalid UTF-8
+        EXPECT_EQ(e["error"], "unknown parameter '\\xFF\\xFE'") << target;
+        EXPECT_EQ(get(target + "?%FF=1", 400)["error"], "unknown parameter '%FF'") << target;
+    }
+}
+
+TEST_F(RoutesTest, UnknownParametersAre400OnEveryEndpoint) {
+    for (const std::string target :
+         {"/api/v1/nodes", "/api/v1/records", "/api/v1/paths", "/api/v1/exporters",
+          "/api/v1/dex/flows/4242", "/api/v1/records/1", "/healthz", "/readyz", "/metrics"}) {
+        EXPECT_EQ(get(target + "?bogus=1", 400)["error"], "unknown parameter 'bogus'") << target;
+    }
+}
+
+TEST_F(RoutesTest, TimesAboveInt64MaxAre400NotNegative) {
+    EXPECT_EQ(get("/api/v1/records?from=9223372036854775807")["records"].size(), 0u);
+    for (const char* bound : {"from", "to"}) {
+        const json e = get(std::string("/api/v1/records?") + bound + "=9223372036854775808", 400);
+        EXPECT_NE(e["error"].get<std::string>().find(bound), std::string::npos) << e;
+    }
+}
+
+// Counts the rows the API reads from the real store.
+class CountingReader : public store::TraceReader {
+  public:
+    explicit CountingReader(store::TraceReader& inner) : inner_(inner) {}
+    Result<std::vector<store::StoredRecord>> query(const store::TraceQuery& q) override {
+        auto rows = inner_.query(q);
+        if (rows) {
+            rows_read += rows->size();
+        }
+        return rows;
+    }
+    Result<std::optional<store::StoredRecord>> get(std::int64_t id) override {
+        return inner_.get(id);
+    }
+    Result<std::vector<store::NodeSummary>> nodes(std::size_t limit) override {
+        return inner_.nodes(limit);
+    }
+    Result<std::vector<store::PathSummary>> paths(std::size_t limit, std::size_t sample) override {
+        return inner_.paths(limit, sample);
+    }
+    std::size_t rows_read = 0;
+
+  private:
+    store::TraceReader& inner_;
+};
+
+// Regression: every row up to `limit` was loaded before the budget was applied.
+TEST_F(RoutesTest, RecordsStopReadingAtTheResponseBudget) {
+    for (std::uint64_t i = 0; i < 300; ++i) {
+        store.consume({"10.0.0.3", 1}, make_trace({1, 2, 3, 4, 5, 6, 7, 8}, 5, kT0 + 10 + i));
+    }
+    store.flush();
+    CountingReader counting(store);
+    const std::size_t one = routes.handle("GET", "/api/v1/records?limit=1&kind=0").body.size();
+    // Room for about ten records in half the budget.
+    Routes small(counting, providers, {.max_limit = 1000, .max_response_bytes = 20 * one});
+    const Response r = small.handle("GET", "/api/v1/records?limit=1000&kind=0");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json j = json::parse(r.body);
+    const std::size_t returned = j["records"].size();
+    EXPECT_GE(returned, 5u);
+    EXPECT_LE(returned, 12u);
+    EXPECT_FALSE(j["next_cursor"].is_null());
+    // At most one page beyond what was returned, and the page is sized to the budget.
+    EXPECT_LE(counting.rows_read, 2 * returned + 1) << counting.rows_read;
+}
+
+// Regression: /api/v1/exporters answered 500 (response too large) beyond ~15 000 sessions.
+TEST_F(RoutesTest, ExportersTakeALimit) {
+    Providers many = providers;
+    many.exporters = [] {
+        std::vector<source::ExporterStats> v(20'000);
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            v[i].session.address = "2001:db8::" + std::to_string(i);
+            v[i].session.port = static_cast<std::uint16_t>(i);
+        }
+        v[0].session.address = "\xff";  // invalid UTF-8 is replaced, not thrown on
+        return v;
+    };
+    Routes r(store, many, {.default_limit = 100, .max_limit = 1000});
+    const auto get_from = [&](const std::string& target) {
+        const Response res = r.handle("GET", target);
+        EXPECT_EQ(res.status, 200) << res.body.substr(0, 200);
+        return json::parse(res.body);
+    };
+    const json def = get_from("/api/v1/exporters");
+    EXPECT_EQ(def["exporters"].size(), 100u);
+    EXPECT_EQ(def["total"], 20'000);
+    EXPECT_EQ(def["exporters"][0]["address"], "\xEF\xBF\xBD");
+    EXPECT_EQ(get_from("/api/v1/exporters?limit=7")["exporters"].size(), 7u);
+    EXPECT_EQ(get_from("/api/v1/exporters?limit=100000")["exporters"].size(), 1000u);
+}
+
+// Regression: every packet listed every other node as missing, O(N^2) in reports (10 000
+// reports from distinct nodes: 6.9 s, 2.9 GB). Flows with more nodes than the bound are refused.
+TEST_F(RoutesTest, DexFlowWithTooManyNodesIs422) {
+    for (std::uint32_t n = 0; n < 300; ++n) {
+        DexReport d = dex(n, 100 + n, 0);
+        d.flow_id = 77;
+        store.consume({"10.0.0.9", 2}, d);
+    }
+    store.flush();
+    const json e = get("/api/v1/dex/flows/77", 422);
+    EXPECT_EQ(e["error"], "flow reported by more than 256 nodes: not analysed");
+    Routes few(store, providers, {.max_flow_nodes = 2});
+    EXPECT_EQ(few.handle("GET", "/api/v1/dex/flows/4242").status, 422);
+}
+
+TEST_F(RoutesTest, DexFlowReportsAreCapped) {
+    for (std::uint32_t seq = 0; seq < 2000; ++seq) {
+        for (std::uint32_t node = 1; node <= 3; ++node) {
+            DexReport d = dex(seq, node, 50 * node);
+            d.flow_id = 88;
+            store.consume({"10.0.0.9", 2}, d);
+        }
+    }
+    store.flush();
+    Routes capped(store, providers, {.max_dex_reports = 3000});
+    const Response r = capped.handle("GET", "/api/v1/dex/flows/88?limit=100000");
+    ASSERT_EQ(r.status, 200);
+    const json f = json::parse(r.body);
+    EXPECT_EQ(f["reports"], 3000);
+    EXPECT_EQ(f["packets"].size(), 1000u);
+    EXPECT_EQ(f["incomplete_packets"], 0);
+    EXPECT_EQ(json::parse(capped.handle("GET", "/api/v1/dex/flows/88?limit=30").body)["reports"],
+              30);
+}
+
 }  // namespace
 }  // namespace ioam::collector::api

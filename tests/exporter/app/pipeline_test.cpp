@@ -231,5 +231,19 @@ TEST(MetricsServer, RejectsBadListenAddresses) {
     EXPECT_THROW(MetricsServer(io, "not-an-ip:80", registry), std::runtime_error);
 }
 
+TEST(MetricsServer, PortInUseNamesTheListener) {
+    asio::io_context io;
+    metrics::Registry registry;
+    MetricsServer first(io, "127.0.0.1:0", registry);
+    const std::string listen = "127.0.0.1:" + std::to_string(first.port());
+    try {
+        MetricsServer second(io, listen, registry);
+        FAIL() << "bound a port in use";
+    } catch (const std::runtime_error& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "cannot listen for metrics on " + listen + ": Address already in use");
+    }
+}
+
 }  // namespace
 }  // namespace ioam::exporter

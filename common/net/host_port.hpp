@@ -1,5 +1,7 @@
 #pragma once
-// "host:port" and "[v6]:port" listen addresses of the configuration.
+// "host:port", "[v6]:port" and ":port" (every address) listen addresses of the configuration.
+//
+// Threading: pure functions.
 
 #include <charconv>
 #include <cstdint>
@@ -8,20 +10,20 @@
 
 #include "common/util/result.hpp"
 
-namespace ioam::collector {
+namespace ioam::net {
 
 struct HostPort {
-    std::string host;  // without brackets
+    std::string host;  // without brackets; empty for ":port"
     std::uint16_t port = 0;
 };
 
 inline Result<HostPort> parse_host_port(std::string_view s) {
     const auto colon = s.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) {
+    if (colon == std::string_view::npos) {
         return Errc::invalid_argument;
     }
     std::string_view host = s.substr(0, colon);
-    if (host.front() == '[') {
+    if (host.starts_with('[')) {
         if (host.size() < 3 || host.back() != ']') {
             return Errc::invalid_argument;
         }
@@ -38,4 +40,4 @@ inline Result<HostPort> parse_host_port(std::string_view s) {
     return HostPort{std::string(host), static_cast<std::uint16_t>(value)};
 }
 
-}  // namespace ioam::collector
+}  // namespace ioam::net
