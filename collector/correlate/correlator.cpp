@@ -1,6 +1,7 @@
 #include "collector/correlate/correlator.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <chrono>
 #include <deque>
@@ -31,13 +32,16 @@ std::uint64_t fmix(std::uint64_t k) noexcept {
     return k;
 }
 
+// One multiply-rotate per word (cheap on the per-report path), finished with fmix: a change
+// in any word reaches every bit of the result.
 struct Hasher {
     std::uint64_t h;
-    explicit Hasher(Tag tag) noexcept : h(fmix(tag * 0x9e3779b97f4a7c15ull)) {}
+    explicit Hasher(Tag tag) noexcept : h(tag * 0x9e3779b97f4a7c15ull) {}
     Hasher& add(std::uint64_t v) noexcept {
-        h = fmix(h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2)));
+        h = std::rotl((h ^ v) * 0x9fb21c651e98df25ull, 29);
         return *this;
     }
+    std::uint64_t done() const noexcept { return fmix(h); }
     // Absent and present-with-value hash apart (values are at most 56 bits wide).
     template <typename T>
     Hasher& add(const std::optional<T>& v) noexcept {
@@ -64,21 +68,19 @@ std::uint64_t trace_key(const IoamTrace& t) noexcept {
     Hasher h(kTraceKey);
     h.add(t.namespace_id).add(t.trace_type).add(t.node_len);
     add_node(h, t.nodes.back());
-    return h.h;
+    return h.done();
 }
 
 std::uint64_t path_start(std::uint16_t ns, std::uint64_t node) noexcept {
-    return Hasher(kPath).add(ns).add(node).h;
+    return Hasher(kPath).add(ns).add(node).done();
 }
 
 std::uint64_t path_next(std::uint64_t chain, std::uint64_t node) noexcept {
-    Hasher h(kPath);
-    h.h = chain;
-    return h.add(node).h;
+    return Hasher(kPath).add(chain).add(node).done();
 }
 
 std::uint64_t node_key(std::uint16_t ns, std::uint64_t node) noexcept {
-    return Hasher(kNode).add(ns).add(node).h;
+    return Hasher(kNode).add(ns).add(node).done();
 }
 
 std::uint64_t identity(const IoamNode& n) noexcept {
@@ -261,6 +263,22 @@ struct Correlator::State {
         if (PathInfo* p = path(chain, true)) {
             p->continued = true;
             p->next = next;
+        }
+    }
+
+    // A late report still shows where its path goes: a packet closed before its later
+    // reports arrived (evicted, or ended on a path wrongly believed to end there) must not
+    // keep the path's end wrong.
+    void learn_continuations(const IoamTrace& t) {
+        std::uint64_t chain = 0;
+        for (std::size_t i = t.nodes.size(); i-- > 0;) {
+            const std::uint64_t node = identity(t.nodes[i]);
+            if (i + 1 == t.nodes.size()) {
+                chain = path_start(t.namespace_id, node);
+                continue;
+            }
+            learn_continued(chain, node);
+            chain = path_next(chain, node);
         }
     }
 
@@ -481,10 +499,10 @@ struct Correlator::State {
                 learn_continued(s.hops[j - 1].chain, s.hops[j].hop.node);
             }
         }
-        if (packet.outcome == PacketOutcome::delivered) {
-            if (PathInfo* p = path(s.hops.back().chain, true)) {
-                p->terminal = true;
-            }
+        // An evicted packet teaches it too: without that, a rate that fills the pending table
+        // before the first window closes would never learn where its paths end.
+        if (PathInfo* p = path(s.hops.back().chain, true); p != nullptr && !p->continued) {
+            p->terminal = true;
         }
         packet.flow_id = s.flow;
         packet.sequence = s.seq;
@@ -564,6 +582,7 @@ struct Correlator::State {
         }
         const auto found = slot_for(trace_key(t), PacketKind::trace, now);
         if (!found) {
+            learn_continuations(t);
             return;
         }
         const std::uint32_t si = *found;
@@ -611,7 +630,7 @@ struct Correlator::State {
             return;
         }
         const std::uint64_t key =
-            Hasher(kDexKey).add(d.namespace_id).add(*d.flow_id).add(*d.sequence_number).h;
+            Hasher(kDexKey).add(d.namespace_id).add(*d.flow_id).add(*d.sequence_number).done();
         const auto found = slot_for(key, PacketKind::dex, now);
         if (!found) {
             return;

@@ -124,6 +124,26 @@ TEST_F(CorrelatorTest, ReorderedReportsAreJoined) {
     EXPECT_EQ(correlator.stats().late, 30u);
 }
 
+TEST_F(CorrelatorTest, LateReportsCorrectAWrongPathEnd) {
+    report(0, 0);  // the other nodes' reports come more than a window late
+    close_windows();
+    ASSERT_EQ(packets.packets.size(), 1u);
+    EXPECT_EQ(packets.packets[0].path, "1");
+    report(1, 0);  // "1" looks like the path's end: closed at once
+    EXPECT_EQ(packets.packets.size(), 2u);
+    report(1, 1);
+    report(1, 2);
+    report(1, 3);
+    EXPECT_EQ(correlator.stats().late, 3u);
+    send(2, 3);  // the late reports showed the path goes on: wait for the rest
+    EXPECT_EQ(packets.packets.size(), 2u);
+    close_windows();
+    ASSERT_EQ(packets.packets.size(), 3u);
+    EXPECT_EQ(packets.packets[2].path, "1,2,3,4");
+    send(3, 4);
+    EXPECT_EQ(packets.packets.size(), 4u) << "now the end is known";
+}
+
 TEST_F(CorrelatorTest, DuplicatedReportsAreCountedOnce) {
     for (std::uint32_t k = 0; k < 10; ++k) {
         for (std::size_t i = 0; i < 4; ++i) {
@@ -251,17 +271,22 @@ class BoundedCorrelatorTest : public CorrelatorTest {
 };
 
 TEST_F(BoundedCorrelatorTest, TheOldestPacketIsEvictedBeyondTheEntryBound) {
+    send(1000, 1001);  // shows that the path goes on past node 1
     for (std::uint32_t k = 0; k < 20; ++k) {
-        report(k, 0);
         clock.advance_ms(1);
+        report(k, 0);
     }
     EXPECT_EQ(correlator.stats().pending, 8u);
-    ASSERT_EQ(packets.packets.size(), 12u);
-    for (std::uint32_t k = 0; k < 12; ++k) {
+    ASSERT_EQ(packets.packets.size(), 13u);
+    EXPECT_EQ(packets.packets[0].path, "1,2,3,4");
+    for (std::uint32_t k = 0; k < 13; ++k) {
         EXPECT_EQ(packets.packets[k].outcome, PacketOutcome::incomplete);
         EXPECT_EQ(packets.packets[k].incomplete, IncompleteReason::evicted);
-        EXPECT_EQ(packets.packets[k].first_seen_ns, node_report(kPath, k, 0).observation_time_ns)
-            << "oldest first";
+        if (k > 0) {
+            EXPECT_EQ(packets.packets[k].first_seen_ns,
+                      node_report(kPath, k - 1, 0).observation_time_ns)
+                << "oldest first";
+        }
     }
     // A late report of an evicted packet is not a new packet.
     report(0, 1);
