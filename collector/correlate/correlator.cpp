@@ -444,7 +444,13 @@ struct Correlator::State {
                 stats.forgotten.fetch_add(1, std::memory_order_relaxed);
             } else if (head != kNoSlot &&
                        (timeless.empty() || slots[head].first_mono <= timeless.front().mono)) {
-                close(head, now, true);
+                const std::uint32_t victim = head;
+                const bool for_bytes = open + timeless.size() < config.max_pending;
+                close(victim, now, true);
+                if (for_bytes) {  // a reused slot keeps its hops' memory: give it back
+                    hop_bytes -= slots[victim].hops.capacity() * sizeof(Hop);
+                    std::vector<Hop>().swap(slots[victim].hops);
+                }
             } else if (!timeless.empty()) {
                 decide_timeless(true);
             } else {
