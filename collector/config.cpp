@@ -184,7 +184,6 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
     const auto unit = *analysis::parse_fraction_unit(fraction);
     c.store.fraction_unit = unit;
     c.routes.fraction_unit = unit;
-    c.metrics.fraction_unit = unit;
     c.correlator.fraction_unit = unit;
     c.correlator.window_ns =
         static_cast<std::uint64_t>(correlation_window_s * static_cast<double>(kNsPerSecond));

@@ -1,6 +1,7 @@
 #include "collector/correlate/correlator.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <chrono>
 #include <deque>
@@ -31,13 +32,16 @@ std::uint64_t fmix(std::uint64_t k) noexcept {
     return k;
 }
 
+// One multiply-rotate per word (cheap on the per-report path), finished with fmix: a change
+// in any word reaches every bit of the result.
 struct Hasher {
     std::uint64_t h;
-    explicit Hasher(Tag tag) noexcept : h(fmix(tag * 0x9e3779b97f4a7c15ull)) {}
+    explicit Hasher(Tag tag) noexcept : h(tag * 0x9e3779b97f4a7c15ull) {}
     Hasher& add(std::uint64_t v) noexcept {
-        h = fmix(h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2)));
+        h = std::rotl((h ^ v) * 0x9fb21c651e98df25ull, 29);
         return *this;
     }
+    std::uint64_t done() const noexcept { return fmix(h); }
     // Absent and present-with-value hash apart (values are at most 56 bits wide).
     template <typename T>
     Hasher& add(const std::optional<T>& v) noexcept {
@@ -64,26 +68,111 @@ std::uint64_t trace_key(const IoamTrace& t) noexcept {
     Hasher h(kTraceKey);
     h.add(t.namespace_id).add(t.trace_type).add(t.node_len);
     add_node(h, t.nodes.back());
-    return h.h;
+    return h.done();
 }
 
 std::uint64_t path_start(std::uint16_t ns, std::uint64_t node) noexcept {
-    return Hasher(kPath).add(ns).add(node).h;
+    return Hasher(kPath).add(ns).add(node).done();
 }
 
 std::uint64_t path_next(std::uint64_t chain, std::uint64_t node) noexcept {
-    Hasher h(kPath);
-    h.h = chain;
-    return h.add(node).h;
+    return Hasher(kPath).add(chain).add(node).done();
 }
 
 std::uint64_t node_key(std::uint16_t ns, std::uint64_t node) noexcept {
-    return Hasher(kNode).add(ns).add(node).h;
+    return Hasher(kNode).add(ns).add(node).done();
 }
 
 std::uint64_t identity(const IoamNode& n) noexcept {
     return analysis::node_identity(n).value_or(kUnknownNode);
 }
+
+// Packet key -> value, open addressing with linear probing and backward-shift deletion: one
+// cache line per lookup where a node-based map costs two misses and an allocation per packet.
+// Keys are hashes already; key 0 marks a free cell, so it is stored as 1.
+class FlatIndex {
+  public:
+    FlatIndex() : table_(kInitial) {}
+
+    std::uint32_t* find(std::uint64_t key) noexcept {
+        key = key == 0 ? 1 : key;
+        for (std::size_t i = key & mask();; i = (i + 1) & mask()) {
+            if (table_[i].key == key) {
+                return &table_[i].value;
+            }
+            if (table_[i].key == 0) {
+                return nullptr;
+            }
+        }
+    }
+
+    void insert_or_assign(std::uint64_t key, std::uint32_t value) {
+        if (std::uint32_t* v = find(key)) {
+            *v = value;
+            return;
+        }
+        if ((size_ + 1) * 2 > table_.size()) {
+            grow();
+        }
+        place(key == 0 ? 1 : key, value);
+        ++size_;
+    }
+
+    void erase(std::uint64_t key) noexcept {
+        key = key == 0 ? 1 : key;
+        std::size_t i = key & mask();
+        while (table_[i].key != key) {
+            if (table_[i].key == 0) {
+                return;
+            }
+            i = (i + 1) & mask();
+        }
+        // Knuth's algorithm R: move back every later entry of the run that may sit at `i`.
+        for (std::size_t j = (i + 1) & mask(); table_[j].key != 0; j = (j + 1) & mask()) {
+            const std::size_t home = table_[j].key & mask();
+            const bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+            if (movable) {
+                table_[i] = table_[j];
+                i = j;
+            }
+        }
+        table_[i].key = 0;
+        --size_;
+    }
+
+    std::size_t bytes() const noexcept { return table_.size() * sizeof(Entry); }
+    // What the next new key would add (the table doubles at half load).
+    std::size_t growth_bytes() const noexcept {
+        return (size_ + 1) * 2 > table_.size() ? bytes() : 0;
+    }
+
+  private:
+    static constexpr std::size_t kInitial = 1024;
+    struct Entry {
+        std::uint64_t key = 0;
+        std::uint32_t value = 0;
+    };
+    std::size_t mask() const noexcept { return table_.size() - 1; }
+    void place(std::uint64_t key, std::uint32_t value) noexcept {
+        std::size_t i = key & mask();
+        while (table_[i].key != 0) {
+            i = (i + 1) & mask();
+        }
+        table_[i] = Entry{key, value};
+    }
+    void grow() {
+        std::vector<Entry> old(table_.size() * 2);
+        old.swap(table_);
+        for (const Entry& e : old) {
+            if (e.key != 0) {
+                place(e.key, e.value);
+            }
+        }
+    }
+
+    std::vector<Entry> table_;
+    std::size_t size_ = 0;
+};
 
 struct Hop {
     PacketHop hop;
@@ -171,8 +260,8 @@ struct Correlator::State {
 
     std::deque<Slot> slots;  // a deque: growing it moves no slot
     std::vector<std::uint32_t> free;
-    std::unordered_map<std::uint64_t, std::uint32_t> index;  // key -> slot, or kClosed
-    std::uint32_t head = kNoSlot;                            // oldest first report
+    FlatIndex index;               // packet key -> slot, or kClosed
+    std::uint32_t head = kNoSlot;  // oldest first report
     std::uint32_t tail = kNoSlot;
     std::size_t open = 0;
     std::size_t hop_bytes = 0;  // capacity of every slot's hop vector
@@ -192,7 +281,7 @@ struct Correlator::State {
     Packet packet;  // scratch, emitted to the sinks
 
     std::size_t bytes() const noexcept {
-        return slots.size() * sizeof(Slot) + hop_bytes + index.size() * kMapEntryBytes +
+        return slots.size() * sizeof(Slot) + hop_bytes + index.bytes() +
                closed.size() * sizeof(closed.front()) + timeless_bytes +
                paths.size() * (sizeof(PathInfo) + kMapEntryBytes) +
                node_exporter.size() * kMapEntryBytes +
@@ -261,6 +350,22 @@ struct Correlator::State {
         if (PathInfo* p = path(chain, true)) {
             p->continued = true;
             p->next = next;
+        }
+    }
+
+    // A late report still shows where its path goes: a packet closed before its later
+    // reports arrived (evicted, or ended on a path wrongly believed to end there) must not
+    // keep the path's end wrong.
+    void learn_continuations(const IoamTrace& t) {
+        std::uint64_t chain = 0;
+        for (std::size_t i = t.nodes.size(); i-- > 0;) {
+            const std::uint64_t node = identity(t.nodes[i]);
+            if (i + 1 == t.nodes.size()) {
+                chain = path_start(t.namespace_id, node);
+                continue;
+            }
+            learn_continued(chain, node);
+            chain = path_next(chain, node);
         }
     }
 
@@ -333,13 +438,19 @@ struct Correlator::State {
     // detection of late reports), then closes the oldest pending packet or timeless report.
     void make_room(std::uint64_t now) {
         while (open + timeless.size() >= config.max_pending ||
-               bytes() + kReportBytes > config.max_bytes) {
+               bytes() + kReportBytes + index.growth_bytes() > config.max_bytes) {
             if (open + timeless.size() < config.max_pending && !closed.empty()) {
                 forget_closed();
                 stats.forgotten.fetch_add(1, std::memory_order_relaxed);
             } else if (head != kNoSlot &&
                        (timeless.empty() || slots[head].first_mono <= timeless.front().mono)) {
-                close(head, now, true);
+                const std::uint32_t victim = head;
+                const bool for_bytes = open + timeless.size() < config.max_pending;
+                close(victim, now, true);
+                if (for_bytes) {  // a reused slot keeps its hops' memory: give it back
+                    hop_bytes -= slots[victim].hops.capacity() * sizeof(Hop);
+                    std::vector<Hop>().swap(slots[victim].hops);
+                }
             } else if (!timeless.empty()) {
                 decide_timeless(true);
             } else {
@@ -351,8 +462,8 @@ struct Correlator::State {
     void forget_closed() {
         const std::uint64_t key = closed.front().first;
         closed.pop_front();
-        if (auto it = index.find(key); it != index.end() && it->second == kClosed) {
-            index.erase(it);
+        if (const std::uint32_t* v = index.find(key); v != nullptr && *v == kClosed) {
+            index.erase(key);
         }
     }
 
@@ -481,10 +592,10 @@ struct Correlator::State {
                 learn_continued(s.hops[j - 1].chain, s.hops[j].hop.node);
             }
         }
-        if (packet.outcome == PacketOutcome::delivered) {
-            if (PathInfo* p = path(s.hops.back().chain, true)) {
-                p->terminal = true;
-            }
+        // An evicted packet teaches it too: without that, a rate that fills the pending table
+        // before the first window closes would never learn where its paths end.
+        if (PathInfo* p = path(s.hops.back().chain, true); p != nullptr && !p->continued) {
+            p->terminal = true;
         }
         packet.flow_id = s.flow;
         packet.sequence = s.seq;
@@ -535,12 +646,12 @@ struct Correlator::State {
 
     // The slot of `key`, opened when new; nullopt (counted) when the packet was closed.
     std::optional<std::uint32_t> slot_for(std::uint64_t key, PacketKind kind, std::uint64_t now) {
-        if (auto it = index.find(key); it != index.end()) {
-            if (it->second == kClosed) {
+        if (const std::uint32_t* v = index.find(key)) {
+            if (*v == kClosed) {
                 stats.late.fetch_add(1, std::memory_order_relaxed);
                 return std::nullopt;
             }
-            return it->second;
+            return *v;
         }
         return open_slot(key, kind, now);
     }
@@ -564,6 +675,7 @@ struct Correlator::State {
         }
         const auto found = slot_for(trace_key(t), PacketKind::trace, now);
         if (!found) {
+            learn_continuations(t);
             return;
         }
         const std::uint32_t si = *found;
@@ -611,7 +723,7 @@ struct Correlator::State {
             return;
         }
         const std::uint64_t key =
-            Hasher(kDexKey).add(d.namespace_id).add(*d.flow_id).add(*d.sequence_number).h;
+            Hasher(kDexKey).add(d.namespace_id).add(*d.flow_id).add(*d.sequence_number).done();
         const auto found = slot_for(key, PacketKind::dex, now);
         if (!found) {
             return;

@@ -3,6 +3,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "collector/analysis/delay.hpp"
 #include "collector/correlate/correlator.hpp"
 #include "collector/decode/record_decoder.hpp"
 #include "collector/source/ipfix_listener.hpp"
@@ -86,7 +87,6 @@ std::string u64(std::uint64_t v) {
 struct CollectorMetrics::Impl {
     Impl(ioam::metrics::Registry& r, const MetricsConfig& c)
         : reg(r),
-          config(c),
           messages(r.counter("ioam_collector_ipfix_messages_total",
                              "IPFIX messages accepted, per exporter (address/observation domain)",
                              {"exporter"}, c.max_exporters)),
@@ -256,7 +256,6 @@ struct CollectorMetrics::Impl {
     }
 
     ioam::metrics::Registry& reg;
-    const MetricsConfig config;
     Family<Counter>& messages;
     Family<Counter>& records;
     Family<Counter>& bytes;

@@ -14,7 +14,6 @@
 #include <memory>
 #include <string>
 
-#include "collector/analysis/delay.hpp"
 #include "collector/correlate/packet.hpp"
 #include "collector/decode/trace_sink.hpp"
 #include "collector/source/ipfix_processor.hpp"
@@ -42,7 +41,6 @@ struct MetricsConfig {
     std::size_t max_series_per_family = 2000;  // label sets per family
     std::size_t max_exporters = 256;           // exporter label values
     std::size_t max_dex_flows = 1000;          // (flow, node) pairs tracked for DEX loss
-    analysis::FractionUnit fraction_unit = analysis::FractionUnit::microseconds;
 };
 
 class CollectorMetrics final : public TraceSink, public PacketSink, public source::IngestObserver {

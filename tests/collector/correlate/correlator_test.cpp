@@ -124,6 +124,76 @@ TEST_F(CorrelatorTest, ReorderedReportsAreJoined) {
     EXPECT_EQ(correlator.stats().late, 30u);
 }
 
+TEST_F(CorrelatorTest, LateReportsCorrectAWrongPathEnd) {
+    report(0, 0);  // the other nodes' reports come more than a window late
+    close_windows();
+    ASSERT_EQ(packets.packets.size(), 1u);
+    EXPECT_EQ(packets.packets[0].path, "1");
+    report(1, 0);  // "1" looks like the path's end: closed at once
+    EXPECT_EQ(packets.packets.size(), 2u);
+    report(1, 1);
+    report(1, 2);
+    report(1, 3);
+    EXPECT_EQ(correlator.stats().late, 3u);
+    send(2, 3);  // the late reports showed the path goes on: wait for the rest
+    EXPECT_EQ(packets.packets.size(), 2u);
+    close_windows();
+    ASSERT_EQ(packets.packets.size(), 3u);
+    EXPECT_EQ(packets.packets[2].path, "1,2,3,4");
+    send(3, 4);
+    EXPECT_EQ(packets.packets.size(), 4u) << "now the end is known";
+}
+
+TEST_F(CorrelatorTest, ManyPacketsShuffledAndDuplicatedAreEachCountedOnce) {
+    // 20000 packets, 2000 per 500 ms, reports shuffled within each burst and one in ten sent
+    // twice: the index grows, closed keys expire and are erased, slots are reused.
+    std::mt19937 rng(11);
+    std::vector<std::pair<std::uint32_t, std::size_t>> burst;
+    std::size_t sent_twice = 0;
+    for (std::uint32_t b = 0; b < 10; ++b) {
+        burst.clear();
+        for (std::uint32_t k = b * 2000; k < (b + 1) * 2000; ++k) {
+            for (std::size_t i = 0; i < 4; ++i) {
+                burst.emplace_back(k, i);
+                if (rng() % 10 == 0) {
+                    burst.emplace_back(k, i);
+                    ++sent_twice;
+                }
+            }
+        }
+        std::shuffle(burst.begin(), burst.end(), rng);
+        for (auto [k, i] : burst) {
+            report(k, i);
+        }
+        clock.advance_ms(500);
+        correlator.tick();
+    }
+    close_windows();
+    close_windows();
+    EXPECT_EQ(packets.packets.size(), 20000u);
+    EXPECT_EQ(on_path("1,2,3,4", PacketOutcome::delivered), 20000u);
+    std::vector<bool> seen(20000);
+    for (const Packet& p : packets.packets) {
+        const auto k =
+            static_cast<std::size_t>((p.first_seen_ns - 1'700'000'000'000'000'000ull) / 1'000'000);
+        ASSERT_LT(k, seen.size());
+        EXPECT_FALSE(seen[k]) << "packet " << k << " twice";
+        seen[k] = true;
+    }
+    // Every report is joined, a duplicate, or late (after its packet completed on its path's
+    // last node): none is lost or double counted.
+    std::uint64_t joined = 0;
+    for (const Packet& p : packets.packets) {
+        joined += p.reports;
+    }
+    const CorrelatorStats& st = correlator.stats();
+    EXPECT_EQ(joined, st.reports);
+    EXPECT_EQ(joined + st.duplicates + st.late, 4 * 20000 + sent_twice);
+    EXPECT_GT(st.late, 0u) << "bursts after the first window complete early";
+    EXPECT_EQ(st.conflicts, 0u);
+    EXPECT_EQ(correlator.stats().pending, 0u);
+}
+
 TEST_F(CorrelatorTest, DuplicatedReportsAreCountedOnce) {
     for (std::uint32_t k = 0; k < 10; ++k) {
         for (std::size_t i = 0; i < 4; ++i) {
@@ -251,17 +321,22 @@ class BoundedCorrelatorTest : public CorrelatorTest {
 };
 
 TEST_F(BoundedCorrelatorTest, TheOldestPacketIsEvictedBeyondTheEntryBound) {
+    send(1000, 1001);  // shows that the path goes on past node 1
     for (std::uint32_t k = 0; k < 20; ++k) {
-        report(k, 0);
         clock.advance_ms(1);
+        report(k, 0);
     }
     EXPECT_EQ(correlator.stats().pending, 8u);
-    ASSERT_EQ(packets.packets.size(), 12u);
-    for (std::uint32_t k = 0; k < 12; ++k) {
+    ASSERT_EQ(packets.packets.size(), 13u);
+    EXPECT_EQ(packets.packets[0].path, "1,2,3,4");
+    for (std::uint32_t k = 0; k < 13; ++k) {
         EXPECT_EQ(packets.packets[k].outcome, PacketOutcome::incomplete);
         EXPECT_EQ(packets.packets[k].incomplete, IncompleteReason::evicted);
-        EXPECT_EQ(packets.packets[k].first_seen_ns, node_report(kPath, k, 0).observation_time_ns)
-            << "oldest first";
+        if (k > 0) {
+            EXPECT_EQ(packets.packets[k].first_seen_ns,
+                      node_report(kPath, k - 1, 0).observation_time_ns)
+                << "oldest first";
+        }
     }
     // A late report of an evicted packet is not a new packet.
     report(0, 1);

@@ -173,6 +173,82 @@ std::string url_encode(const std::string& s) {
     return out;
 }
 
+// Node `pos` of 1,2,3,4 (exporter domain 101 + pos) reports packets [from, to).
+std::vector<std::uint8_t> node_message(std::size_t pos, std::uint32_t seq, std::uint32_t from,
+                                       std::uint32_t to) {
+    MessageBuilder b(101 + static_cast<std::uint32_t>(pos), seq);
+    trace_templates(b, kTraceType, true);
+    b.begin_set(ipfix::kTraceWithHopsTemplateId);
+    for (std::uint32_t k = from; k < to; ++k) {
+        trace_record(b, node_report({1, 2, 3, 4}, k, pos, 123), true);
+    }
+    return b.finish();
+}
+
+// The sample of `series` in the collector's /metrics, -1 when absent.
+double metric(const Collector& c, const std::string& series) {
+    const auto r = http_get(c.http_port, "/metrics");
+    if (!r) {
+        return -1;
+    }
+    const auto pos = r->body.find("\n" + series + " ");
+    return pos == std::string::npos ? -1 : std::stod(r->body.substr(pos + series.size() + 2));
+}
+
+TEST(CollectorDaemon, FourExportersReportEachPacketOnceAndLossIsLocalized) {
+    TempDb db;
+    Collector c(db, {"--correlation-window", "0.3"});
+    ASSERT_NE(c.http_port, 0) << c.child().log();
+    std::vector<std::unique_ptr<TcpSender>> nodes;
+    for (int i = 0; i < 4; ++i) {
+        nodes.push_back(std::make_unique<TcpSender>(c.tcp_port));
+    }
+    // Phase 1: ten packets, every node reports each.
+    for (std::size_t pos = 0; pos < 4; ++pos) {
+        nodes[pos]->send(node_message(pos, 0, 0, 10));
+    }
+    const std::string full = R"(ioam_path_packets_total{namespace="123",path="1,2,3,4"})";
+    ASSERT_TRUE(wait_for([&] { return metric(c, full) == 10; })) << metric(c, full);
+    const auto body = http_get(c.http_port, "/metrics")->body;
+    for (const char* prefix : {"1", "1,2", "1,2,3"}) {
+        EXPECT_EQ(body.find(std::string("path=\"") + prefix + "\""), std::string::npos) << prefix;
+    }
+    for (int d = 101; d <= 104; ++d) {
+        EXPECT_EQ(metric(c, "ioam_collector_ipfix_messages_total{exporter=\"127.0.0.1/" +
+                                std::to_string(d) + "\"}"),
+                  1)
+            << "exporters on one address are told apart by their domain";
+    }
+    EXPECT_EQ(
+        metric(c, R"(ioam_segment_delay_seconds_count{namespace="123",from_node="2",to_node="3"})"),
+        10);
+
+    // Phase 2: packets 10-14 never get past node 2 while node 3 goes on reporting 15-19.
+    nodes[0]->send(node_message(0, 10, 10, 20));
+    nodes[1]->send(node_message(1, 10, 10, 20));
+    ASSERT_TRUE(wait_for([&] { return c.received() == 60; }));
+    nodes[2]->send(node_message(2, 10, 15, 20));
+    nodes[3]->send(node_message(3, 10, 15, 20));
+    const std::string seg_lost =
+        R"(ioam_segment_lost_packets_total{namespace="123",from="2",to="3"})";
+    ASSERT_TRUE(wait_for([&] { return metric(c, seg_lost) == 5; })) << metric(c, seg_lost);
+    EXPECT_EQ(metric(c, full), 15);
+    EXPECT_EQ(metric(c, R"(ioam_path_lost_packets_total{namespace="123",path="1,2"})"), 5);
+
+    // Phase 3: the exporters of nodes 3 and 4 are gone: incomplete data, not network loss.
+    nodes[0]->send(node_message(0, 20, 20, 25));
+    nodes[1]->send(node_message(1, 20, 20, 25));
+    const std::string silent = R"(ioam_packets_incomplete_total{reason="exporter_silent"})";
+    ASSERT_TRUE(wait_for([&] { return metric(c, silent) == 5; })) << metric(c, silent);
+    EXPECT_EQ(metric(c, seg_lost), 5);
+    EXPECT_EQ(metric(c, full), 15);
+    EXPECT_EQ(metric(c,
+                     "ioam_collector_sequence_lost_records_total{exporter=\"127.0.0.1\","
+                     "domain=\"103\"}"),
+              -1)
+        << "no IPFIX loss was sent";
+}
+
 TEST(CollectorDaemon, PrometheusScrapesTheCollector) {
     if (!std::filesystem::exists("/usr/bin/prometheus")) {
         GTEST_SKIP() << "SKIPPED LOUDLY: /usr/bin/prometheus not installed "
