@@ -28,7 +28,6 @@ struct RoutesConfig {
     std::size_t default_limit = 100;
     std::size_t max_limit = 1000;
     std::size_t max_response_bytes = 4u << 20;
-    std::size_t path_delay_sample = 1000;  // records per path for percentiles
     analysis::FractionUnit fraction_unit = analysis::FractionUnit::microseconds;
     // A live exporter sends at least its templates every refresh (30 s by default): one
     // silent for longer than this is shown as "silent".
@@ -54,6 +53,9 @@ class Routes {
     Response record(std::string_view id) const;
     Response nodes(std::string_view query) const;
     Response paths(std::string_view query) const;
+    Response segments(std::string_view query) const;
+    std::optional<std::pair<store::Window, std::size_t>> summary_params(std::string_view query,
+                                                                        std::string& bad) const;
     Response exporters(std::string_view query) const;
     std::string_view exporter_state(const source::ExporterStats& e, std::uint64_t now) const;
     Response dex_flow(std::string_view flow_id, std::string_view query) const;
