@@ -185,6 +185,7 @@ struct BatchingStore::Impl {
             std::string why;
             if (backend->write(batch, why)) {
                 failing = false;
+                db_bytes = backend->size_bytes();
                 written += batch.records.size();
                 batches++;
                 std::function<void(double, std::size_t)> fn;
