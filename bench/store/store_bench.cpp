@@ -116,6 +116,12 @@ int write_records(std::uint64_t n, const std::string& where, std::uint64_t span_
     for (int e = 0; e < kExporters; ++e) {
         exporters.push_back("192.0.2." + std::to_string(e + 1));
     }
+    double batch_secs = 0;
+    double batch_max = 0;
+    store->set_batch_observer([&](double secs, std::size_t) {
+        batch_secs += secs;
+        batch_max = std::max(batch_max, secs);
+    });
     store->start();
     const double cpu0 = cpu_seconds();
     const double producer0 = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
@@ -136,12 +142,14 @@ int write_records(std::uint64_t n, const std::string& where, std::uint64_t span_
     std::printf(
         "write: %llu records (%llu written, %llu dropped, %llu failed batches) in %.2f s: "
         "%.0f records/s, %.2f us CPU per record (%.2f us in consume(), %.2f us writer), "
-        "%llu batches, %.1f MB\n",
+        "%llu batches (mean %.1f ms, max %.1f ms), %.1f MB\n",
         static_cast<unsigned long long>(n), static_cast<unsigned long long>(st.written),
         static_cast<unsigned long long>(st.dropped), static_cast<unsigned long long>(st.errors),
         secs, static_cast<double>(n) / secs, cpu * 1e6 / static_cast<double>(n),
         producer * 1e6 / static_cast<double>(n), (cpu - producer) * 1e6 / static_cast<double>(n),
-        static_cast<unsigned long long>(st.batches), static_cast<double>(st.db_bytes) / 1e6);
+        static_cast<unsigned long long>(st.batches),
+        batch_secs * 1e3 / static_cast<double>(std::max<std::uint64_t>(st.batches, 1)),
+        batch_max * 1e3, static_cast<double>(st.db_bytes) / 1e6);
     return st.written == n ? 0 : 1;
 }
 
