@@ -97,6 +97,10 @@ struct BatchingStore::Impl {
             queued_bytes += bytes;
             queued.store(queue.size(), std::memory_order_relaxed);
             queued_bytes_now.store(queued_bytes, std::memory_order_relaxed);
+            // The writer waits for a first record, then for a full batch: no wake-up between.
+            if (queue.size() != 1 && queue.size() != config.batch_size) {
+                return;
+            }
         }
         cv.notify_one();
     }
@@ -121,8 +125,12 @@ struct BatchingStore::Impl {
                 packets_dropped++;
                 return;
             }
+            const bool first = delta.empty() && queue.empty();
             delta.add(p);
             packets++;
+            if (!first) {
+                return;
+            }
         }
         cv.notify_one();
     }
@@ -156,6 +164,10 @@ struct BatchingStore::Impl {
                 cv.wait_until(lock,
                               std::min(next_retention, Clock::now() + std::chrono::seconds(1)),
                               [&] { return !queue.empty() || !delta.empty() || stopping; });
+                // Fewer, larger transactions: a batch waits up to batch_delay_ms to fill.
+                cv.wait_for(lock, std::chrono::milliseconds(config.batch_delay_ms), [&] {
+                    return queue.size() >= config.batch_size || stopping || flushing > 0;
+                });
                 if (!take(batch) && stopping) {
                     return;  // everything queued before stop() is written
                 }
@@ -253,6 +265,7 @@ struct BatchingStore::Impl {
     rollup::Delta delta;
     std::int64_t next_id = 1;  // writer only after start
     bool in_flight = false;
+    int flushing = 0;  // flush() callers waiting: no batch delay
     bool running = false;
     bool stopping = false;
     bool stop_seen = false;
@@ -310,10 +323,13 @@ void BatchingStore::stop() {
 
 void BatchingStore::flush() {
     std::unique_lock lock(impl_->mu);
+    impl_->flushing++;
+    impl_->cv.notify_all();
     impl_->flushed_cv.wait(lock, [&] {
         return (impl_->queue.empty() && impl_->delta.empty() && !impl_->in_flight) ||
                !impl_->running;
     });
+    impl_->flushing--;
 }
 
 StoreStats BatchingStore::stats() const {

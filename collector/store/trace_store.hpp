@@ -24,9 +24,12 @@ namespace ioam::collector::store {
 struct StoreConfig {
     // Back end and its location: "sqlite:PATH", or a bare PATH for SQLite (--db).
     std::string path = "./ioam.db";
-    std::size_t queue_capacity = 65536;              // records waiting for the writer
-    std::size_t queue_bytes = 256u << 20;            // and their estimated memory
-    std::size_t batch_size = 4096;                   // records per write at most
+    std::size_t queue_capacity = 65536;    // records waiting for the writer
+    std::size_t queue_bytes = 256u << 20;  // and their estimated memory
+    std::size_t batch_size = 4096;         // records per write at most
+    // A batch waits this long to fill (fewer, larger transactions at low rates); SIGKILL
+    // loses at most this plus the batch being written.
+    std::uint64_t batch_delay_ms = 10;
     std::size_t rollup_keys = 100000;                // distinct (minute, path|node|segment) pending
     std::uint64_t retention_age_s = 7 * 24 * 3600;   // 0 keeps records forever
     std::uint64_t retention_max_bytes = 1ull << 30;  // 0: no size limit
