@@ -264,18 +264,21 @@ Db open_db(const std::string& path, int busy_ms) {
     return db;
 }
 
-void migrate(sqlite3* db, const std::string& path) {
+// Schema versions 1 and 2: records with a per-hop `hops` table; converted in place.
+constexpr std::int64_t kOldestConvertible = 1;
+
+// Creates the schema in a new database; returns the version found otherwise. Throws for a
+// version this collector cannot read.
+std::int64_t prepare_schema(sqlite3* db, const std::string& path) {
     const auto version = pragma_int(db, "PRAGMA user_version");
-    if (version == kSqliteSchemaVersion) {
-        return;
-    }
-    if (version != 0) {
+    if (version > kSqliteSchemaVersion || (version > 0 && version < kOldestConvertible)) {
         throw std::runtime_error(
             "database " + path + " has schema version " + std::to_string(version) +
-            ", this collector reads version " + std::to_string(kSqliteSchemaVersion) +
-            (version < kSqliteSchemaVersion
-                 ? ": keep it for the older collector and start this one with a new --db file"
-                 : ": it was written by a newer collector"));
+            ", this collector reads versions " + std::to_string(kOldestConvertible) + " to " +
+            std::to_string(kSqliteSchemaVersion) + ": start it with a new --db file");
+    }
+    if (version != 0) {
+        return version;
     }
     exec(db, "BEGIN IMMEDIATE");
     try {
@@ -286,6 +289,67 @@ void migrate(sqlite3* db, const std::string& path) {
         sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
         throw;
     }
+    return kSqliteSchemaVersion;
+}
+
+// One record of a version 1 or 2 database (records_v2 columns, hops rows), as it was read.
+std::variant<IoamTrace, DexReport> old_record(const Stmt& r, std::vector<IoamNode> nodes) {
+    if (r.i64(1) == 0) {
+        IoamTrace t;
+        t.observation_time_ns = static_cast<std::uint64_t>(r.i64(2));
+        t.observation_domain = static_cast<std::uint32_t>(r.i64(4));
+        t.namespace_id = static_cast<std::uint16_t>(r.i64(5));
+        t.trace_type = static_cast<std::uint32_t>(r.i64(6));
+        t.node_len = static_cast<std::uint8_t>(r.i64(7));
+        t.flags = static_cast<std::uint8_t>(r.i64(8));
+        const auto raw = r.blob(12);
+        t.raw_data.assign(raw.begin(), raw.end());
+        t.nodes = std::move(nodes);
+        return t;
+    }
+    DexReport d;
+    d.observation_time_ns = static_cast<std::uint64_t>(r.i64(2));
+    d.observation_domain = static_cast<std::uint32_t>(r.i64(4));
+    d.namespace_id = static_cast<std::uint16_t>(r.i64(5));
+    d.trace_type = static_cast<std::uint32_t>(r.i64(6));
+    d.flags = static_cast<std::uint8_t>(r.i64(8));
+    d.ext_flags = static_cast<std::uint8_t>(r.i64(9));
+    d.flow_id = r.opt<std::uint32_t>(10);
+    d.sequence_number = r.opt<std::uint32_t>(11);
+    if (!nodes.empty()) {
+        d.node = std::move(nodes.front());
+    }
+    return d;
+}
+
+std::vector<IoamNode> old_hops(Stmt& h, std::int64_t id) {
+    std::vector<IoamNode> nodes;
+    h.bind(1, id);
+    each_row(h, [&] {
+        IoamNode& n = nodes.emplace_back();
+        n.hop_limit = h.opt<std::uint8_t>(0);
+        n.node_id = h.opt<std::uint32_t>(1);
+        n.ingress_if_id = h.opt<std::uint16_t>(2);
+        n.egress_if_id = h.opt<std::uint16_t>(3);
+        n.timestamp_secs = h.opt<std::uint32_t>(4);
+        n.timestamp_frac = h.opt<std::uint32_t>(5);
+        n.transit_delay = h.opt<std::uint32_t>(6);
+        n.namespace_data = h.opt<std::uint32_t>(7);
+        n.queue_depth = h.opt<std::uint32_t>(8);
+        n.checksum_complement = h.opt<std::uint32_t>(9);
+        n.hop_limit_wide = h.opt<std::uint8_t>(10);
+        n.node_id_wide = h.opt<std::uint64_t>(11);
+        n.ingress_if_id_wide = h.opt<std::uint32_t>(12);
+        n.egress_if_id_wide = h.opt<std::uint32_t>(13);
+        n.namespace_data_wide = h.opt<std::uint64_t>(14);
+        n.buffer_occupancy = h.opt<std::uint32_t>(15);
+        if (!h.null(16)) {
+            const auto data = h.blob(17);
+            n.opaque_state = OpaqueState{static_cast<std::uint32_t>(h.i64(16)),
+                                         std::vector<std::uint8_t>(data.begin(), data.end())};
+        }
+    });
+    return nodes;
 }
 
 std::span<const IoamNode> nodes_of(const std::variant<IoamTrace, DexReport>& r) {
@@ -353,21 +417,7 @@ class SqliteBackend final : public StoreBackend {
             reopen_if_replaced();
             sqlite3* db = writer_.get();
             exec(db, "BEGIN");
-            block_paths_.clear();
-            std::int64_t min_time = INT64_MAX;
-            std::int64_t max_time = INT64_MIN;
-            for (const RecordEntry& e : batch.records) {
-                const std::int64_t time = insert(e);
-                min_time = std::min(min_time, time);
-                max_time = std::max(max_time, time);
-            }
-            if (!batch.records.empty()) {
-                write_block(batch.records.front().id, batch.records.back().id, min_time, max_time);
-            }
-            write_rollups(batch.rollups);
-            if (!batch.records.empty()) {
-                step_done(db, insert_high_water_.bind(1, batch.records.back().id));
-            }
+            insert_batch(batch);
             exec(db, "COMMIT");
         } catch (const std::exception& e) {
             why = e.what();
@@ -595,9 +645,20 @@ class SqliteBackend final : public StoreBackend {
   private:
     void open() {
         writer_ = open_db(path_, 200);  // short: a held lock fails the batch, which is retried
-        migrate(writer_.get(), path_);
+        const auto version = prepare_schema(writer_.get(), path_);
+        if (version < kSqliteSchemaVersion) {
+            convert(version);
+        } else {
+            prepare_writes();
+        }
         reader_ = open_db(path_, 2000);
         opened_ = file_id(path_);
+        high_water_ =
+            std::max(high_water_,
+                     pragma_int(writer_.get(), "SELECT value FROM meta WHERE key='high_water'"));
+    }
+
+    void prepare_writes() {
         insert_record_ = Stmt(writer_.get(), kInsertRecord);
         insert_high_water_ = Stmt(writer_.get(), kHighWater);
         insert_block_ = Stmt(writer_.get(), "INSERT INTO blocks VALUES(?,?,?,?)");
@@ -613,9 +674,54 @@ class SqliteBackend final : public StoreBackend {
         paths_.clear();
         record_paths_.clear();
         load_dictionaries();
-        high_water_ =
-            std::max(high_water_,
-                     pragma_int(writer_.get(), "SELECT value FROM meta WHERE key='high_water'"));
+    }
+
+    // Rewrites a version 1 or 2 database in place, in one transaction: every record keeps its
+    // id; the per-hop rows become the raw data (or the compact nodes). No rollups: old
+    // databases hold no correlated packets.
+    void convert(std::int64_t version) {
+        sqlite3* db = writer_.get();
+        exec(db, "BEGIN IMMEDIATE");
+        try {
+            exec(db,
+                 "DROP INDEX IF EXISTS records_time; DROP INDEX IF EXISTS records_namespace; "
+                 "DROP INDEX IF EXISTS records_flow; DROP INDEX IF EXISTS records_path; "
+                 "DROP INDEX IF EXISTS hops_node; DROP INDEX IF EXISTS hops_node_wide; "
+                 "ALTER TABLE records RENAME TO records_v2;");
+            exec(db, kSchema);
+            prepare_writes();
+            Stmt r(db,
+                   "SELECT id,kind,time_ns,exporter,domain,namespace,trace_type,node_len,flags,"
+                   "ext_flags,flow_id,seq,raw FROM records_v2 ORDER BY id");
+            Stmt h(db,
+                   "SELECT hop_limit,node_id,ingress_if,egress_if,ts_secs,ts_frac,"
+                   "transit_delay,namespace_data,queue_depth,checksum,hop_limit_wide,"
+                   "node_id_wide,ingress_if_wide,egress_if_wide,namespace_data_wide,"
+                   "buffer_occupancy,opaque_schema,opaque_data FROM hops WHERE record_id=? ORDER "
+                   "BY idx");
+            Batch batch;
+            const auto flush = [&] {
+                insert_batch(batch);
+                batch.records.clear();
+            };
+            each_row(r, [&] {
+                const std::int64_t id = r.i64(0);
+                batch.records.push_back({id, r.text(3), static_cast<std::uint32_t>(r.i64(4)),
+                                         old_record(r, old_hops(h, id))});
+                if (batch.records.size() == 4096) {
+                    flush();
+                }
+            });
+            flush();
+            exec(db, ("DROP TABLE records_v2; DROP TABLE hops; PRAGMA user_version=" +
+                      std::to_string(kSqliteSchemaVersion))
+                         .c_str());
+            exec(db, "COMMIT");
+        } catch (const std::exception& e) {
+            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            throw std::runtime_error("cannot convert " + path_ + " from schema version " +
+                                     std::to_string(version) + ": " + e.what());
+        }
     }
 
     // SQLite keeps writing to a deleted file, so the batch would be committed to nothing: a
@@ -690,6 +796,23 @@ class SqliteBackend final : public StoreBackend {
         }
         paths_.emplace(key_, id);
         return id;
+    }
+
+    // Inside a transaction.
+    void insert_batch(const Batch& batch) {
+        block_paths_.clear();
+        std::int64_t min_time = INT64_MAX;
+        std::int64_t max_time = INT64_MIN;
+        for (const RecordEntry& e : batch.records) {
+            const std::int64_t time = insert(e);
+            min_time = std::min(min_time, time);
+            max_time = std::max(max_time, time);
+        }
+        if (!batch.records.empty()) {
+            write_block(batch.records.front().id, batch.records.back().id, min_time, max_time);
+            step_done(writer_.get(), insert_high_water_.bind(1, batch.records.back().id));
+        }
+        write_rollups(batch.rollups);
     }
 
     // Returns the record's observation time.

@@ -4,8 +4,8 @@
 // tables, WAL with synchronous=NORMAL. A writer connection (the batching stage's thread) and
 // a reader connection (serialised by a mutex).
 //
-// Schema versions live in PRAGMA user_version; version 3 is this layout. Older databases are
-// refused with a one-line message.
+// Schema versions live in PRAGMA user_version; version 3 is this layout. Versions 1 and 2 are
+// converted in place at open; a newer version is refused with a one-line message.
 //
 // Threading: as StoreBackend.
 

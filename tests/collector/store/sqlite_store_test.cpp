@@ -1,5 +1,5 @@
-// What only the SQLite back end does: its schema version, refusing older databases, storing the
-// hops once, the store string.
+// What only the SQLite back end does: its schema version, converting older databases, refusing
+// newer ones, storing the hops once, the store string.
 
 #include "collector/store/sqlite_store.hpp"
 
@@ -59,20 +59,149 @@ TEST(SqliteStore, HopsAreStoredOnceAsTheRawTraceData) {
     EXPECT_EQ(scalar(db.path(), "SELECT value FROM meta WHERE key = 'high_water'"), 2);
 }
 
-TEST(SqliteStore, RefusesOtherSchemaVersionsWithOneLine) {
-    for (const char* version : {"PRAGMA user_version=2", "PRAGMA user_version=99"}) {
-        TempDb db;
-        exec(db.path(), "CREATE TABLE records(id INTEGER PRIMARY KEY)");
-        exec(db.path(), version);
-        try {
-            SqliteStore store(config_for(db));
-            ADD_FAILURE() << "opened " << version;
-        } catch (const std::runtime_error& e) {
-            const std::string what = e.what();
-            EXPECT_EQ(what.find('\n'), std::string::npos);
-            EXPECT_NE(what.find(db.path()), std::string::npos) << what;
-            EXPECT_NE(what.find("schema version"), std::string::npos) << what;
+// The version 2 schema (per-hop rows), as the collector before issue 14 created it.
+constexpr const char* kVersion2 = R"sql(
+CREATE TABLE records(id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, time_ns INTEGER NOT NULL,
+    exporter TEXT NOT NULL, domain INTEGER NOT NULL, namespace INTEGER NOT NULL,
+    trace_type INTEGER NOT NULL, node_len INTEGER NOT NULL, flags INTEGER NOT NULL,
+    ext_flags INTEGER NOT NULL, flow_id INTEGER, seq INTEGER, path TEXT, path_hash INTEGER,
+    e2e_ns INTEGER, raw BLOB);
+CREATE TABLE hops(record_id INTEGER NOT NULL, idx INTEGER NOT NULL, node INTEGER,
+    hop_limit INTEGER, node_id INTEGER, ingress_if INTEGER, egress_if INTEGER,
+    ts_secs INTEGER, ts_frac INTEGER, transit_delay INTEGER, namespace_data INTEGER,
+    queue_depth INTEGER, checksum INTEGER, hop_limit_wide INTEGER, node_id_wide INTEGER,
+    ingress_if_wide INTEGER, egress_if_wide INTEGER, namespace_data_wide INTEGER,
+    buffer_occupancy INTEGER, opaque_schema INTEGER, opaque_data BLOB, segment_ns INTEGER,
+    PRIMARY KEY(record_id, idx)) WITHOUT ROWID;
+CREATE INDEX records_time ON records(time_ns);
+CREATE INDEX records_namespace ON records(namespace, time_ns);
+CREATE INDEX records_flow ON records(flow_id, seq) WHERE flow_id IS NOT NULL;
+CREATE INDEX records_path ON records(path_hash) WHERE path_hash IS NOT NULL;
+CREATE INDEX hops_node ON hops(node) WHERE node IS NOT NULL;
+CREATE INDEX hops_node_wide ON hops(node_id_wide) WHERE node_id_wide IS NOT NULL;
+PRAGMA user_version=2;
+)sql";
+
+// Writes one record the way the version 2 store did.
+void insert_v2(sqlite3* db, std::int64_t id, const std::string& exporter,
+               const std::variant<IoamTrace, DexReport>& rec) {
+    const IoamTrace* t = std::get_if<IoamTrace>(&rec);
+    const DexReport* d = std::get_if<DexReport>(&rec);
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(
+        db,
+        "INSERT INTO records(id,kind,time_ns,exporter,domain,namespace,trace_type,"
+        "node_len,flags,ext_flags,flow_id,seq,raw) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        -1, &s, nullptr);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, t ? 0 : 1);
+    sqlite3_bind_int64(
+        s, 3, static_cast<std::int64_t>(t ? t->observation_time_ns : d->observation_time_ns));
+    sqlite3_bind_text(s, 4, exporter.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 5, t ? t->observation_domain : d->observation_domain);
+    sqlite3_bind_int(s, 6, t ? t->namespace_id : d->namespace_id);
+    sqlite3_bind_int64(s, 7, t ? t->trace_type : d->trace_type);
+    sqlite3_bind_int(s, 8, t ? t->node_len : 0);
+    sqlite3_bind_int(s, 9, t ? t->flags : d->flags);
+    sqlite3_bind_int(s, 10, t ? 0 : d->ext_flags);
+    if (d) {
+        sqlite3_bind_int64(s, 11, *d->flow_id);
+        sqlite3_bind_int64(s, 12, *d->sequence_number);
+    }
+    if (t) {
+        sqlite3_bind_blob(s, 13, t->raw_data.data(), static_cast<int>(t->raw_data.size()),
+                          SQLITE_TRANSIENT);
+    }
+    ASSERT_EQ(sqlite3_step(s), SQLITE_DONE) << sqlite3_errmsg(db);
+    sqlite3_finalize(s);
+    const std::vector<IoamNode> nodes = t ? t->nodes : std::vector<IoamNode>{d->node};
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        const IoamNode& n = nodes[i];
+        sqlite3_prepare_v2(db,
+                           "INSERT INTO hops(record_id,idx,hop_limit,node_id,ingress_if,egress_if,"
+                           "ts_secs,ts_frac,node_id_wide,opaque_schema,opaque_data) "
+                           "VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &s, nullptr);
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_int64(s, 2, static_cast<std::int64_t>(i));
+        sqlite3_bind_int(s, 3, *n.hop_limit);
+        sqlite3_bind_int64(s, 4, *n.node_id);
+        sqlite3_bind_int(s, 5, *n.ingress_if_id);
+        sqlite3_bind_int(s, 6, *n.egress_if_id);
+        sqlite3_bind_int64(s, 7, *n.timestamp_secs);
+        sqlite3_bind_int64(s, 8, *n.timestamp_frac);
+        if (n.node_id_wide) {
+            sqlite3_bind_int64(s, 9, static_cast<std::int64_t>(*n.node_id_wide));
         }
+        if (n.opaque_state) {
+            sqlite3_bind_int64(s, 10, n.opaque_state->schema_id);
+            sqlite3_bind_blob(s, 11, n.opaque_state->data.data(),
+                              static_cast<int>(n.opaque_state->data.size()), SQLITE_TRANSIENT);
+        }
+        ASSERT_EQ(sqlite3_step(s), SQLITE_DONE) << sqlite3_errmsg(db);
+        sqlite3_finalize(s);
+    }
+}
+
+TEST(SqliteStore, ConvertsSchemaVersion2KeepingIds) {
+    TempDb db;
+    const IoamTrace trace = make_trace({1, 2, 3}, 123);
+    IoamTrace hop_list = make_trace({4, 5});
+    hop_list.raw_data.clear();
+    hop_list.nodes[0].node_id_wide = 0xabcdef;
+    DexReport dex;
+    dex.observation_time_ns = 1'700'000'000'000'000'000;
+    dex.observation_domain = 3;
+    dex.namespace_id = 9;
+    dex.ext_flags = 0xc0;
+    dex.trace_type = kTraceType;
+    dex.flow_id = 77;
+    dex.sequence_number = 5;
+    dex.node = make_node(2, 1'700'000'000, 10);
+    dex.node.opaque_state = OpaqueState{0x123456, {1, 2, 3, 4}};
+    {
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, kVersion2, nullptr, nullptr, nullptr), SQLITE_OK);
+        insert_v2(raw, 5, "10.0.0.1", trace);
+        insert_v2(raw, 7, "10.0.0.2", hop_list);
+        insert_v2(raw, 9, "10.0.0.3", dex);
+        sqlite3_close(raw);
+    }
+    SqliteStore store(config_for(db));
+    store.start();
+    store.consume({"10.0.0.1", 1}, make_trace({6}));
+    store.flush();
+    const auto rows = store.query({.limit = 10});
+    ASSERT_TRUE(rows);
+    ASSERT_EQ(rows->size(), 4u);
+    EXPECT_EQ((*rows)[0].id, 5);
+    EXPECT_EQ(std::get<IoamTrace>((*rows)[0].record), trace);
+    EXPECT_EQ((*rows)[0].exporter, "10.0.0.1");
+    EXPECT_EQ((*rows)[1].id, 7);
+    EXPECT_EQ(std::get<IoamTrace>((*rows)[1].record), hop_list);
+    EXPECT_EQ((*rows)[2].id, 9);
+    EXPECT_EQ(std::get<DexReport>((*rows)[2].record), dex);
+    EXPECT_EQ((*rows)[3].id, 10);  // ids go on after the converted ones
+    EXPECT_EQ(store.query({.node_id = 0xabcdef})->size(), 1u);
+    EXPECT_EQ(store.query({.flow_id = 77})->size(), 1u);
+    store.stop();
+    EXPECT_EQ(scalar(db.path(), "PRAGMA user_version"), SqliteStore::kSchemaVersion);
+    EXPECT_EQ(scalar(db.path(), "SELECT count(*) FROM sqlite_master WHERE name = 'hops'"), 0);
+}
+
+TEST(SqliteStore, RefusesANewerSchemaWithOneLine) {
+    TempDb db;
+    exec(db.path(), "CREATE TABLE records(id INTEGER PRIMARY KEY)");
+    exec(db.path(), "PRAGMA user_version=99");
+    try {
+        SqliteStore store(config_for(db));
+        ADD_FAILURE() << "opened version 99";
+    } catch (const std::runtime_error& e) {
+        const std::string what = e.what();
+        EXPECT_EQ(what.find('\n'), std::string::npos);
+        EXPECT_NE(what.find(db.path()), std::string::npos) << what;
+        EXPECT_NE(what.find("schema version 99"), std::string::npos) << what;
     }
 }
 
