@@ -85,13 +85,17 @@ struct BatchingStore::Impl {
         const std::size_t bytes = estimate_bytes(e);
         {
             std::unique_lock lock(mu);
+            if (stopped || (full(bytes) && (!origin.reliable || !running))) {
+                count_drop(origin.exporter);  // nobody would write it
+                return;
+            }
             if (full(bytes)) {
-                if (!origin.reliable || !running) {
+                blocked++;
+                room_cv.wait(lock, [&] { return !full(bytes) || stopped; });
+                if (stopped) {
                     count_drop(origin.exporter);
                     return;
                 }
-                blocked++;
-                room_cv.wait(lock, [&] { return !full(bytes) || !running; });
             }
             queue.push_back({std::move(e), bytes});
             queued_bytes += bytes;
@@ -196,7 +200,9 @@ struct BatchingStore::Impl {
             const auto t0 = Clock::now();
             std::string why;
             if (backend->write(batch, why)) {
-                failing = false;
+                if (failing.exchange(false)) {
+                    spdlog::info("store: writing again");
+                }
                 db_bytes = backend->size_bytes();
                 written += batch.records.size();
                 batches++;
@@ -223,6 +229,9 @@ struct BatchingStore::Impl {
                     "store: stopping with a failing back end ({}): {} records not written", why,
                     left);
                 queue.clear();
+                queued_bytes = 0;
+                queued.store(0, std::memory_order_relaxed);
+                queued_bytes_now.store(0, std::memory_order_relaxed);
                 in_flight = false;
                 flushed_cv.notify_all();
                 return false;
@@ -265,8 +274,9 @@ struct BatchingStore::Impl {
     rollup::Delta delta;
     std::int64_t next_id = 1;  // writer only after start
     bool in_flight = false;
-    int flushing = 0;  // flush() callers waiting: no batch delay
-    bool running = false;
+    int flushing = 0;      // flush() callers waiting: no batch delay
+    bool running = false;  // start() .. stop()
+    bool stopped = false;  // the writer is gone: nothing queued now would be written
     bool stopping = false;
     bool stop_seen = false;
     Clock::time_point stop_deadline;
@@ -299,7 +309,7 @@ BatchingStore::~BatchingStore() {
 
 void BatchingStore::start() {
     std::lock_guard lock(impl_->mu);
-    if (!impl_->writer.joinable()) {
+    if (!impl_->writer.joinable() && !impl_->stopped) {
         impl_->running = true;
         impl_->writer = std::thread([this] { impl_->run(); });
     }
@@ -318,6 +328,7 @@ void BatchingStore::stop() {
     impl_->writer.join();
     std::lock_guard lock(impl_->mu);
     impl_->running = false;
+    impl_->stopped = true;
     impl_->room_cv.notify_all();
 }
 

@@ -281,6 +281,10 @@ TYPED_TEST_P(StoreConformance, StopWritesEverythingAndRestartReadsIt) {
             store->consume(make_packet({1, 2}, 123, kT0, 100'000));
         }
         store->stop();
+        EXPECT_EQ(store->stats().written, 10000u);
+        // After stop() nothing would write a record: it is counted, even a reliable one.
+        store->consume({"e", 1, true}, make_trace({1, 2}));
+        EXPECT_EQ(store->stats().dropped, 1u);
     }
     auto store = this->open();
     EXPECT_EQ(this->all(*store).size(), 10000u);
