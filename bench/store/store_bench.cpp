@@ -171,7 +171,7 @@ int summaries(std::uint64_t n, const std::string& where) {
     for (const std::string& target : std::vector<std::string>{
              "/api/v1/paths", "/api/v1/nodes", "/api/v1/segments", "/api/v1/paths?" + hour,
              "/api/v1/nodes?" + hour, "/api/v1/records?node=5&limit=100",
-             "/api/v1/records?namespace=123&limit=1000"}) {
+             "/api/v1/records?limit=100&" + hour, "/api/v1/records?namespace=123&limit=1000"}) {
         std::vector<double> ms;
         std::size_t bytes = 0;
         int status = 0;
