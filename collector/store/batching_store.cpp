@@ -4,7 +4,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -76,12 +75,31 @@ struct BatchingStore::Impl {
     }
 
     bool full(std::size_t bytes) const {
-        return queue.size() >= config.queue_capacity ||
-               (!queue.empty() && queued_bytes + bytes > config.queue_bytes);
+        return depth() >= config.queue_capacity ||
+               (depth() > 0 && queued_bytes + bytes > config.queue_bytes);
     }
 
-    void enqueue(const Origin& origin, std::variant<IoamTrace, DexReport> record) {
-        RecordEntry e{0, std::string(origin.exporter), origin.domain, std::move(record)};
+    std::size_t depth() const { return queue.size() - head; }  // under mu
+
+    // Copies the record into an entry the writer has finished with, when there is one: its
+    // buffers are reused, so the ingest thread does not allocate per record.
+    template <typename Record>
+    void enqueue(const Origin& origin, const Record& record) {
+        RecordEntry e;
+        {
+            std::lock_guard lock(mu);
+            if (!spare.empty()) {
+                e = std::move(spare.back());
+                spare.pop_back();
+            }
+        }
+        e.exporter.assign(origin.exporter);
+        e.domain = origin.domain;
+        if (auto* r = std::get_if<Record>(&e.record)) {
+            *r = record;
+        } else {
+            e.record = record;
+        }
         const std::size_t bytes = estimate_bytes(e);
         {
             std::unique_lock lock(mu);
@@ -99,10 +117,10 @@ struct BatchingStore::Impl {
             }
             queue.push_back({std::move(e), bytes});
             queued_bytes += bytes;
-            queued.store(queue.size(), std::memory_order_relaxed);
+            queued.store(depth(), std::memory_order_relaxed);
             queued_bytes_now.store(queued_bytes, std::memory_order_relaxed);
             // The writer waits for a first record, then for a full batch: no wake-up between.
-            if (queue.size() != 1 && queue.size() != config.batch_size) {
+            if (depth() != 1 && depth() != config.batch_size) {
                 return;
             }
         }
@@ -129,7 +147,7 @@ struct BatchingStore::Impl {
                 packets_dropped++;
                 return;
             }
-            const bool first = delta.empty() && queue.empty();
+            const bool first = delta.empty() && depth() == 0;
             delta.add(p);
             packets++;
             if (!first) {
@@ -141,19 +159,32 @@ struct BatchingStore::Impl {
 
     // Takes up to batch_size records, assigning ids, and every pending rollup.
     bool take(Batch& batch) {  // under mu
-        const std::size_t n = std::min(queue.size(), config.batch_size);
+        for (auto& done : batch.records) {
+            if (spare.size() >= config.batch_size) {
+                break;
+            }
+            spare.push_back(std::move(done));
+        }
+        const std::size_t n = std::min(depth(), config.batch_size);
         batch.records.clear();
         batch.records.reserve(n);
         for (std::size_t i = 0; i < n; ++i) {
-            auto& q = queue.front();
+            Queued& q = queue[head + i];
             q.entry.id = next_id++;
             queued_bytes -= q.bytes;
             batch.records.push_back(std::move(q.entry));
-            queue.pop_front();
+        }
+        head += n;
+        if (head == queue.size()) {
+            queue.clear();
+            head = 0;
+        } else if (head >= config.batch_size && 2 * head >= queue.size()) {
+            queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(head));
+            head = 0;
         }
         batch.rollups = std::move(delta);
         delta = {};
-        queued.store(queue.size(), std::memory_order_relaxed);
+        queued.store(depth(), std::memory_order_relaxed);
         queued_bytes_now.store(queued_bytes, std::memory_order_relaxed);
         in_flight = !batch.records.empty() || !batch.rollups.empty();
         return in_flight;
@@ -167,10 +198,10 @@ struct BatchingStore::Impl {
                 std::unique_lock lock(mu);
                 cv.wait_until(lock,
                               std::min(next_retention, Clock::now() + std::chrono::seconds(1)),
-                              [&] { return !queue.empty() || !delta.empty() || stopping; });
+                              [&] { return depth() > 0 || !delta.empty() || stopping; });
                 // Fewer, larger transactions: a batch waits up to batch_delay_ms to fill.
                 cv.wait_for(lock, std::chrono::milliseconds(config.batch_delay_ms), [&] {
-                    return queue.size() >= config.batch_size || stopping || flushing > 0;
+                    return depth() >= config.batch_size || stopping || flushing > 0;
                 });
                 if (!take(batch) && stopping) {
                     return;  // everything queued before stop() is written
@@ -223,12 +254,13 @@ struct BatchingStore::Impl {
                      " records failed, retrying: " + why);
             std::unique_lock lock(mu);
             if (stopping && Clock::now() >= stop_deadline) {
-                const auto left = batch.records.size() + queue.size();
+                const auto left = batch.records.size() + depth();
                 lost += left;
                 spdlog::error(
                     "store: stopping with a failing back end ({}): {} records not written", why,
                     left);
                 queue.clear();
+                head = 0;
                 queued_bytes = 0;
                 queued.store(0, std::memory_order_relaxed);
                 queued_bytes_now.store(0, std::memory_order_relaxed);
@@ -269,7 +301,10 @@ struct BatchingStore::Impl {
     std::condition_variable cv;          // writer: work or stop
     std::condition_variable room_cv;     // reliable producers: room in the queue
     std::condition_variable flushed_cv;  // flush(): a batch was committed
-    std::deque<Queued> queue;
+    // A FIFO in one vector from `head` on (a deque allocates every entry or two of this size).
+    std::vector<Queued> queue;
+    std::size_t head = 0;
+    std::vector<RecordEntry> spare;  // written entries, their buffers reused by enqueue()
     std::size_t queued_bytes = 0;
     rollup::Delta delta;
     std::int64_t next_id = 1;  // writer only after start
@@ -337,7 +372,7 @@ void BatchingStore::flush() {
     impl_->flushing++;
     impl_->cv.notify_all();
     impl_->flushed_cv.wait(lock, [&] {
-        return (impl_->queue.empty() && impl_->delta.empty() && !impl_->in_flight) ||
+        return (impl_->depth() == 0 && impl_->delta.empty() && !impl_->in_flight) ||
                !impl_->running;
     });
     impl_->flushing--;
