@@ -84,8 +84,11 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
            "records: backward sequence jumps up to this are reordering, beyond are restarts")
         ->capture_default_str();
 
-    app.add_option("--db", c.store.path, "SQLite database file")->capture_default_str();
+    app.add_option("--db,--store", c.store.path, "store: sqlite:PATH, or a SQLite file PATH")
+        ->capture_default_str();
     app.add_option("--queue-size", c.store.queue_capacity, "records waiting for the writer")
+        ->capture_default_str();
+    app.add_option("--queue-bytes", c.store.queue_bytes, "octets the queued records may hold")
         ->capture_default_str();
     app.add_option("--batch-size", c.store.batch_size, "records per transaction")
         ->capture_default_str();

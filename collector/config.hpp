@@ -11,7 +11,7 @@
 #include "collector/metrics/collector_metrics.hpp"
 #include "collector/source/ipfix_listener.hpp"
 #include "collector/source/ipfix_processor.hpp"
-#include "collector/store/sqlite_store.hpp"
+#include "collector/store/trace_store.hpp"
 #include "common/net/http_server.hpp"
 
 namespace ioam::collector {

@@ -15,7 +15,7 @@
 #include "collector/decode/record_decoder.hpp"
 #include "collector/metrics/collector_metrics.hpp"
 #include "collector/source/ipfix_listener.hpp"
-#include "collector/store/sqlite_store.hpp"
+#include "collector/store/trace_store.hpp"
 #include "common/metrics/registry.hpp"
 #include "common/net/http_server.hpp"
 
@@ -40,12 +40,13 @@ int run(const Config& config) {
     ioam::metrics::Registry registry(
         {.max_series_per_family = config.metrics.max_series_per_family});
     metrics::CollectorMetrics collector_metrics(registry, config.metrics);
-    store::SqliteStore store(config.store);
+    const auto store_ptr = store::make_store(config.store);
+    store::TraceStore& store = *store_ptr;
     collector_metrics.watch_store(store);
     // Every report goes to the store and the per-report counters; the packets it joins go to
-    // the telemetry metrics.
+    // the telemetry metrics and the store's rollups (the summaries of the API).
     correlate::Correlator correlator(config.correlator, {&store, &collector_metrics},
-                                     {&collector_metrics});
+                                     {&collector_metrics, &store});
     collector_metrics.watch_correlator(correlator);
     decode::RecordDecoder decoder({&correlator});
     collector_metrics.watch_decoder(decoder);
@@ -58,7 +59,7 @@ int run(const Config& config) {
     api::Routes routes(
         store,
         {[&registry] { return registry.render(); }, [&processor] { return processor.exporters(); },
-         [&ready] { return ready.load(); }},
+         [&ready, &store] { return ready.load() && store.ready(); }},
         config.routes);
     ioam::net::HttpServer http(
         config.http,

@@ -191,6 +191,8 @@ Response Routes::handle(std::string_view method, std::string_view target) const 
         r = nodes(query);
     } else if (path == "/api/v1/paths") {
         r = paths(query);
+    } else if (path == "/api/v1/segments") {
+        r = segments(query);
     } else if (path == "/api/v1/exporters") {
         r = exporters(query);
     } else if (path.starts_with(kDexFlowPrefix)) {
@@ -306,13 +308,24 @@ Response Routes::record(std::string_view id_text) const {
     return json_response(200, record_json(**r, config_.fraction_unit));
 }
 
+// A summary's window from 'from'/'to' (nanoseconds, to exclusive) and its limit.
+std::optional<std::pair<store::Window, std::size_t>> Routes::summary_params(
+    std::string_view query, std::string& bad) const {
+    auto p = Params::parse(query, {"from", "to", "limit"}, bad);
+    if (!p) {
+        return std::nullopt;
+    }
+    const store::Window w{p->get("from").value_or(0), p->get("to").value_or(UINT64_MAX)};
+    return std::pair{w, limit(p->get("limit"))};
+}
+
 Response Routes::nodes(std::string_view query) const {
     std::string bad;
-    auto p = Params::parse(query, {"limit"}, bad);
-    if (!p) {
+    const auto params = summary_params(query, bad);
+    if (!params) {
         return error(400, bad);
     }
-    auto nodes = reader_.nodes(limit(p->get("limit")));
+    auto nodes = reader_.nodes(params->first, params->second);
     if (!nodes) {
         return error(500, "store query failed");
     }
@@ -323,18 +336,19 @@ Response Routes::nodes(std::string_view query) const {
                        {"last_seen_ns", n.last_seen_ns},
                        {"records", n.records},
                        {"transit_delay", delay_json(n.transit)},
-                       {"segment_delay", delay_json(n.segment)}});
+                       {"segment_delay", delay_json(n.segment)},
+                       {"queue_depth", delay_json(n.queue)}});
     }
     return json_response(200, json{{"nodes", std::move(out)}});
 }
 
 Response Routes::paths(std::string_view query) const {
     std::string bad;
-    auto p = Params::parse(query, {"limit"}, bad);
-    if (!p) {
+    const auto params = summary_params(query, bad);
+    if (!params) {
         return error(400, bad);
     }
-    auto paths = reader_.paths(limit(p->get("limit")), config_.path_delay_sample);
+    auto paths = reader_.paths(params->first, params->second);
     if (!paths) {
         return error(500, "store query failed");
     }
@@ -347,15 +361,44 @@ Response Routes::paths(std::string_view query) const {
             nodes.push_back(id ? json(*id) : json(nullptr));
             rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
         }
-        out.push_back({{"nodes", std::move(nodes)},
+        out.push_back({{"namespace", s.namespace_id},
+                       {"nodes", std::move(nodes)},
                        {"packets", s.packets},
+                       {"lost", s.lost},
                        {"first_seen_ns", s.first_seen_ns},
                        {"last_seen_ns", s.last_seen_ns},
-                       {"delay_p50_ns", optional_json(s.p50_ns)},
-                       {"delay_p90_ns", optional_json(s.p90_ns)},
-                       {"delay_p99_ns", optional_json(s.p99_ns)}});
+                       {"delay", delay_json(s.delay)},
+                       {"delay_p50_ns", optional_json(s.percentiles.p50_ns)},
+                       {"delay_p90_ns", optional_json(s.percentiles.p90_ns)},
+                       {"delay_p99_ns", optional_json(s.percentiles.p99_ns)}});
     }
     return json_response(200, json{{"paths", std::move(out)}});
+}
+
+Response Routes::segments(std::string_view query) const {
+    std::string bad;
+    const auto params = summary_params(query, bad);
+    if (!params) {
+        return error(400, bad);
+    }
+    auto segments = reader_.segments(params->first, params->second);
+    if (!segments) {
+        return error(500, "store query failed");
+    }
+    json out = json::array();
+    for (const auto& s : *segments) {
+        out.push_back({{"from", s.from},
+                       {"to", s.to},
+                       {"packets", s.packets},
+                       {"lost", s.lost},
+                       {"first_seen_ns", s.first_seen_ns},
+                       {"last_seen_ns", s.last_seen_ns},
+                       {"delay", delay_json(s.delay)},
+                       {"delay_p50_ns", optional_json(s.percentiles.p50_ns)},
+                       {"delay_p90_ns", optional_json(s.percentiles.p90_ns)},
+                       {"delay_p99_ns", optional_json(s.percentiles.p99_ns)}});
+    }
+    return json_response(200, json{{"segments", std::move(out)}});
 }
 
 std::string_view Routes::exporter_state(const source::ExporterStats& e, std::uint64_t now) const {

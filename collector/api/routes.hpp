@@ -27,7 +27,6 @@ struct RoutesConfig {
     std::size_t default_limit = 100;
     std::size_t max_limit = 1000;
     std::size_t max_response_bytes = 4u << 20;
-    std::size_t path_delay_sample = 1000;  // records per path for percentiles
     // /api/v1/dex/flows/{id}: reports read (default and largest 'limit'), and distinct
     // reporting nodes analysed (a longer path is refused: each packet lists its missing nodes).
     std::size_t max_dex_reports = 10'000;
@@ -59,6 +58,9 @@ class Routes {
     Response record(std::string_view id) const;
     Response nodes(std::string_view query) const;
     Response paths(std::string_view query) const;
+    Response segments(std::string_view query) const;
+    std::optional<std::pair<store::Window, std::size_t>> summary_params(std::string_view query,
+                                                                        std::string& bad) const;
     Response exporters(std::string_view query) const;
     std::string_view exporter_state(const source::ExporterStats& e, std::uint64_t now) const;
     Response dex_flow(std::string_view flow_id, std::string_view query) const;

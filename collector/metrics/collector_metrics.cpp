@@ -7,7 +7,7 @@
 #include "collector/correlate/correlator.hpp"
 #include "collector/decode/record_decoder.hpp"
 #include "collector/source/ipfix_listener.hpp"
-#include "collector/store/sqlite_store.hpp"
+#include "collector/store/trace_store.hpp"
 #include "common/metrics/registry.hpp"
 
 namespace ioam::collector::metrics {
@@ -293,7 +293,7 @@ CollectorMetrics::CollectorMetrics(ioam::metrics::Registry& registry, const Metr
 
 CollectorMetrics::~CollectorMetrics() = default;
 
-void CollectorMetrics::watch_store(store::SqliteStore& s) {
+void CollectorMetrics::watch_store(store::TraceStore& s) {
     auto& r = impl_->reg;
     const auto stat = [&s](std::uint64_t store::StoreStats::*field) {
         return [&s, field] { return static_cast<double>(s.stats().*field); };

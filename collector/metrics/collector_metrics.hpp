@@ -23,7 +23,7 @@ class Registry;
 }
 
 namespace ioam::collector::store {
-class SqliteStore;
+class TraceStore;
 }
 namespace ioam::collector::source {
 class IpfixListener;
@@ -51,7 +51,7 @@ class CollectorMetrics final : public TraceSink, public PacketSink, public sourc
     ~CollectorMetrics() override;
 
     // Store gauges and the batch latency histogram (call once, before the store starts).
-    void watch_store(store::SqliteStore& store);
+    void watch_store(store::TraceStore& store);
     // Socket and decoder counters, read at scrape time (the objects must outlive rendering).
     void watch_listener(const source::IpfixListener& listener);
     void watch_decoder(const decode::RecordDecoder& decoder);

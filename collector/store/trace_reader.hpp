@@ -47,21 +47,50 @@ struct DelayStats {
     double mean_ns = 0;
 };
 
+// Percentiles come from fixed logarithmic buckets (8 per octave): within 6 % of the value,
+// clamped to the exact min and max.
+struct Percentiles {
+    std::optional<std::int64_t> p50_ns, p90_ns, p99_ns;
+};
+
+// Summaries aggregate correlated packets per minute; a window [from_ns, to_ns) is widened to
+// whole minutes. Packet counts are weighted (1/N sampling counts N).
 struct NodeSummary {
     std::uint64_t node_id = 0;
     std::uint64_t first_seen_ns = 0;
     std::uint64_t last_seen_ns = 0;
-    std::uint64_t records = 0;  // records in which the node appears
+    std::uint64_t records = 0;  // packets that crossed the node, each counted once
     DelayStats transit;         // ioamTransitDelay the node wrote
     DelayStats segment;         // from its upstream neighbour's timestamp to its own
+    DelayStats queue;           // queue depth the node wrote (not a delay: raw units)
 };
 
 struct PathSummary {
-    std::string path;  // node ids oldest first, "1,2,3"
+    std::uint16_t namespace_id = 0;
+    std::string path;  // node ids oldest first, "1,2,3" (a lost packet's: as far as it went)
     std::uint64_t packets = 0;
+    std::uint64_t lost = 0;
     std::uint64_t first_seen_ns = 0;
     std::uint64_t last_seen_ns = 0;
-    std::optional<std::int64_t> p50_ns, p90_ns, p99_ns;  // end-to-end delay
+    DelayStats delay;  // end to end
+    Percentiles percentiles;
+};
+
+struct SegmentSummary {
+    std::uint64_t from = 0;
+    std::uint64_t to = 0;
+    std::uint64_t packets = 0;  // packets that crossed from -> to
+    std::uint64_t lost = 0;     // packets last seen at `from` whose path continues to `to`
+    std::uint64_t first_seen_ns = 0;
+    std::uint64_t last_seen_ns = 0;
+    DelayStats delay;
+    Percentiles percentiles;
+};
+
+// A summary window: observation time in [from_ns, to_ns).
+struct Window {
+    std::uint64_t from_ns = 0;
+    std::uint64_t to_ns = UINT64_MAX;
 };
 
 class TraceReader {
@@ -69,9 +98,12 @@ class TraceReader {
     virtual ~TraceReader() = default;
     virtual Result<std::vector<StoredRecord>> query(const TraceQuery& q) = 0;
     virtual Result<std::optional<StoredRecord>> get(std::int64_t id) = 0;
-    virtual Result<std::vector<NodeSummary>> nodes(std::size_t limit) = 0;
-    // Paths by packet count; percentiles over at most `sample` most recent records per path.
-    virtual Result<std::vector<PathSummary>> paths(std::size_t limit, std::size_t sample) = 0;
+    // Nodes by id.
+    virtual Result<std::vector<NodeSummary>> nodes(Window w, std::size_t limit) = 0;
+    // Paths by packet count, most first.
+    virtual Result<std::vector<PathSummary>> paths(Window w, std::size_t limit) = 0;
+    // Segments by packet count, most first.
+    virtual Result<std::vector<SegmentSummary>> segments(Window w, std::size_t limit) = 0;
 };
 
 }  // namespace ioam::collector::store

@@ -8,6 +8,7 @@
 
 #include "collector/store/sqlite_store.hpp"
 #include "tests/collector/ioam_messages.hpp"
+#include "tests/collector/packets.hpp"
 #include "tests/collector/temp_path.hpp"
 
 namespace ioam::collector::api {
@@ -53,7 +54,13 @@ class RoutesTest : public ::testing::Test {
                 }
                 store.consume({"10.0.0.9", 2}, dex(seq, node, 1000 * seq + 50 * node));
             }
+            store.consume(seq == 2 ? make_packet({1, 2}, 9, kT0, 50'000, 3)
+                                   : make_packet({1, 2, 3}, 9, kT0, 50'000));
         }
+        // The summaries come from correlated packets.
+        store.consume(make_packet({1, 2, 3}, 123, kT0, 100'000));
+        store.consume(make_packet({1, 2, 3}, 123, kT0 + 1, 100'000));
+        store.consume(make_packet({1, 4}, 7, kT0 + 2, 100'000));
         store.flush();
     }
     static store::StoreConfig make_config(const TempDb& d) {
@@ -160,13 +167,24 @@ TEST_F(RoutesTest, NodesPathsExporters) {
     const json nodes = get("/api/v1/nodes")["nodes"];
     ASSERT_EQ(nodes.size(), 4u);
     EXPECT_EQ(nodes[1]["node_id"], 2);
-    EXPECT_EQ(nodes[1]["segment_delay"]["min_ns"], 100000);  // from traces; DEX has none
-    EXPECT_EQ(nodes[1]["records"], 6);                       // 2 traces + 4 DEX reports
+    EXPECT_EQ(nodes[1]["segment_delay"]["min_ns"], 50000);   // DEX packets
+    EXPECT_EQ(nodes[1]["segment_delay"]["max_ns"], 100000);  // traces
+    EXPECT_EQ(nodes[1]["records"], 6);                       // 2 trace + 4 DEX packets
     const json paths = get("/api/v1/paths")["paths"];
-    ASSERT_GE(paths.size(), 2u);
+    ASSERT_EQ(paths.size(), 4u);
     EXPECT_EQ(paths[0]["nodes"], json::array({1, 2, 3}));
-    EXPECT_EQ(paths[0]["packets"], 2);
-    EXPECT_EQ(paths[0]["delay_p50_ns"], 200000);
+    EXPECT_EQ(paths[0]["namespace"], 9);
+    EXPECT_EQ(paths[0]["packets"], 3);
+    EXPECT_EQ(paths[0]["delay_p50_ns"], 100000);  // clamped to the exact min/max
+    EXPECT_EQ(paths[1]["packets"], 2);
+    EXPECT_EQ(paths[1]["delay_p50_ns"], 200000);
+    const json segments = get("/api/v1/segments")["segments"];
+    ASSERT_EQ(segments.size(), 3u);  // 1-2, 2-3, 1-4
+    EXPECT_EQ(segments[0]["from"], 1);
+    EXPECT_EQ(segments[0]["to"], 2);
+    EXPECT_EQ(segments[0]["packets"], 6);
+    EXPECT_EQ(segments[1]["lost"], 1);  // 2-3: seq 2 never reached node 3
+    EXPECT_EQ(get("/api/v1/paths?from=0&to=1")["paths"].size(), 0u);
     const json ex = get("/api/v1/exporters")["exporters"];
     ASSERT_EQ(ex.size(), 3u);
     EXPECT_EQ(ex[0]["address"], "10.0.0.1");

@@ -1,3 +1,6 @@
+// What only the SQLite back end does: its schema version, converting older databases, refusing
+// newer ones, storing the hops once, the store string.
+
 #include "collector/store/sqlite_store.hpp"
 
 #include <sqlite3.h>
@@ -12,22 +15,6 @@ namespace {
 
 using namespace ioam::collector::test;
 
-constexpr std::uint64_t kT0 = 1'700'000'000'000'000'000;
-constexpr std::uint64_t kSec = 1'000'000'000;
-
-DexReport make_dex(std::uint32_t flow, std::uint32_t seq, std::uint32_t node, std::uint32_t usec) {
-    DexReport d;
-    d.observation_time_ns = kT0 + seq * kSec;
-    d.observation_domain = 3;
-    d.namespace_id = 9;
-    d.ext_flags = 0xc0;
-    d.trace_type = kTraceType;
-    d.flow_id = flow;
-    d.sequence_number = seq;
-    d.node = make_node(node, 1'700'000'000, usec);
-    return d;
-}
-
 StoreConfig config_for(const TempDb& db) {
     StoreConfig c;
     c.path = db.path();
@@ -36,169 +23,199 @@ StoreConfig config_for(const TempDb& db) {
     return c;
 }
 
-TEST(SqliteStore, RoundTripAndFilters) {
-    TempDb db;
-    SqliteStore store(config_for(db));
-    store.start();
-    const IoamTrace a = make_trace({1, 2, 3}, 123, kT0);
-    IoamTrace b = make_trace({1, 4}, 7, kT0 + 10 * kSec);
-    b.nodes[0].opaque_state = OpaqueState{0x123456, {1, 2, 3, 4}};
-    b.nodes[1].node_id_wide = 0xabcdef0123ull;
-    const DexReport d = make_dex(77, 5, 2, 10);
-    store.consume({"10.0.0.1", 1}, a);
-    store.consume({"10.0.0.2", 2}, b);
-    store.consume({"10.0.0.3", 3}, d);
-    store.flush();
-
-    auto all = store.query({});
-    ASSERT_TRUE(all);
-    ASSERT_EQ(all->size(), 3u);
-    EXPECT_EQ(std::get<IoamTrace>((*all)[0].record), a);
-    EXPECT_EQ((*all)[0].exporter, "10.0.0.1");
-    EXPECT_EQ(std::get<IoamTrace>((*all)[1].record).nodes, b.nodes);
-    EXPECT_EQ(std::get<DexReport>((*all)[2].record), d);
-    EXPECT_EQ((*all)[2].kind(), RecordKind::dex);
-
-    auto by_ns = store.query({.namespace_id = 7});
-    ASSERT_EQ(by_ns->size(), 1u);
-    EXPECT_EQ((*by_ns)[0].exporter, "10.0.0.2");
-    auto by_node = store.query({.node_id = 2});  // in trace a and the DEX report
-    ASSERT_EQ(by_node->size(), 2u);
-    auto by_wide = store.query({.node_id = 0xabcdef0123ull});
-    ASSERT_EQ(by_wide->size(), 1u);
-    auto by_flow = store.query({.flow_id = 77});
-    ASSERT_EQ(by_flow->size(), 1u);
-    auto by_time = store.query({.from_ns = kT0 + kSec, .to_ns = kT0 + 11 * kSec});
-    ASSERT_EQ(by_time->size(), 2u);
-    auto traces = store.query({.kind = RecordKind::trace});
-    EXPECT_EQ(traces->size(), 2u);
-
-    auto page1 = store.query({.limit = 2});
-    ASSERT_EQ(page1->size(), 2u);
-    auto page2 = store.query({.after_id = page1->back().id, .limit = 2});
-    ASSERT_EQ(page2->size(), 1u);
-    EXPECT_EQ((*page2)[0].id, (*all)[2].id);
-
-    auto one = store.get((*all)[1].id);
-    ASSERT_TRUE(one && one->has_value());
-    EXPECT_EQ((*one)->exporter, "10.0.0.2");
-    auto none = store.get(999999);
-    ASSERT_TRUE(none);
-    EXPECT_FALSE(none->has_value());
-    EXPECT_EQ(store.stats().written, 3u);
+std::int64_t scalar(const std::string& path, const char* sql) {
+    sqlite3* raw = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(raw, sql, -1, &s, nullptr);
+    EXPECT_EQ(sqlite3_step(s), SQLITE_ROW) << sql;
+    const auto v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(raw);
+    return v;
 }
 
-TEST(SqliteStore, NodeAndPathSummaries) {
-    TempDb db;
-    SqliteStore store(config_for(db));
-    store.start();
-    for (int i = 0; i < 10; ++i) {
-        store.consume({"e", 1}, make_trace({1, 2, 3}, 1, kT0 + i));
-    }
-    store.consume({"e", 1}, make_trace({1, 3}, 1, kT0 + 100));
-    store.flush();
-
-    auto nodes = store.nodes(100);
-    ASSERT_TRUE(nodes);
-    ASSERT_EQ(nodes->size(), 3u);
-    const NodeSummary& n2 = (*nodes)[1];
-    EXPECT_EQ(n2.node_id, 2u);
-    EXPECT_EQ(n2.records, 10u);
-    EXPECT_EQ(n2.first_seen_ns, kT0);
-    EXPECT_EQ(n2.last_seen_ns, kT0 + 9);
-    EXPECT_EQ(n2.segment.count, 10u);
-    EXPECT_EQ(n2.segment.min_ns, 100'000);     // hops are 100 us apart
-    EXPECT_EQ((*nodes)[0].segment.count, 0u);  // node 1 is always first
-    EXPECT_EQ((*nodes)[2].records, 11u);
-
-    auto paths = store.paths(10, 1000);
-    ASSERT_TRUE(paths);
-    ASSERT_EQ(paths->size(), 2u);
-    EXPECT_EQ((*paths)[0].path, "1,2,3");
-    EXPECT_EQ((*paths)[0].packets, 10u);
-    EXPECT_EQ((*paths)[0].p50_ns, 200'000);
-    EXPECT_EQ((*paths)[1].path, "1,3");
-    EXPECT_EQ((*paths)[1].p99_ns, 100'000);
+void exec(const std::string& path, const char* sql) {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(raw, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+    sqlite3_close(raw);
 }
 
-TEST(SqliteStore, FullQueueDropsAndCounts) {
-    TempDb db;
-    StoreConfig c = config_for(db);
-    c.queue_capacity = 2;
-    SqliteStore store(c);
-    for (int i = 0; i < 5; ++i) {
-        store.consume({"e", 1}, make_trace({1}));
-    }
-    EXPECT_EQ(store.stats().dropped, 3u);
-    EXPECT_EQ(store.stats().queued, 2u);
-    store.start();
-    store.stop();  // flushes everything queued
-    EXPECT_EQ(store.stats().written, 2u);
-}
-
-TEST(SqliteStore, StopFlushesEverythingQueued) {
+TEST(SqliteStore, HopsAreStoredOnceAsTheRawTraceData) {
     TempDb db;
     {
         SqliteStore store(config_for(db));
         store.start();
-        for (int i = 0; i < 10000; ++i) {
-            store.consume({"e", 1}, make_trace({1, 2}));
-        }
+        store.consume({"e", 1}, make_trace({1, 2, 3}));
+        IoamTrace hop_list = make_trace({4, 5});
+        hop_list.raw_data.clear();
+        store.consume({"e", 1}, hop_list);
         store.stop();
     }
-    SqliteStore reopened(config_for(db));
-    auto all = reopened.query({.limit = 20000});
-    EXPECT_EQ(all->size(), 10000u);
+    EXPECT_EQ(scalar(db.path(), "PRAGMA user_version"), SqliteStore::kSchemaVersion);
+    EXPECT_EQ(scalar(db.path(), "SELECT count(*) FROM records WHERE nodes IS NULL"), 1);
+    EXPECT_EQ(scalar(db.path(), "SELECT count(*) FROM exporters"), 1);
+    EXPECT_EQ(scalar(db.path(), "SELECT value FROM meta WHERE key = 'high_water'"), 2);
 }
 
-TEST(SqliteStore, SchemaVersionAndMigrationGuard) {
-    TempDb db;
-    { SqliteStore store(config_for(db)); }
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+// The version 2 schema (per-hop rows), as the collector before issue 14 created it.
+constexpr const char* kVersion2 = R"sql(
+CREATE TABLE records(id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, time_ns INTEGER NOT NULL,
+    exporter TEXT NOT NULL, domain INTEGER NOT NULL, namespace INTEGER NOT NULL,
+    trace_type INTEGER NOT NULL, node_len INTEGER NOT NULL, flags INTEGER NOT NULL,
+    ext_flags INTEGER NOT NULL, flow_id INTEGER, seq INTEGER, path TEXT, path_hash INTEGER,
+    e2e_ns INTEGER, raw BLOB);
+CREATE TABLE hops(record_id INTEGER NOT NULL, idx INTEGER NOT NULL, node INTEGER,
+    hop_limit INTEGER, node_id INTEGER, ingress_if INTEGER, egress_if INTEGER,
+    ts_secs INTEGER, ts_frac INTEGER, transit_delay INTEGER, namespace_data INTEGER,
+    queue_depth INTEGER, checksum INTEGER, hop_limit_wide INTEGER, node_id_wide INTEGER,
+    ingress_if_wide INTEGER, egress_if_wide INTEGER, namespace_data_wide INTEGER,
+    buffer_occupancy INTEGER, opaque_schema INTEGER, opaque_data BLOB, segment_ns INTEGER,
+    PRIMARY KEY(record_id, idx)) WITHOUT ROWID;
+CREATE INDEX records_time ON records(time_ns);
+CREATE INDEX records_namespace ON records(namespace, time_ns);
+CREATE INDEX records_flow ON records(flow_id, seq) WHERE flow_id IS NOT NULL;
+CREATE INDEX records_path ON records(path_hash) WHERE path_hash IS NOT NULL;
+CREATE INDEX hops_node ON hops(node) WHERE node IS NOT NULL;
+CREATE INDEX hops_node_wide ON hops(node_id_wide) WHERE node_id_wide IS NOT NULL;
+PRAGMA user_version=2;
+)sql";
+
+// Writes one record the way the version 2 store did.
+void insert_v2(sqlite3* db, std::int64_t id, const std::string& exporter,
+               const std::variant<IoamTrace, DexReport>& rec) {
+    const IoamTrace* t = std::get_if<IoamTrace>(&rec);
+    const DexReport* d = std::get_if<DexReport>(&rec);
     sqlite3_stmt* s = nullptr;
-    sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &s, nullptr);
-    ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
-    EXPECT_EQ(sqlite3_column_int(s, 0), SqliteStore::kSchemaVersion);
-    sqlite3_finalize(s);
-    sqlite3_exec(raw, "PRAGMA user_version=99", nullptr, nullptr, nullptr);
-    sqlite3_close(raw);
-    EXPECT_THROW(SqliteStore store(config_for(db)), std::runtime_error);
-}
-
-TEST(SqliteStore, RetentionByAge) {
-    TempDb db;
-    StoreConfig c = config_for(db);
-    c.retention_age_s = 3600;
-    SqliteStore store(c);
-    const auto now =
-        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count());
-    store.consume({"e", 1}, make_trace({1}, 1, now - 7200 * kSec));
-    store.consume({"e", 1}, make_trace({2}, 1, now));
-    store.start();
-    store.stop();  // the writer applies retention after its first batch
-    auto all = store.query({});
-    ASSERT_EQ(all->size(), 1u);
-    EXPECT_EQ(std::get<IoamTrace>((*all)[0].record).nodes[0].node_id, 2u);
-    EXPECT_EQ(store.stats().retained_deleted, 1u);
-    EXPECT_TRUE(store.query({.node_id = 1})->empty());
-}
-
-TEST(SqliteStore, RetentionBySize) {
-    TempDb db;
-    StoreConfig c = config_for(db);
-    c.retention_max_bytes = 64 * 1024;
-    SqliteStore store(c);
-    for (int i = 0; i < 5000; ++i) {
-        store.consume({"e", 1}, make_trace({1, 2, 3, 4}));
+    sqlite3_prepare_v2(
+        db,
+        "INSERT INTO records(id,kind,time_ns,exporter,domain,namespace,trace_type,"
+        "node_len,flags,ext_flags,flow_id,seq,raw) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        -1, &s, nullptr);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, t ? 0 : 1);
+    sqlite3_bind_int64(
+        s, 3, static_cast<std::int64_t>(t ? t->observation_time_ns : d->observation_time_ns));
+    sqlite3_bind_text(s, 4, exporter.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 5, t ? t->observation_domain : d->observation_domain);
+    sqlite3_bind_int(s, 6, t ? t->namespace_id : d->namespace_id);
+    sqlite3_bind_int64(s, 7, t ? t->trace_type : d->trace_type);
+    sqlite3_bind_int(s, 8, t ? t->node_len : 0);
+    sqlite3_bind_int(s, 9, t ? t->flags : d->flags);
+    sqlite3_bind_int(s, 10, t ? 0 : d->ext_flags);
+    if (d) {
+        sqlite3_bind_int64(s, 11, *d->flow_id);
+        sqlite3_bind_int64(s, 12, *d->sequence_number);
     }
+    if (t) {
+        sqlite3_bind_blob(s, 13, t->raw_data.data(), static_cast<int>(t->raw_data.size()),
+                          SQLITE_TRANSIENT);
+    }
+    ASSERT_EQ(sqlite3_step(s), SQLITE_DONE) << sqlite3_errmsg(db);
+    sqlite3_finalize(s);
+    const std::vector<IoamNode> nodes = t ? t->nodes : std::vector<IoamNode>{d->node};
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        const IoamNode& n = nodes[i];
+        sqlite3_prepare_v2(db,
+                           "INSERT INTO hops(record_id,idx,hop_limit,node_id,ingress_if,egress_if,"
+                           "ts_secs,ts_frac,node_id_wide,opaque_schema,opaque_data) "
+                           "VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &s, nullptr);
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_int64(s, 2, static_cast<std::int64_t>(i));
+        sqlite3_bind_int(s, 3, *n.hop_limit);
+        sqlite3_bind_int64(s, 4, *n.node_id);
+        sqlite3_bind_int(s, 5, *n.ingress_if_id);
+        sqlite3_bind_int(s, 6, *n.egress_if_id);
+        sqlite3_bind_int64(s, 7, *n.timestamp_secs);
+        sqlite3_bind_int64(s, 8, *n.timestamp_frac);
+        if (n.node_id_wide) {
+            sqlite3_bind_int64(s, 9, static_cast<std::int64_t>(*n.node_id_wide));
+        }
+        if (n.opaque_state) {
+            sqlite3_bind_int64(s, 10, n.opaque_state->schema_id);
+            sqlite3_bind_blob(s, 11, n.opaque_state->data.data(),
+                              static_cast<int>(n.opaque_state->data.size()), SQLITE_TRANSIENT);
+        }
+        ASSERT_EQ(sqlite3_step(s), SQLITE_DONE) << sqlite3_errmsg(db);
+        sqlite3_finalize(s);
+    }
+}
+
+TEST(SqliteStore, ConvertsSchemaVersion2KeepingIds) {
+    TempDb db;
+    const IoamTrace trace = make_trace({1, 2, 3}, 123);
+    IoamTrace hop_list = make_trace({4, 5});
+    hop_list.raw_data.clear();
+    hop_list.nodes[0].node_id_wide = 0xabcdef;
+    DexReport dex;
+    dex.observation_time_ns = 1'700'000'000'000'000'000;
+    dex.observation_domain = 3;
+    dex.namespace_id = 9;
+    dex.ext_flags = 0xc0;
+    dex.trace_type = kTraceType;
+    dex.flow_id = 77;
+    dex.sequence_number = 5;
+    dex.node = make_node(2, 1'700'000'000, 10);
+    dex.node.opaque_state = OpaqueState{0x123456, {1, 2, 3, 4}};
+    {
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, kVersion2, nullptr, nullptr, nullptr), SQLITE_OK);
+        insert_v2(raw, 5, "10.0.0.1", trace);
+        insert_v2(raw, 7, "10.0.0.2", hop_list);
+        insert_v2(raw, 9, "10.0.0.3", dex);
+        sqlite3_close(raw);
+    }
+    SqliteStore store(config_for(db));
     store.start();
+    store.consume({"10.0.0.1", 1}, make_trace({6}));
+    store.flush();
+    const auto rows = store.query({.limit = 10});
+    ASSERT_TRUE(rows);
+    ASSERT_EQ(rows->size(), 4u);
+    EXPECT_EQ((*rows)[0].id, 5);
+    EXPECT_EQ(std::get<IoamTrace>((*rows)[0].record), trace);
+    EXPECT_EQ((*rows)[0].exporter, "10.0.0.1");
+    EXPECT_EQ((*rows)[1].id, 7);
+    EXPECT_EQ(std::get<IoamTrace>((*rows)[1].record), hop_list);
+    EXPECT_EQ((*rows)[2].id, 9);
+    EXPECT_EQ(std::get<DexReport>((*rows)[2].record), dex);
+    EXPECT_EQ((*rows)[3].id, 10);  // ids go on after the converted ones
+    EXPECT_EQ(store.query({.node_id = 0xabcdef})->size(), 1u);
+    EXPECT_EQ(store.query({.flow_id = 77})->size(), 1u);
     store.stop();
-    EXPECT_GT(store.stats().retained_deleted, 0u);
-    EXPECT_LE(store.stats().db_bytes, c.retention_max_bytes);
-    EXPECT_LT(store.query({.limit = 10000})->size(), 5000u);
+    EXPECT_EQ(scalar(db.path(), "PRAGMA user_version"), SqliteStore::kSchemaVersion);
+    EXPECT_EQ(scalar(db.path(), "SELECT count(*) FROM sqlite_master WHERE name = 'hops'"), 0);
+}
+
+TEST(SqliteStore, RefusesANewerSchemaWithOneLine) {
+    TempDb db;
+    exec(db.path(), "CREATE TABLE records(id INTEGER PRIMARY KEY)");
+    exec(db.path(), "PRAGMA user_version=99");
+    try {
+        SqliteStore store(config_for(db));
+        ADD_FAILURE() << "opened version 99";
+    } catch (const std::runtime_error& e) {
+        const std::string what = e.what();
+        EXPECT_EQ(what.find('\n'), std::string::npos);
+        EXPECT_NE(what.find(db.path()), std::string::npos) << what;
+        EXPECT_NE(what.find("schema version 99"), std::string::npos) << what;
+    }
+}
+
+TEST(SqliteStore, StoreStrings) {
+    TempDb db;
+    StoreConfig c = config_for(db);
+    c.path = "sqlite:" + db.path();
+    EXPECT_NO_THROW(make_store(c));
+    c.path = db.path();  // a bare path is a SQLite file
+    EXPECT_NO_THROW(make_store(c));
+    c.path = "clickhouse://localhost";
+    EXPECT_THROW(make_store(c), std::runtime_error);
+    c.path = "sqlite:";
+    EXPECT_THROW(make_store(c), std::runtime_error);
 }
 
 }  // namespace

@@ -1,0 +1,439 @@
+#include "collector/store/batching_store.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+namespace ioam::collector::store {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Exporters beyond this many share one drop counter, so that spoofed sources cannot grow it.
+constexpr std::size_t kMaxDropExporters = 1024;
+constexpr const char* kOtherExporters = "other";
+constexpr auto kLogEvery = std::chrono::seconds(10);
+constexpr auto kMinBackoff = std::chrono::milliseconds(10);
+constexpr std::chrono::milliseconds kMaxBackoff{2000};
+
+std::uint64_t now_ns() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
+std::size_t node_bytes(const IoamNode& n) {
+    return sizeof(IoamNode) + (n.opaque_state ? n.opaque_state->data.size() : 0);
+}
+
+// Heap and queue memory of one queued record, near enough to bound RSS.
+std::size_t estimate_bytes(const RecordEntry& e) {
+    std::size_t bytes = sizeof(RecordEntry) + e.exporter.size();
+    if (const auto* t = std::get_if<IoamTrace>(&e.record)) {
+        bytes += t->raw_data.size();
+        for (const IoamNode& n : t->nodes) {
+            bytes += node_bytes(n);
+        }
+    } else {
+        bytes += node_bytes(std::get<DexReport>(e.record).node) - sizeof(IoamNode);
+    }
+    return bytes;
+}
+
+// Logs the first event at once, then at most every kLogEvery with the count in between.
+class RateLimitedLog {
+  public:
+    void warn(const std::string& what) {
+        suppressed_++;
+        const auto now = Clock::now();
+        if (now - last_ < kLogEvery) {
+            return;
+        }
+        spdlog::warn("store: {} ({} time(s) since the last message)", what, suppressed_);
+        suppressed_ = 0;
+        last_ = now;
+    }
+
+  private:
+    Clock::time_point last_ = Clock::time_point::min();
+    std::uint64_t suppressed_ = 0;
+};
+
+}  // namespace
+
+struct BatchingStore::Impl {
+    Impl(const StoreConfig& c, std::unique_ptr<StoreBackend> b) : config(c), backend(std::move(b)) {
+        next_id = backend->high_water() + 1;
+        db_bytes = backend->size_bytes();
+    }
+
+    bool full(std::size_t bytes) const {
+        return depth() >= config.queue_capacity ||
+               (depth() > 0 && queued_bytes + bytes > config.queue_bytes);
+    }
+
+    std::size_t depth() const { return queue.size() - head; }  // under mu
+
+    // Copies the record into an entry the writer has finished with, when there is one: its
+    // buffers are reused, so the ingest thread does not allocate per record.
+    template <typename Record>
+    void enqueue(const Origin& origin, const Record& record) {
+        RecordEntry e;
+        {
+            std::lock_guard lock(mu);
+            if (!spare.empty()) {
+                e = std::move(spare.back());
+                spare.pop_back();
+            }
+        }
+        e.exporter.assign(origin.exporter);
+        e.domain = origin.domain;
+        if (auto* r = std::get_if<Record>(&e.record)) {
+            *r = record;
+        } else {
+            e.record = record;
+        }
+        const std::size_t bytes = estimate_bytes(e);
+        {
+            std::unique_lock lock(mu);
+            if (stopped || (full(bytes) && (!origin.reliable || !running))) {
+                count_drop(origin.exporter);  // nobody would write it
+                return;
+            }
+            if (full(bytes)) {
+                blocked++;
+                room_cv.wait(lock, [&] { return !full(bytes) || stopped; });
+                if (stopped) {
+                    count_drop(origin.exporter);
+                    return;
+                }
+            }
+            queue.push_back({std::move(e), bytes});
+            queued_bytes += bytes;
+            queued.store(depth(), std::memory_order_relaxed);
+            queued_bytes_now.store(queued_bytes, std::memory_order_relaxed);
+            // The writer waits for a first record, then for a full batch: no wake-up between.
+            if (depth() != 1 && depth() != config.batch_size) {
+                return;
+            }
+        }
+        cv.notify_one();
+    }
+
+    void count_drop(std::string_view exporter) {  // under mu
+        dropped++;
+        auto it = drops.find(std::string(exporter));
+        if (it == drops.end()) {
+            it = drops
+                     .emplace(
+                         drops.size() < kMaxDropExporters ? std::string(exporter) : kOtherExporters,
+                         0)
+                     .first;
+        }
+        it->second++;
+    }
+
+    void add_packet(const Packet& p) {
+        {
+            std::lock_guard lock(mu);
+            if (delta.keys() + rollup::Delta::keys_needed(p) > config.rollup_keys) {
+                packets_dropped++;
+                return;
+            }
+            const bool first = delta.empty() && depth() == 0;
+            delta.add(p);
+            packets++;
+            if (!first) {
+                return;
+            }
+        }
+        cv.notify_one();
+    }
+
+    // Takes up to batch_size records, assigning ids, and every pending rollup.
+    bool take(Batch& batch) {  // under mu
+        for (auto& done : batch.records) {
+            if (spare.size() >= config.batch_size) {
+                break;
+            }
+            spare.push_back(std::move(done));
+        }
+        const std::size_t n = std::min(depth(), config.batch_size);
+        batch.records.clear();
+        batch.records.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            Queued& q = queue[head + i];
+            q.entry.id = next_id++;
+            queued_bytes -= q.bytes;
+            batch.records.push_back(std::move(q.entry));
+        }
+        head += n;
+        if (head == queue.size()) {
+            queue.clear();
+            head = 0;
+        } else if (head >= config.batch_size && 2 * head >= queue.size()) {
+            queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(head));
+            head = 0;
+        }
+        batch.rollups = std::move(delta);
+        delta = {};
+        queued.store(depth(), std::memory_order_relaxed);
+        queued_bytes_now.store(queued_bytes, std::memory_order_relaxed);
+        in_flight = !batch.records.empty() || !batch.rollups.empty();
+        return in_flight;
+    }
+
+    void run() {
+        Batch batch;
+        auto next_retention = Clock::now();
+        for (;;) {
+            {
+                std::unique_lock lock(mu);
+                cv.wait_until(lock,
+                              std::min(next_retention, Clock::now() + std::chrono::seconds(1)),
+                              [&] { return depth() > 0 || !delta.empty() || stopping; });
+                // Fewer, larger transactions: a batch waits up to batch_delay_ms to fill.
+                cv.wait_for(lock, std::chrono::milliseconds(config.batch_delay_ms), [&] {
+                    return depth() >= config.batch_size || stopping || flushing > 0;
+                });
+                if (!take(batch) && stopping) {
+                    return;  // everything queued before stop() is written
+                }
+            }
+            room_cv.notify_all();
+            if (in_flight && !write_with_retry(batch)) {
+                return;  // gave up at stop(): counted and logged
+            }
+            {
+                std::lock_guard lock(mu);
+                in_flight = false;
+            }
+            flushed_cv.notify_all();
+            if (Clock::now() >= next_retention) {
+                apply_retention();
+                next_retention = Clock::now() + std::chrono::seconds(std::max<std::uint64_t>(
+                                                    1, config.retention_interval_s));
+            }
+        }
+    }
+
+    // False when stop() gave up on a failing back end.
+    bool write_with_retry(const Batch& batch) {
+        std::chrono::milliseconds backoff = kMinBackoff;
+        for (;;) {
+            const auto t0 = Clock::now();
+            std::string why;
+            if (backend->write(batch, why)) {
+                if (failing.exchange(false)) {
+                    spdlog::info("store: writing again");
+                }
+                db_bytes = backend->size_bytes();
+                written += batch.records.size();
+                batches++;
+                std::function<void(double, std::size_t)> fn;
+                {
+                    std::lock_guard lock(mu);
+                    fn = batch_observer;
+                }
+                if (fn) {
+                    fn(std::chrono::duration<double>(Clock::now() - t0).count(),
+                       batch.records.size());
+                }
+                return true;
+            }
+            errors++;
+            failing = true;
+            log.warn("writing a batch of " + std::to_string(batch.records.size()) +
+                     " records failed, retrying: " + why);
+            std::unique_lock lock(mu);
+            if (stopping && Clock::now() >= stop_deadline) {
+                const auto left = batch.records.size() + depth();
+                lost += left;
+                spdlog::error(
+                    "store: stopping with a failing back end ({}): {} records not written", why,
+                    left);
+                queue.clear();
+                head = 0;
+                queued_bytes = 0;
+                queued.store(0, std::memory_order_relaxed);
+                queued_bytes_now.store(0, std::memory_order_relaxed);
+                in_flight = false;
+                flushed_cv.notify_all();
+                return false;
+            }
+            cv.wait_for(lock, backoff, [&] { return stopping && !stop_seen; });
+            stop_seen = stopping;
+            backoff = std::min(backoff * 2, kMaxBackoff);
+        }
+    }
+
+    void apply_retention() {
+        std::string why;
+        const std::uint64_t now = now_ns();
+        const std::uint64_t age_ns = config.retention_age_s * 1'000'000'000;
+        const std::uint64_t cutoff = config.retention_age_s == 0 ? 0 : now - std::min(now, age_ns);
+        auto deleted = backend->retain(cutoff, config.retention_max_bytes, why);
+        if (deleted) {
+            retained_deleted += *deleted;
+        } else {
+            errors++;
+            log.warn("retention failed: " + why);
+        }
+        db_bytes = backend->size_bytes();
+    }
+
+    struct Queued {
+        RecordEntry entry;
+        std::size_t bytes = 0;
+    };
+
+    const StoreConfig config;
+    std::unique_ptr<StoreBackend> backend;
+
+    mutable std::mutex mu;               // everything up to the atomics
+    std::condition_variable cv;          // writer: work or stop
+    std::condition_variable room_cv;     // reliable producers: room in the queue
+    std::condition_variable flushed_cv;  // flush(): a batch was committed
+    // A FIFO in one vector from `head` on (a deque allocates every entry or two of this size).
+    std::vector<Queued> queue;
+    std::size_t head = 0;
+    std::vector<RecordEntry> spare;  // written entries, their buffers reused by enqueue()
+    std::size_t queued_bytes = 0;
+    rollup::Delta delta;
+    std::int64_t next_id = 1;  // writer only after start
+    bool in_flight = false;
+    int flushing = 0;      // flush() callers waiting: no batch delay
+    bool running = false;  // start() .. stop()
+    bool stopped = false;  // the writer is gone: nothing queued now would be written
+    bool stopping = false;
+    bool stop_seen = false;
+    Clock::time_point stop_deadline;
+    std::unordered_map<std::string, std::uint64_t> drops;
+    std::function<void(double, std::size_t)> batch_observer;
+    std::thread writer;
+    RateLimitedLog log;  // writer only
+
+    std::atomic<bool> failing{false};
+    std::atomic<std::uint64_t> queued{0};
+    std::atomic<std::uint64_t> queued_bytes_now{0};
+    std::atomic<std::uint64_t> dropped{0};
+    std::atomic<std::uint64_t> blocked{0};
+    std::atomic<std::uint64_t> written{0};
+    std::atomic<std::uint64_t> batches{0};
+    std::atomic<std::uint64_t> errors{0};
+    std::atomic<std::uint64_t> lost{0};
+    std::atomic<std::uint64_t> packets{0};
+    std::atomic<std::uint64_t> packets_dropped{0};
+    std::atomic<std::uint64_t> retained_deleted{0};
+    std::atomic<std::uint64_t> db_bytes{0};
+};
+
+BatchingStore::BatchingStore(const StoreConfig& config, std::unique_ptr<StoreBackend> backend)
+    : impl_(std::make_unique<Impl>(config, std::move(backend))) {}
+
+BatchingStore::~BatchingStore() {
+    stop();
+}
+
+void BatchingStore::start() {
+    std::lock_guard lock(impl_->mu);
+    if (!impl_->writer.joinable() && !impl_->stopped) {
+        impl_->running = true;
+        impl_->writer = std::thread([this] { impl_->run(); });
+    }
+}
+
+void BatchingStore::stop() {
+    {
+        std::lock_guard lock(impl_->mu);
+        if (!impl_->writer.joinable()) {
+            return;
+        }
+        impl_->stopping = true;
+        impl_->stop_deadline = Clock::now() + std::chrono::seconds(impl_->config.stop_timeout_s);
+    }
+    impl_->cv.notify_all();
+    impl_->writer.join();
+    std::lock_guard lock(impl_->mu);
+    impl_->running = false;
+    impl_->stopped = true;
+    impl_->room_cv.notify_all();
+}
+
+void BatchingStore::flush() {
+    std::unique_lock lock(impl_->mu);
+    impl_->flushing++;
+    impl_->cv.notify_all();
+    impl_->flushed_cv.wait(lock, [&] {
+        return (impl_->depth() == 0 && impl_->delta.empty() && !impl_->in_flight) ||
+               !impl_->running;
+    });
+    impl_->flushing--;
+}
+
+StoreStats BatchingStore::stats() const {
+    const Impl& m = *impl_;
+    return {
+        m.queued.load(),  m.queued_bytes_now.load(), m.dropped.load(),          m.blocked.load(),
+        m.written.load(), m.batches.load(),          m.errors.load(),           m.lost.load(),
+        m.packets.load(), m.packets_dropped.load(),  m.retained_deleted.load(), m.db_bytes.load()};
+}
+
+bool BatchingStore::ready() const {
+    std::lock_guard lock(impl_->mu);
+    return impl_->running && !impl_->stopping && !impl_->failing;
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> BatchingStore::dropped_by_exporter() const {
+    std::lock_guard lock(impl_->mu);
+    std::vector<std::pair<std::string, std::uint64_t>> out(impl_->drops.begin(),
+                                                           impl_->drops.end());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+void BatchingStore::set_batch_observer(std::function<void(double, std::size_t)> fn) {
+    std::lock_guard lock(impl_->mu);
+    impl_->batch_observer = std::move(fn);
+}
+
+void BatchingStore::consume(const Origin& origin, const IoamTrace& trace) {
+    impl_->enqueue(origin, trace);
+}
+
+void BatchingStore::consume(const Origin& origin, const DexReport& report) {
+    impl_->enqueue(origin, report);
+}
+
+void BatchingStore::consume(const Packet& packet) {
+    impl_->add_packet(packet);
+}
+
+Result<std::vector<StoredRecord>> BatchingStore::query(const TraceQuery& q) {
+    return impl_->backend->query(q);
+}
+
+Result<std::optional<StoredRecord>> BatchingStore::get(std::int64_t id) {
+    return impl_->backend->get(id);
+}
+
+Result<std::vector<NodeSummary>> BatchingStore::nodes(Window w, std::size_t limit) {
+    return impl_->backend->nodes(w, limit);
+}
+
+Result<std::vector<PathSummary>> BatchingStore::paths(Window w, std::size_t limit) {
+    return impl_->backend->paths(w, limit);
+}
+
+Result<std::vector<SegmentSummary>> BatchingStore::segments(Window w, std::size_t limit) {
+    return impl_->backend->segments(w, limit);
+}
+
+}  // namespace ioam::collector::store

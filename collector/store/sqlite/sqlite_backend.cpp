@@ -1,0 +1,1108 @@
+#include "collector/store/sqlite/sqlite_backend.hpp"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <mutex>
+#include <stdexcept>
+#include <type_traits>
+#include <unordered_map>
+
+#include "collector/store/node_codec.hpp"
+#include "common/ioam/node_data.hpp"
+#include "common/ioam/trace_type.hpp"
+
+namespace ioam::collector::store {
+
+namespace {
+
+// Records are appended in id order (the collector's ids, not rowids chosen by SQLite). The
+// hops stay in `raw` as received and are decoded on read; `nodes` holds the compact form only
+// when `raw` does not rebuild them (DEX reports, hop lists). Each path (namespace and node
+// identities, plus wide node ids where they differ) is one dictionary row.
+//
+// No per-record index but the DEX flow one: each index costs ~0.6 us per record. Instead, one
+// `blocks` row per written batch keeps its id range, its observation-time range and (in
+// block_paths) the paths in it, a block-range index: time, node and namespace filters visit
+// only the blocks that can match, and age retention deletes whole id ranges.
+constexpr const char* kSchema = R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE exporters(id INTEGER PRIMARY KEY, address TEXT NOT NULL, domain INTEGER NOT NULL,
+                       UNIQUE(address, domain));
+CREATE TABLE paths(id INTEGER PRIMARY KEY, namespace INTEGER NOT NULL, path TEXT NOT NULL,
+                   UNIQUE(namespace, path));
+CREATE TABLE path_nodes(node INTEGER NOT NULL, path_id INTEGER NOT NULL,
+                        PRIMARY KEY(node, path_id)) WITHOUT ROWID;
+CREATE TABLE records(
+    id INTEGER PRIMARY KEY,
+    time_ns INTEGER NOT NULL,
+    kind INTEGER NOT NULL,          -- 0 trace, 1 DEX report
+    exporter INTEGER NOT NULL,      -- exporters.id
+    path INTEGER NOT NULL,          -- paths.id
+    obs_domain INTEGER NOT NULL,
+    trace_type INTEGER NOT NULL,
+    node_len INTEGER NOT NULL,
+    flags INTEGER NOT NULL,
+    ext_flags INTEGER NOT NULL,
+    flow_id INTEGER,
+    seq INTEGER,
+    raw BLOB,
+    nodes BLOB
+);
+CREATE TABLE blocks(first_id INTEGER PRIMARY KEY, last_id INTEGER NOT NULL,
+                    min_time INTEGER NOT NULL, max_time INTEGER NOT NULL);
+CREATE TABLE block_paths(first_id INTEGER NOT NULL, path_id INTEGER NOT NULL,
+                         PRIMARY KEY(first_id, path_id)) WITHOUT ROWID;
+CREATE INDEX records_flow ON records(flow_id, id) WHERE flow_id IS NOT NULL;
+CREATE TABLE rollup_paths(
+    minute INTEGER NOT NULL, path INTEGER NOT NULL, packets REAL NOT NULL,
+    first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL, lost REAL NOT NULL,
+    d_count INTEGER NOT NULL, d_sum REAL NOT NULL, d_min INTEGER, d_max INTEGER, hist BLOB,
+    PRIMARY KEY(minute, path)) WITHOUT ROWID;
+CREATE TABLE rollup_nodes(
+    minute INTEGER NOT NULL, node INTEGER NOT NULL, packets REAL NOT NULL,
+    first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL,
+    t_count INTEGER NOT NULL, t_sum REAL NOT NULL, t_min INTEGER, t_max INTEGER,
+    s_count INTEGER NOT NULL, s_sum REAL NOT NULL, s_min INTEGER, s_max INTEGER,
+    q_count INTEGER NOT NULL, q_sum REAL NOT NULL, q_min INTEGER, q_max INTEGER,
+    PRIMARY KEY(minute, node)) WITHOUT ROWID;
+CREATE TABLE rollup_segments(
+    minute INTEGER NOT NULL, src INTEGER NOT NULL, dst INTEGER NOT NULL, packets REAL NOT NULL,
+    first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL, lost REAL NOT NULL,
+    d_count INTEGER NOT NULL, d_sum REAL NOT NULL, d_min INTEGER, d_max INTEGER, hist BLOB,
+    PRIMARY KEY(minute, src, dst)) WITHOUT ROWID;
+)sql";
+
+constexpr const char* kInsertRecord =
+    "INSERT INTO records(id,time_ns,kind,exporter,path,obs_domain,trace_type,node_len,flags,"
+    "ext_flags,flow_id,seq,raw,nodes) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+constexpr const char* kHighWater =
+    "INSERT INTO meta(key,value) VALUES('high_water',?) ON CONFLICT(key) DO UPDATE SET "
+    "value=max(value,excluded.value)";
+
+// Upserts add a delta to a minute's row; min/max of an empty side are NULL.
+#define IOAM_MOMENTS(p)                                                                          \
+#p "_count=" #p "_count+excluded." #p "_count," #p "_sum=" #p "_sum+excluded." #p "_sum," #p \
+       "_min=coalesce(min(" #p "_min,excluded." #p "_min)," #p "_min,excluded." #p "_min)," #p   \
+       "_max=coalesce(max(" #p "_max,excluded." #p "_max)," #p "_max,excluded." #p "_max)"
+#define IOAM_SEEN                                                                            \
+    "packets=packets+excluded.packets,first_ns=min(first_ns,excluded.first_ns),last_ns=max(" \
+    "last_ns,excluded.last_ns),"
+constexpr const char* kUpsertPath =
+    "INSERT INTO rollup_paths VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(minute,path) DO UPDATE "
+    "SET " IOAM_SEEN
+    "lost=lost+excluded.lost," IOAM_MOMENTS(d) ",hist=ioam_hist_merge(hist,excluded.hist)";
+constexpr const char* kUpsertNode =
+    "INSERT INTO rollup_nodes VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(minute,node) "
+    "DO UPDATE SET " IOAM_SEEN IOAM_MOMENTS(t) "," IOAM_MOMENTS(s) "," IOAM_MOMENTS(q);
+constexpr const char* kUpsertSegment =
+    "INSERT INTO rollup_segments VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(minute,src,dst) DO "
+    "UPDATE SET " IOAM_SEEN
+    "lost=lost+excluded.lost," IOAM_MOMENTS(d) ",hist=ioam_hist_merge(hist,excluded.hist)";
+#undef IOAM_MOMENTS
+#undef IOAM_SEEN
+
+constexpr const char* kSelectRecord =
+    "SELECT r.id,r.kind,r.time_ns,e.address,e.domain,r.obs_domain,p.namespace,r.trace_type,"
+    "r.node_len,r.flags,r.ext_flags,r.flow_id,r.seq,r.raw,r.nodes FROM records r JOIN exporters "
+    "e ON e.id=r.exporter JOIN paths p ON p.id=r.path";
+
+// A node or namespace filter matching more paths than this does not narrow the blocks.
+constexpr std::size_t kMaxFilterPaths = 512;
+
+struct DbCloser {
+    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using Db = std::unique_ptr<sqlite3, DbCloser>;
+
+// A prepared statement.
+class Stmt {
+  public:
+    Stmt() = default;
+    Stmt(sqlite3* db, const std::string& sql) {
+        if (sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr) !=
+            SQLITE_OK) {
+            throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
+        }
+    }
+    Stmt(Stmt&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+    Stmt& operator=(Stmt&& o) noexcept {
+        std::swap(s_, o.s_);
+        return *this;
+    }
+    Stmt(const Stmt&) = delete;
+    ~Stmt() { sqlite3_finalize(s_); }
+
+    Stmt& bind(int i, std::int64_t v) {
+        sqlite3_bind_int64(s_, i, v);
+        return *this;
+    }
+    Stmt& bind_real(int i, double v) {
+        sqlite3_bind_double(s_, i, v);
+        return *this;
+    }
+    template <typename T>
+    Stmt& bind(int i, const std::optional<T>& v) {
+        if (v) {
+            sqlite3_bind_int64(s_, i, static_cast<std::int64_t>(*v));
+        } else {
+            sqlite3_bind_null(s_, i);
+        }
+        return *this;
+    }
+    // Text and blobs are bound SQLITE_STATIC (no copy): every use binds all parameters again
+    // before stepping, so SQLite never reads a pointer from an earlier use.
+    Stmt& bind_text(int i, std::string_view v) {
+        sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+        return *this;
+    }
+    // An empty blob is bound as NULL.
+    Stmt& bind_blob(int i, std::span<const std::uint8_t> v) {
+        if (v.empty()) {
+            sqlite3_bind_null(s_, i);
+        } else {
+            sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+        }
+        return *this;
+    }
+    int step() { return sqlite3_step(s_); }
+    void reset() { sqlite3_reset(s_); }
+    std::int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
+    double f64(int col) const { return sqlite3_column_double(s_, col); }
+    bool null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+    template <typename T>
+    std::optional<T> opt(int col) const {
+        return null(col) ? std::nullopt : std::optional<T>(static_cast<T>(i64(col)));
+    }
+    std::string text(int col) const {
+        const auto* p = sqlite3_column_text(s_, col);
+        return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
+    }
+    std::span<const std::uint8_t> blob(int col) const {
+        const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s_, col));
+        return p ? std::span<const std::uint8_t>(
+                       p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))
+                 : std::span<const std::uint8_t>{};
+    }
+
+  private:
+    sqlite3_stmt* s_ = nullptr;
+};
+
+void exec(sqlite3* db, const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string msg = err ? err : "unknown";
+        sqlite3_free(err);
+        throw std::runtime_error("sqlite: " + msg);
+    }
+}
+
+// Calls on_row() for each row; throws when stepping fails so that a read never passes a
+// partial result off as complete.
+template <typename OnRow>
+void each_row(Stmt& s, OnRow&& on_row) {
+    int rc = SQLITE_ROW;
+    while ((rc = s.step()) == SQLITE_ROW) {
+        on_row();
+    }
+    s.reset();
+    if (rc != SQLITE_DONE) {
+        throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errstr(rc));
+    }
+}
+
+void step_done(sqlite3* db, Stmt& s) {
+    const int rc = s.step();
+    s.reset();
+    if (rc != SQLITE_DONE) {
+        throw std::runtime_error(sqlite3_errmsg(db));
+    }
+}
+
+std::int64_t pragma_int(sqlite3* db, const char* sql) {
+    Stmt s(db, sql);
+    return s.step() == SQLITE_ROW ? s.i64(0) : 0;
+}
+
+// ioam_hist_merge(a, b): the sum of two encoded histograms (either may be NULL).
+void hist_merge(sqlite3_context* ctx, int, sqlite3_value** argv) {
+    rollup::Histogram sum;
+    for (int i = 0; i < 2; ++i) {
+        if (sqlite3_value_type(argv[i]) == SQLITE_NULL) {
+            continue;
+        }
+        const auto* p = static_cast<const std::uint8_t*>(sqlite3_value_blob(argv[i]));
+        rollup::Histogram h;
+        if (p && h.decode({p, static_cast<std::size_t>(sqlite3_value_bytes(argv[i]))})) {
+            sum.merge(h);
+        }
+    }
+    const auto bytes = sum.encode();
+    sqlite3_result_blob(ctx, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+}
+
+Db open_db(const std::string& path, int busy_ms) {
+    sqlite3* raw = nullptr;
+    const int rc =
+        sqlite3_open_v2(path.c_str(), &raw,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    Db db(raw);
+    if (rc != SQLITE_OK) {
+        throw std::runtime_error("cannot open " + path + ": " +
+                                 (raw ? sqlite3_errmsg(raw) : "out of memory"));
+    }
+    sqlite3_busy_timeout(db.get(), busy_ms);
+    // WAL with synchronous=NORMAL: a commit survives the process being killed (only a power
+    // loss can take the last transactions back).
+    exec(db.get(),
+         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY; "
+         "PRAGMA cache_size=-65536;");
+    sqlite3_create_function(db.get(), "ioam_hist_merge", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                            nullptr, hist_merge, nullptr, nullptr);
+    return db;
+}
+
+// Schema versions 1 and 2: records with a per-hop `hops` table; converted in place.
+constexpr std::int64_t kOldestConvertible = 1;
+
+// Creates the schema in a new database; returns the version found otherwise. Throws for a
+// version this collector cannot read.
+std::int64_t prepare_schema(sqlite3* db, const std::string& path) {
+    const auto version = pragma_int(db, "PRAGMA user_version");
+    if (version > kSqliteSchemaVersion || (version > 0 && version < kOldestConvertible)) {
+        throw std::runtime_error(
+            "database " + path + " has schema version " + std::to_string(version) +
+            ", this collector reads versions " + std::to_string(kOldestConvertible) + " to " +
+            std::to_string(kSqliteSchemaVersion) + ": start it with a new --db file");
+    }
+    if (version != 0) {
+        return version;
+    }
+    exec(db, "BEGIN IMMEDIATE");
+    try {
+        exec(db, kSchema);
+        exec(db, ("PRAGMA user_version=" + std::to_string(kSqliteSchemaVersion)).c_str());
+        exec(db, "COMMIT");
+    } catch (...) {
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+    return kSqliteSchemaVersion;
+}
+
+// One record of a version 1 or 2 database (records_v2 columns, hops rows), as it was read.
+std::variant<IoamTrace, DexReport> old_record(const Stmt& r, std::vector<IoamNode> nodes) {
+    if (r.i64(1) == 0) {
+        IoamTrace t;
+        t.observation_time_ns = static_cast<std::uint64_t>(r.i64(2));
+        t.observation_domain = static_cast<std::uint32_t>(r.i64(4));
+        t.namespace_id = static_cast<std::uint16_t>(r.i64(5));
+        t.trace_type = static_cast<std::uint32_t>(r.i64(6));
+        t.node_len = static_cast<std::uint8_t>(r.i64(7));
+        t.flags = static_cast<std::uint8_t>(r.i64(8));
+        const auto raw = r.blob(12);
+        t.raw_data.assign(raw.begin(), raw.end());
+        t.nodes = std::move(nodes);
+        return t;
+    }
+    DexReport d;
+    d.observation_time_ns = static_cast<std::uint64_t>(r.i64(2));
+    d.observation_domain = static_cast<std::uint32_t>(r.i64(4));
+    d.namespace_id = static_cast<std::uint16_t>(r.i64(5));
+    d.trace_type = static_cast<std::uint32_t>(r.i64(6));
+    d.flags = static_cast<std::uint8_t>(r.i64(8));
+    d.ext_flags = static_cast<std::uint8_t>(r.i64(9));
+    d.flow_id = r.opt<std::uint32_t>(10);
+    d.sequence_number = r.opt<std::uint32_t>(11);
+    if (!nodes.empty()) {
+        d.node = std::move(nodes.front());
+    }
+    return d;
+}
+
+std::vector<IoamNode> old_hops(Stmt& h, std::int64_t id) {
+    std::vector<IoamNode> nodes;
+    h.bind(1, id);
+    each_row(h, [&] {
+        IoamNode& n = nodes.emplace_back();
+        n.hop_limit = h.opt<std::uint8_t>(0);
+        n.node_id = h.opt<std::uint32_t>(1);
+        n.ingress_if_id = h.opt<std::uint16_t>(2);
+        n.egress_if_id = h.opt<std::uint16_t>(3);
+        n.timestamp_secs = h.opt<std::uint32_t>(4);
+        n.timestamp_frac = h.opt<std::uint32_t>(5);
+        n.transit_delay = h.opt<std::uint32_t>(6);
+        n.namespace_data = h.opt<std::uint32_t>(7);
+        n.queue_depth = h.opt<std::uint32_t>(8);
+        n.checksum_complement = h.opt<std::uint32_t>(9);
+        n.hop_limit_wide = h.opt<std::uint8_t>(10);
+        n.node_id_wide = h.opt<std::uint64_t>(11);
+        n.ingress_if_id_wide = h.opt<std::uint32_t>(12);
+        n.egress_if_id_wide = h.opt<std::uint32_t>(13);
+        n.namespace_data_wide = h.opt<std::uint64_t>(14);
+        n.buffer_occupancy = h.opt<std::uint32_t>(15);
+        if (!h.null(16)) {
+            const auto data = h.blob(17);
+            n.opaque_state = OpaqueState{static_cast<std::uint32_t>(h.i64(16)),
+                                         std::vector<std::uint8_t>(data.begin(), data.end())};
+        }
+    });
+    return nodes;
+}
+
+std::span<const IoamNode> nodes_of(const std::variant<IoamTrace, DexReport>& r) {
+    if (const auto* t = std::get_if<IoamTrace>(&r)) {
+        return t->nodes;
+    }
+    return {&std::get<DexReport>(r).node, 1};
+}
+
+// The dictionary key of a record's path: node identities oldest first, and the wide node ids
+// when any differs from its identity (so that a filter on a wide id finds the record).
+std::string path_text(std::span<const IoamNode> nodes) {
+    std::string key = analysis::path_key(nodes);
+    const bool wide = std::any_of(nodes.begin(), nodes.end(), [](const IoamNode& n) {
+        return n.node_id_wide && analysis::node_identity(n) != n.node_id_wide;
+    });
+    if (wide) {
+        key += '|';
+        for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+            key += it == nodes.rbegin() ? "" : ",";
+            key += it->node_id_wide ? std::to_string(*it->node_id_wide) : "-";
+        }
+    }
+    return key;
+}
+
+// Reuses `k`'s buffer: no allocation once it is large enough.
+void set_dict_key(std::string& k, std::uint32_t a, std::string_view b) {
+    k.assign(reinterpret_cast<const char*>(&a), sizeof a);
+    k += b;
+}
+
+struct WordsHash {
+    std::size_t operator()(const std::vector<std::uint64_t>& v) const noexcept {
+        std::uint64_t h = 14695981039346656037ull;
+        for (const auto w : v) {
+            h = (h ^ w) * 1099511628211ull;
+        }
+        return static_cast<std::size_t>(h);
+    }
+};
+
+struct FileId {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    bool operator==(const FileId&) const = default;
+};
+
+std::optional<FileId> file_id(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        return std::nullopt;
+    }
+    return FileId{st.st_dev, st.st_ino};
+}
+
+class SqliteBackend final : public StoreBackend {
+  public:
+    explicit SqliteBackend(std::string path) : path_(std::move(path)) { open(); }
+
+    std::int64_t high_water() override { return high_water_; }
+
+    Status write(const Batch& batch, std::string& why) override {
+        try {
+            reopen_if_replaced();
+            sqlite3* db = writer_.get();
+            exec(db, "BEGIN");
+            insert_batch(batch);
+            exec(db, "COMMIT");
+        } catch (const std::exception& e) {
+            why = e.what();
+            if (writer_) {
+                sqlite3_exec(writer_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+            }
+            // The dictionaries may hold rows the rollback took back: reload them.
+            exporters_.clear();
+            paths_.clear();
+            record_paths_.clear();
+            if (writer_) {
+                try {
+                    load_dictionaries();
+                } catch (const std::exception&) {
+                    writer_.reset();  // reopened by the next attempt
+                }
+            }
+            return Errc::invalid_argument;
+        }
+        if (!batch.records.empty()) {
+            high_water_ = std::max(high_water_, batch.records.back().id);
+        }
+        return Ok{};
+    }
+
+    Result<std::uint64_t> retain(std::uint64_t cutoff_ns, std::uint64_t max_bytes,
+                                 std::string& why) override {
+        sqlite3* db = writer_.get();
+        if (!db) {
+            why = "database not open";
+            return Errc::invalid_argument;
+        }
+        std::uint64_t deleted = 0;
+        try {
+            if (cutoff_ns > 0) {
+                deleted += delete_older(static_cast<std::int64_t>(
+                    std::min<std::uint64_t>(cutoff_ns, static_cast<std::uint64_t>(INT64_MAX))));
+                const auto minute = static_cast<std::int64_t>(cutoff_ns / rollup::kMinuteNs);
+                exec(db, "BEGIN");
+                for (const char* t : {"rollup_paths", "rollup_nodes", "rollup_segments"}) {
+                    Stmt del(db, "DELETE FROM " + std::string(t) + " WHERE minute < ?");
+                    step_done(db, del.bind(1, minute));
+                }
+                exec(db, "COMMIT");
+            }
+            for (int round = 0; max_bytes > 0 && size_bytes() > max_bytes && round < 20; ++round) {
+                Stmt range(db, "SELECT min(id), max(id) FROM records");
+                if (range.step() != SQLITE_ROW || range.null(0)) {
+                    break;
+                }
+                const std::int64_t lo = range.i64(0);
+                const auto count = static_cast<double>(range.i64(1) - lo + 1);
+                range.reset();
+                // Aim 10 % under the limit, taking bytes as proportional to records.
+                const double excess =
+                    1.0 - 0.9 * static_cast<double>(max_bytes) / static_cast<double>(size_bytes());
+                const auto victims =
+                    std::max<std::int64_t>(static_cast<std::int64_t>(excess * count), 1);
+                deleted += delete_below(lo + victims);
+            }
+        } catch (const std::exception& e) {
+            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            why = e.what();
+            return Errc::invalid_argument;
+        }
+        return deleted;
+    }
+
+    std::uint64_t size_bytes() override {
+        sqlite3* db = writer_.get();
+        if (!db) {
+            return 0;
+        }
+        return static_cast<std::uint64_t>(
+            (pragma_int(db, "PRAGMA page_count") - pragma_int(db, "PRAGMA freelist_count")) *
+            pragma_int(db, "PRAGMA page_size"));
+    }
+
+    Result<std::vector<StoredRecord>> query(const TraceQuery& q) override {
+        std::string where = " WHERE r.id > ?1";
+        if (q.kind) {
+            where += " AND r.kind = ?2";
+        }
+        if (q.flow_id) {
+            where += " AND r.flow_id = ?5";
+        }
+        if (q.from_ns) {
+            where += " AND r.time_ns >= ?6";
+        }
+        if (q.to_ns) {
+            where += " AND r.time_ns < ?7";
+        }
+        return read([&] {
+            std::vector<StoredRecord> out;
+            std::string blocks_where;
+            if (q.node_id || q.namespace_id) {
+                std::string paths_sql = "SELECT id FROM paths WHERE 1";
+                if (q.namespace_id) {
+                    paths_sql += " AND namespace = ?1";
+                }
+                if (q.node_id) {
+                    paths_sql += " AND id IN (SELECT path_id FROM path_nodes WHERE node = ?2)";
+                }
+                Stmt ps(reader_.get(), paths_sql);
+                ps.bind(1, q.namespace_id).bind(2, q.node_id);
+                std::string list;
+                std::size_t n = 0;
+                each_row(ps, [&] { list += (n++ ? "," : "") + std::to_string(ps.i64(0)); });
+                if (n == 0) {
+                    return out;
+                }
+                where += " AND r.path IN (" + list + ")";
+                if (n <= kMaxFilterPaths) {
+                    blocks_where +=
+                        " AND EXISTS (SELECT 1 FROM block_paths p WHERE p.first_id = "
+                        "b.first_id AND p.path_id IN (" +
+                        list + "))";
+                }
+            }
+            Stmt rows(reader_.get(), std::string(kSelectRecord) + where +
+                                         " AND r.id BETWEEN ?12 AND ?13 ORDER BY r.id LIMIT ?8");
+            rows.bind(1, q.after_id)
+                .bind(2, q.kind ? std::optional<int>(static_cast<int>(*q.kind)) : std::nullopt)
+                .bind(5, q.flow_id)
+                .bind(6, clamp_time(q.from_ns))
+                .bind(7, clamp_time(q.to_ns));
+            const auto scan = [&](std::int64_t first, std::int64_t last) {
+                rows.bind(8, static_cast<std::int64_t>(q.limit - out.size()))
+                    .bind(12, first)
+                    .bind(13, last);
+                each_row(rows, [&] { out.push_back(to_record(rows)); });
+            };
+            // The flow index, or the records in id order, when no block can be skipped.
+            if (q.flow_id || (blocks_where.empty() && !q.from_ns && !q.to_ns)) {
+                scan(q.after_id + 1, INT64_MAX);
+                return out;
+            }
+            if (q.from_ns) {
+                blocks_where += " AND b.max_time >= ?6";
+            }
+            if (q.to_ns) {
+                blocks_where += " AND b.min_time < ?7";
+            }
+            Stmt blocks(reader_.get(),
+                        "SELECT b.first_id, b.last_id FROM blocks b WHERE "
+                        "b.last_id > ?1" +
+                            blocks_where + " ORDER BY b.first_id");
+            blocks.bind(1, q.after_id).bind(6, clamp_time(q.from_ns)).bind(7, clamp_time(q.to_ns));
+            int rc = SQLITE_ROW;
+            while (out.size() < q.limit && (rc = blocks.step()) == SQLITE_ROW) {
+                scan(blocks.i64(0), blocks.i64(1));
+            }
+            blocks.reset();
+            if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+                throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errstr(rc));
+            }
+            return out;
+        });
+    }
+
+    Result<std::optional<StoredRecord>> get(std::int64_t id) override {
+        return read([&] {
+            Stmt s(reader_.get(), std::string(kSelectRecord) + " WHERE r.id = ?");
+            s.bind(1, id);
+            std::optional<StoredRecord> out;
+            each_row(s, [&] { out = to_record(s); });
+            return out;
+        });
+    }
+
+    Result<std::vector<PathSummary>> paths(Window w, std::size_t limit) override {
+        return read([&] {
+            std::vector<std::pair<rollup::PathKey, rollup::PathRow>> rows;
+            Stmt s = window_stmt(
+                "SELECT r.minute,p.namespace,p.path,r.packets,r.first_ns,r.last_ns,r.lost,"
+                "r.d_count,r.d_sum,r.d_min,r.d_max,r.hist FROM rollup_paths r JOIN paths p ON "
+                "p.id=r.path",
+                w);
+            each_row(s, [&] {
+                auto& [k, r] = rows.emplace_back();
+                k = {static_cast<std::uint64_t>(s.i64(0)), static_cast<std::uint16_t>(s.i64(1)),
+                     s.text(2)};
+                r.seen = seen(s, 3);
+                r.lost = s.f64(6);
+                r.delay = moments(s, 7);
+                r.hist.decode(s.blob(11));
+            });
+            return rollup::summarise_paths(std::move(rows), limit);
+        });
+    }
+
+    Result<std::vector<NodeSummary>> nodes(Window w, std::size_t limit) override {
+        return read([&] {
+            std::vector<std::pair<rollup::NodeKey, rollup::NodeRow>> rows;
+            Stmt s = window_stmt("SELECT * FROM rollup_nodes r", w);
+            each_row(s, [&] {
+                auto& [k, r] = rows.emplace_back();
+                k = {static_cast<std::uint64_t>(s.i64(0)), static_cast<std::uint64_t>(s.i64(1))};
+                r.seen = seen(s, 2);
+                r.transit = moments(s, 5);
+                r.segment = moments(s, 9);
+                r.queue = moments(s, 13);
+            });
+            return rollup::summarise_nodes(std::move(rows), limit);
+        });
+    }
+
+    Result<std::vector<SegmentSummary>> segments(Window w, std::size_t limit) override {
+        return read([&] {
+            std::vector<std::pair<rollup::SegmentKey, rollup::SegmentRow>> rows;
+            Stmt s = window_stmt("SELECT * FROM rollup_segments r", w);
+            each_row(s, [&] {
+                auto& [k, r] = rows.emplace_back();
+                k = {static_cast<std::uint64_t>(s.i64(0)), static_cast<std::uint64_t>(s.i64(1)),
+                     static_cast<std::uint64_t>(s.i64(2))};
+                r.seen = seen(s, 3);
+                r.lost = s.f64(6);
+                r.delay = moments(s, 7);
+                r.hist.decode(s.blob(11));
+            });
+            return rollup::summarise_segments(std::move(rows), limit);
+        });
+    }
+
+  private:
+    void open() {
+        writer_ = open_db(path_, 200);  // short: a held lock fails the batch, which is retried
+        const auto version = prepare_schema(writer_.get(), path_);
+        if (version < kSqliteSchemaVersion) {
+            convert(version);
+        } else {
+            prepare_writes();
+        }
+        reader_ = open_db(path_, 2000);
+        opened_ = file_id(path_);
+        high_water_ =
+            std::max(high_water_,
+                     pragma_int(writer_.get(), "SELECT value FROM meta WHERE key='high_water'"));
+    }
+
+    void prepare_writes() {
+        insert_record_ = Stmt(writer_.get(), kInsertRecord);
+        insert_high_water_ = Stmt(writer_.get(), kHighWater);
+        insert_block_ = Stmt(writer_.get(), "INSERT INTO blocks VALUES(?,?,?,?)");
+        insert_block_path_ = Stmt(writer_.get(), "INSERT INTO block_paths VALUES(?,?)");
+        upsert_path_ = Stmt(writer_.get(), kUpsertPath);
+        upsert_node_ = Stmt(writer_.get(), kUpsertNode);
+        upsert_segment_ = Stmt(writer_.get(), kUpsertSegment);
+        insert_exporter_ = Stmt(writer_.get(), "INSERT INTO exporters(address,domain) VALUES(?,?)");
+        insert_path_ = Stmt(writer_.get(), "INSERT INTO paths(namespace,path) VALUES(?,?)");
+        insert_path_node_ =
+            Stmt(writer_.get(), "INSERT OR IGNORE INTO path_nodes(node,path_id) VALUES(?,?)");
+        exporters_.clear();
+        paths_.clear();
+        record_paths_.clear();
+        load_dictionaries();
+    }
+
+    // Rewrites a version 1 or 2 database in place, in one transaction: every record keeps its
+    // id; the per-hop rows become the raw data (or the compact nodes). No rollups: old
+    // databases hold no correlated packets.
+    void convert(std::int64_t version) {
+        sqlite3* db = writer_.get();
+        exec(db, "BEGIN IMMEDIATE");
+        try {
+            exec(db,
+                 "DROP INDEX IF EXISTS records_time; DROP INDEX IF EXISTS records_namespace; "
+                 "DROP INDEX IF EXISTS records_flow; DROP INDEX IF EXISTS records_path; "
+                 "DROP INDEX IF EXISTS hops_node; DROP INDEX IF EXISTS hops_node_wide; "
+                 "ALTER TABLE records RENAME TO records_v2;");
+            exec(db, kSchema);
+            prepare_writes();
+            Stmt r(db,
+                   "SELECT id,kind,time_ns,exporter,domain,namespace,trace_type,node_len,flags,"
+                   "ext_flags,flow_id,seq,raw FROM records_v2 ORDER BY id");
+            Stmt h(db,
+                   "SELECT hop_limit,node_id,ingress_if,egress_if,ts_secs,ts_frac,"
+                   "transit_delay,namespace_data,queue_depth,checksum,hop_limit_wide,"
+                   "node_id_wide,ingress_if_wide,egress_if_wide,namespace_data_wide,"
+                   "buffer_occupancy,opaque_schema,opaque_data FROM hops WHERE record_id=? ORDER "
+                   "BY idx");
+            Batch batch;
+            const auto flush = [&] {
+                insert_batch(batch);
+                batch.records.clear();
+            };
+            each_row(r, [&] {
+                const std::int64_t id = r.i64(0);
+                batch.records.push_back({id, r.text(3), static_cast<std::uint32_t>(r.i64(4)),
+                                         old_record(r, old_hops(h, id))});
+                if (batch.records.size() == 4096) {
+                    flush();
+                }
+            });
+            flush();
+            exec(db, ("DROP TABLE records_v2; DROP TABLE hops; PRAGMA user_version=" +
+                      std::to_string(kSqliteSchemaVersion))
+                         .c_str());
+            exec(db, "COMMIT");
+        } catch (const std::exception& e) {
+            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            throw std::runtime_error("cannot convert " + path_ + " from schema version " +
+                                     std::to_string(version) + ": " + e.what());
+        }
+    }
+
+    // SQLite keeps writing to a deleted file, so the batch would be committed to nothing: a
+    // replaced or deleted file fails this batch and the retry writes to a new file (ids go on
+    // from the high-water mark kept in memory).
+    void reopen_if_replaced() {
+        if (writer_ && file_id(path_) == opened_ && opened_) {
+            return;
+        }
+        const bool was_open = static_cast<bool>(writer_);
+        {
+            std::lock_guard lock(read_mu_);
+            reset_statements();
+            reader_.reset();
+            writer_.reset();
+        }
+        if (was_open) {
+            throw std::runtime_error("database file " + path_ + " was deleted or replaced");
+        }
+        std::lock_guard lock(read_mu_);
+        open();
+    }
+
+    void reset_statements() {
+        for (Stmt* s : {&insert_record_, &insert_high_water_, &insert_block_, &insert_block_path_,
+                        &upsert_path_, &upsert_node_, &upsert_segment_, &insert_exporter_,
+                        &insert_path_, &insert_path_node_}) {
+            *s = Stmt();
+        }
+    }
+
+    void load_dictionaries() {
+        Stmt e(writer_.get(), "SELECT id,address,domain FROM exporters");
+        each_row(e, [&] {
+            set_dict_key(key_, static_cast<std::uint32_t>(e.i64(2)), e.text(1));
+            exporters_[key_] = e.i64(0);
+        });
+        Stmt p(writer_.get(), "SELECT id,namespace,path FROM paths");
+        each_row(p, [&] {
+            set_dict_key(key_, static_cast<std::uint32_t>(p.i64(1)), p.text(2));
+            paths_[key_] = p.i64(0);
+        });
+    }
+
+    std::int64_t exporter_id(const RecordEntry& e) {
+        set_dict_key(key_, e.domain, e.exporter);
+        if (auto it = exporters_.find(key_); it != exporters_.end()) {
+            return it->second;
+        }
+        step_done(writer_.get(), insert_exporter_.bind_text(1, e.exporter).bind(2, e.domain));
+        const auto id = sqlite3_last_insert_rowid(writer_.get());
+        exporters_.emplace(key_, id);
+        return id;
+    }
+
+    std::int64_t path_id(std::uint16_t ns, std::string_view path, std::span<const IoamNode> nodes) {
+        set_dict_key(key_, ns, path);
+        if (auto it = paths_.find(key_); it != paths_.end()) {
+            return it->second;
+        }
+        sqlite3* db = writer_.get();
+        step_done(db, insert_path_.bind(1, ns).bind_text(2, path));
+        const auto id = sqlite3_last_insert_rowid(db);
+        for (const IoamNode& n : nodes) {
+            for (const auto node : {analysis::node_identity(n), n.node_id_wide}) {
+                if (node) {
+                    step_done(
+                        db,
+                        insert_path_node_.bind(1, static_cast<std::int64_t>(*node)).bind(2, id));
+                }
+            }
+        }
+        paths_.emplace(key_, id);
+        return id;
+    }
+
+    // Inside a transaction.
+    void insert_batch(const Batch& batch) {
+        block_paths_.clear();
+        std::int64_t min_time = INT64_MAX;
+        std::int64_t max_time = INT64_MIN;
+        for (const RecordEntry& e : batch.records) {
+            const std::int64_t time = insert(e);
+            min_time = std::min(min_time, time);
+            max_time = std::max(max_time, time);
+        }
+        if (!batch.records.empty()) {
+            write_block(batch.records.front().id, batch.records.back().id, min_time, max_time);
+            step_done(writer_.get(), insert_high_water_.bind(1, batch.records.back().id));
+        }
+        write_rollups(batch.rollups);
+    }
+
+    // Returns the record's observation time.
+    std::int64_t insert(const RecordEntry& e) {
+        const IoamTrace* t = std::get_if<IoamTrace>(&e.record);
+        const DexReport* d = std::get_if<DexReport>(&e.record);
+        const auto nodes = nodes_of(e.record);
+        const std::uint16_t ns = t ? t->namespace_id : d->namespace_id;
+        const std::int64_t path = record_path_id(ns, nodes);
+        if (std::find(block_paths_.begin(), block_paths_.end(), path) == block_paths_.end()) {
+            block_paths_.push_back(path);
+        }
+        const std::int64_t exporter = exporter_id(e);
+        const auto time =
+            static_cast<std::int64_t>(t ? t->observation_time_ns : d->observation_time_ns);
+        compact_.clear();
+        if (!t || !raw_rebuilds(*t)) {
+            encode_nodes(nodes, compact_);
+        }
+        Stmt& r = insert_record_;
+        r.bind(1, e.id)
+            .bind(2, time)
+            .bind(3, t ? 0 : 1)
+            .bind(4, exporter)
+            .bind(5, path)
+            .bind(6, t ? t->observation_domain : d->observation_domain)
+            .bind(7, t ? t->trace_type : d->trace_type)
+            .bind(8, t ? t->node_len : 0)
+            .bind(9, t ? t->flags : d->flags)
+            .bind(10, t ? 0 : d->ext_flags)
+            .bind(11, d ? d->flow_id : std::nullopt)
+            .bind(12, d ? d->sequence_number : std::nullopt)
+            .bind_blob(13, t ? std::span<const std::uint8_t>(t->raw_data)
+                             : std::span<const std::uint8_t>{})
+            .bind_blob(14, compact_);
+        step_done(writer_.get(), r);
+        return time;
+    }
+
+    std::int64_t record_path_id(std::uint16_t ns, std::span<const IoamNode> nodes) {
+        words_.clear();
+        words_.push_back(ns);
+        for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+            words_.push_back(analysis::node_identity(*it).value_or(UINT64_MAX));
+            words_.push_back(it->node_id_wide.value_or(UINT64_MAX));
+        }
+        if (auto it = record_paths_.find(words_); it != record_paths_.end()) {
+            return it->second;
+        }
+        path_scratch_ = path_text(nodes);
+        const std::int64_t id = path_id(ns, path_scratch_, nodes);
+        record_paths_.emplace(words_, id);
+        return id;
+    }
+
+    void write_block(std::int64_t first, std::int64_t last, std::int64_t min_time,
+                     std::int64_t max_time) {
+        sqlite3* db = writer_.get();
+        step_done(db,
+                  insert_block_.bind(1, first).bind(2, last).bind(3, min_time).bind(4, max_time));
+        for (const auto path : block_paths_) {
+            step_done(db, insert_block_path_.bind(1, first).bind(2, path));
+        }
+    }
+
+    // True when decoding the raw data gives exactly the nodes (the usual case), so that the
+    // nodes need not be stored twice.
+    static bool raw_rebuilds(const IoamTrace& t) {
+        if (t.raw_data.empty()) {
+            return t.nodes.empty();
+        }
+        // Node by node, as decode_trace_data() reads it on the way back, without its vector.
+        if (t.node_len != trace_type::node_len(t.trace_type)) {
+            return false;
+        }
+        std::span<const std::uint8_t> rest = t.raw_data;
+        for (const IoamNode& node : t.nodes) {
+            std::size_t used = 0;
+            auto decoded = decode_node(t.trace_type, t.node_len, rest, used);
+            if (!decoded || used == 0 || !(*decoded == node)) {
+                return false;
+            }
+            rest = rest.subspan(used);
+        }
+        return rest.empty();
+    }
+
+    void write_rollups(const rollup::Delta& delta) {
+        sqlite3* db = writer_.get();
+        for (const auto& [k, r] : delta.paths) {
+            const auto id = path_id(k.namespace_id, k.path, {});
+            bind_seen(upsert_path_.bind(1, static_cast<std::int64_t>(k.minute)).bind(2, id), 3,
+                      r.seen);
+            upsert_path_.bind_real(6, r.lost);
+            bind_moments(upsert_path_, 7, r.delay);
+            hist_ = r.hist.encode();
+            step_done(db, upsert_path_.bind_blob(11, hist_));
+        }
+        for (const auto& [k, r] : delta.nodes) {
+            bind_seen(upsert_node_.bind(1, static_cast<std::int64_t>(k.minute))
+                          .bind(2, static_cast<std::int64_t>(k.node)),
+                      3, r.seen);
+            bind_moments(upsert_node_, 6, r.transit);
+            bind_moments(upsert_node_, 10, r.segment);
+            bind_moments(upsert_node_, 14, r.queue);
+            step_done(db, upsert_node_);
+        }
+        for (const auto& [k, r] : delta.segments) {
+            bind_seen(upsert_segment_.bind(1, static_cast<std::int64_t>(k.minute))
+                          .bind(2, static_cast<std::int64_t>(k.from))
+                          .bind(3, static_cast<std::int64_t>(k.to)),
+                      4, r.seen);
+            upsert_segment_.bind_real(7, r.lost);
+            bind_moments(upsert_segment_, 8, r.delay);
+            hist_ = r.hist.encode();
+            step_done(db, upsert_segment_.bind_blob(12, hist_));
+        }
+    }
+
+    static Stmt& bind_seen(Stmt& s, int i, const rollup::Seen& v) {
+        return s.bind_real(i, v.packets)
+            .bind(i + 1, static_cast<std::int64_t>(v.first_ns == UINT64_MAX ? 0 : v.first_ns))
+            .bind(i + 2, static_cast<std::int64_t>(v.last_ns));
+    }
+
+    static void bind_moments(Stmt& s, int i, const rollup::Moments& m) {
+        s.bind(i, static_cast<std::int64_t>(m.count)).bind_real(i + 1, m.sum);
+        s.bind(i + 2, m.count ? std::optional(m.min) : std::nullopt)
+            .bind(i + 3, m.count ? std::optional(m.max) : std::nullopt);
+    }
+
+    static rollup::Seen seen(const Stmt& s, int i) {
+        return {s.f64(i), static_cast<std::uint64_t>(s.i64(i + 1)),
+                static_cast<std::uint64_t>(s.i64(i + 2))};
+    }
+
+    static rollup::Moments moments(const Stmt& s, int i) {
+        return {static_cast<std::uint64_t>(s.i64(i)), s.f64(i + 1), s.i64(i + 2), s.i64(i + 3)};
+    }
+
+    Stmt window_stmt(const std::string& select, Window w) {
+        const auto [first, last] = rollup::minutes(w);
+        Stmt s(reader_.get(), select + " WHERE r.minute >= ? AND r.minute < ?");
+        s.bind(1, static_cast<std::int64_t>(first)).bind(2, static_cast<std::int64_t>(last));
+        return s;
+    }
+
+    static std::optional<std::int64_t> clamp_time(std::optional<std::uint64_t> v) {
+        if (!v) {
+            return std::nullopt;
+        }
+        return static_cast<std::int64_t>(std::min<std::uint64_t>(*v, INT64_MAX));
+    }
+
+    // Records observed before `cutoff`: whole blocks by id range, and the older records of
+    // blocks that straddle it.
+    std::uint64_t delete_older(std::int64_t cutoff) {
+        sqlite3* db = writer_.get();
+        struct Range {
+            std::int64_t first, last;
+            bool whole;
+        };
+        std::vector<Range> ranges;
+        Stmt blocks(db, "SELECT first_id, last_id, max_time < ?1 FROM blocks WHERE min_time < ?1");
+        blocks.bind(1, cutoff);
+        each_row(blocks, [&] {
+            ranges.push_back({blocks.i64(0), blocks.i64(1), blocks.i64(2) != 0});
+        });
+        if (ranges.empty()) {
+            return 0;
+        }
+        exec(db, "BEGIN");
+        Stmt whole(db, "DELETE FROM records WHERE id BETWEEN ? AND ?");
+        Stmt part(db, "DELETE FROM records WHERE id BETWEEN ? AND ? AND time_ns < ?");
+        Stmt block(db, "DELETE FROM blocks WHERE first_id = ?");
+        Stmt block_paths(db, "DELETE FROM block_paths WHERE first_id = ?");
+        std::uint64_t n = 0;
+        for (const Range& r : ranges) {
+            if (r.whole) {
+                step_done(db, whole.bind(1, r.first).bind(2, r.last));
+                n += static_cast<std::uint64_t>(sqlite3_changes(db));
+                step_done(db, block.bind(1, r.first));
+                step_done(db, block_paths.bind(1, r.first));
+            } else {
+                step_done(db, part.bind(1, r.first).bind(2, r.last).bind(3, cutoff));
+                n += static_cast<std::uint64_t>(sqlite3_changes(db));
+            }
+        }
+        exec(db, "COMMIT");
+        return n;
+    }
+
+    // Records with ids below `id`.
+    std::uint64_t delete_below(std::int64_t id) {
+        sqlite3* db = writer_.get();
+        exec(db, "BEGIN");
+        Stmt records(db, "DELETE FROM records WHERE id < ?");
+        step_done(db, records.bind(1, id));
+        const auto n = static_cast<std::uint64_t>(sqlite3_changes(db));
+        Stmt block_paths(db,
+                         "DELETE FROM block_paths WHERE first_id IN (SELECT first_id FROM "
+                         "blocks WHERE last_id < ?)");
+        step_done(db, block_paths.bind(1, id));
+        Stmt blocks(db, "DELETE FROM blocks WHERE last_id < ?");
+        step_done(db, blocks.bind(1, id));
+        exec(db, "COMMIT");
+        return n;
+    }
+
+    StoredRecord to_record(const Stmt& s) const {
+        StoredRecord out;
+        out.id = s.i64(0);
+        out.exporter = s.text(3);
+        out.domain = static_cast<std::uint32_t>(s.i64(4));
+        std::vector<IoamNode> compact;
+        const bool has_compact = !s.null(14);
+        if (has_compact) {
+            decode_nodes(s.blob(14), compact);
+        }
+        if (s.i64(1) == 0) {
+            IoamTrace t;
+            t.observation_time_ns = static_cast<std::uint64_t>(s.i64(2));
+            t.observation_domain = static_cast<std::uint32_t>(s.i64(5));
+            t.namespace_id = static_cast<std::uint16_t>(s.i64(6));
+            t.trace_type = static_cast<std::uint32_t>(s.i64(7));
+            t.node_len = static_cast<std::uint8_t>(s.i64(8));
+            t.flags = static_cast<std::uint8_t>(s.i64(9));
+            const auto raw = s.blob(13);
+            t.raw_data.assign(raw.begin(), raw.end());
+            if (has_compact) {
+                t.nodes = std::move(compact);
+            } else if (auto nodes = decode_trace_data(t.trace_type, t.node_len, t.raw_data)) {
+                t.nodes = std::move(*nodes);
+            }
+            out.record = std::move(t);
+        } else {
+            DexReport d;
+            d.observation_time_ns = static_cast<std::uint64_t>(s.i64(2));
+            d.observation_domain = static_cast<std::uint32_t>(s.i64(5));
+            d.namespace_id = static_cast<std::uint16_t>(s.i64(6));
+            d.trace_type = static_cast<std::uint32_t>(s.i64(7));
+            d.flags = static_cast<std::uint8_t>(s.i64(9));
+            d.ext_flags = static_cast<std::uint8_t>(s.i64(10));
+            d.flow_id = s.opt<std::uint32_t>(11);
+            d.sequence_number = s.opt<std::uint32_t>(12);
+            if (!compact.empty()) {
+                d.node = std::move(compact.front());
+            }
+            out.record = std::move(d);
+        }
+        return out;
+    }
+
+    // Runs a read on the reader connection; a SQLite failure becomes an error result.
+    template <typename F>
+    auto read(F&& f) -> Result<std::invoke_result_t<F>> {
+        std::lock_guard lock(read_mu_);
+        try {
+            if (!reader_) {
+                throw std::runtime_error("database not open");
+            }
+            return f();
+        } catch (const std::exception&) {
+            return Errc::invalid_argument;
+        }
+    }
+
+    const std::string path_;
+    std::mutex read_mu_;  // reader_ and reopening
+    Db writer_;
+    Db reader_;
+    std::optional<FileId> opened_;
+    std::int64_t high_water_ = 0;
+    Stmt insert_record_, insert_high_water_, insert_block_, insert_block_path_, upsert_path_,
+        upsert_node_, upsert_segment_, insert_exporter_, insert_path_, insert_path_node_;
+    std::unordered_map<std::string, std::int64_t> exporters_;  // dict_key(domain, address)
+    std::unordered_map<std::string, std::int64_t> paths_;      // dict_key(namespace, path)
+    // Node identities and wide ids of a record's path -> paths.id, so that the path text is
+    // built only for a path not seen before.
+    std::unordered_map<std::vector<std::uint64_t>, std::int64_t, WordsHash> record_paths_;
+    std::vector<std::uint64_t> words_;
+    std::vector<std::int64_t> block_paths_;     // this batch's
+    std::string key_, path_scratch_;            // scratch
+    std::vector<std::uint8_t> compact_, hist_;  // scratch
+};
+
+}  // namespace
+
+std::unique_ptr<StoreBackend> open_sqlite_backend(const std::string& path) {
+    return std::make_unique<SqliteBackend>(path);
+}
+
+}  // namespace ioam::collector::store

@@ -1,0 +1,25 @@
+#pragma once
+// The SQLite back end: the only sqlite3 user. One row per report with its hops as the raw
+// trace data (decoded on read), dictionaries for exporters and paths, per-minute rollup
+// tables, WAL with synchronous=NORMAL. A writer connection (the batching stage's thread) and
+// a reader connection (serialised by a mutex).
+//
+// Schema versions live in PRAGMA user_version; version 3 is this layout. Versions 1 and 2 are
+// converted in place at open; a newer version is refused with a one-line message.
+//
+// Threading: as StoreBackend.
+
+#include <memory>
+#include <string>
+
+#include "collector/analysis/delay.hpp"
+#include "collector/store/backend.hpp"
+
+namespace ioam::collector::store {
+
+constexpr int kSqliteSchemaVersion = 3;
+
+// Opens (creating if needed) the database at `path`; throws std::runtime_error.
+std::unique_ptr<StoreBackend> open_sqlite_backend(const std::string& path);
+
+}  // namespace ioam::collector::store
