@@ -252,11 +252,15 @@ class CountingReader : public store::TraceReader {
     Result<std::optional<store::StoredRecord>> get(std::int64_t id) override {
         return inner_.get(id);
     }
-    Result<std::vector<store::NodeSummary>> nodes(std::size_t limit) override {
-        return inner_.nodes(limit);
+    Result<std::vector<store::NodeSummary>> nodes(store::Window w, std::size_t limit) override {
+        return inner_.nodes(w, limit);
     }
-    Result<std::vector<store::PathSummary>> paths(std::size_t limit, std::size_t sample) override {
-        return inner_.paths(limit, sample);
+    Result<std::vector<store::PathSummary>> paths(store::Window w, std::size_t limit) override {
+        return inner_.paths(w, limit);
+    }
+    Result<std::vector<store::SegmentSummary>> segments(store::Window w,
+                                                        std::size_t limit) override {
+        return inner_.segments(w, limit);
     }
     std::size_t rows_read = 0;
 
