@@ -127,7 +127,7 @@ struct CollectorMetrics::Impl {
           segment(r.histogram("ioam_segment_delay_seconds",
                               "Delay between consecutive hops, from their timestamps, one sample "
                               "per packet",
-                              {"namespace", "from_node", "to_node"}, delay_buckets(),
+                              {"namespace", "from", "to"}, delay_buckets(),
                               c.max_series_per_family)),
           path_delay(r.histogram("ioam_path_delay_seconds",
                                  "End-to-end delay of delivered packets, last minus first hop "

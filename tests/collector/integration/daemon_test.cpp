@@ -264,9 +264,8 @@ TEST(CollectorDaemon, FourExportersReportEachPacketOnceAndLossIsLocalized) {
                   1)
             << "exporters on one address are told apart by their domain";
     }
-    EXPECT_EQ(
-        metric(c, R"(ioam_segment_delay_seconds_count{namespace="123",from_node="2",to_node="3"})"),
-        10);
+    EXPECT_EQ(metric(c, R"(ioam_segment_delay_seconds_count{namespace="123",from="2",to="3"})"),
+              10);
 
     // Phase 2: packets 10-14 never get past node 2 while node 3 goes on reporting 15-19.
     nodes[0]->send(node_message(0, 10, 10, 20));

@@ -89,7 +89,7 @@ TEST_F(PacketMetrics, EachPacketCountsOnceOnItsFullPath) {
     }
     for (const auto& [from, to] : {std::pair("1", "2"), std::pair("2", "3"), std::pair("3", "4")}) {
         const std::string labels =
-            std::string("{namespace=\"7\",from_node=\"") + from + "\",to_node=\"" + to + "\"}";
+            std::string("{namespace=\"7\",from=\"") + from + "\",to=\"" + to + "\"}";
         EXPECT_EQ(value_of(text, "ioam_segment_delay_seconds_count" + labels), kPackets) << labels;
         EXPECT_NEAR(value_of(text, "ioam_segment_delay_seconds_sum" + labels), kPackets * 1e-4,
                     1e-9);
