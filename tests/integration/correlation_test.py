@@ -144,7 +144,7 @@ def run(h):
 
     print(f"phase 2: {DROP_PERCENT}% dropped between r2 and r3")
     h.nft("r2", f"""table inet ioamdrop {{
-  chain fwd {{ type filter hook forward priority 0; policy accept;
+  chain forward_drop {{ type filter hook forward priority 0; policy accept;
     meta l4proto udp numgen random mod 100 < {DROP_PERCENT} drop
   }}
 }}""")
