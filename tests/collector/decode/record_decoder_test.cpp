@@ -13,17 +13,12 @@ using namespace ioam::collector::test;
 
 class DecoderTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        source::UdpPeer peer;
-        session = *proc.udp_session(peer, "192.0.2.7");
-    }
-    void send(std::vector<std::uint8_t> msg) { proc.process(session, msg, 1); }
+    void send(std::vector<std::uint8_t> msg) { proc.process_udp({}, "192.0.2.7", msg, 1); }
 
     CaptureSink sink;
     RecordDecoder decoder{{&sink}};
     RecordingHandler observer;
     source::IpfixProcessor proc{{}, role_of, decoder, observer};
-    source::SessionId session = 0;
 };
 
 TEST_F(DecoderTest, RolesResolvedFromTheRegistry) {
@@ -152,8 +147,7 @@ TEST_F(DecoderTest, MutatedMessagesAreCountedNeverFatal) {
         return rng >> 8;
     };
     source::UdpPeer fuzz_peer;
-    fuzz_peer.port = 9;
-    const auto fuzz = *proc.udp_session(fuzz_peer, "192.0.2.66");
+    fuzz_peer.address[15] = 66;
     for (int i = 0; i < 20000; ++i) {
         auto m = valid;
         const int edits = 1 + static_cast<int>(next() % 4);
@@ -163,7 +157,7 @@ TEST_F(DecoderTest, MutatedMessagesAreCountedNeverFatal) {
         if (next() % 4 == 0) {
             m.resize(next() % m.size());
         }
-        proc.process(fuzz, m, 1);
+        proc.process_udp(fuzz_peer, "192.0.2.66", m, 1);
     }
     const std::size_t before = sink.traces.size();
     send(valid);
