@@ -2,61 +2,80 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/config/config_file.hpp"
+
 namespace ioam::collector {
 
 namespace {
 
 constexpr std::uint64_t kNsPerSecond = 1'000'000'000;
+constexpr std::uint64_t kWeek = 7 * 24 * 3600;
+// A ceiling for counts, far above any sensible setting: values beyond are typing errors.
+constexpr std::uint64_t kMaxCount = 100'000'000;
+constexpr std::uint64_t kMinRetentionBytes = 1u << 20;
 
 }  // namespace
 
 std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
     CLI::App app{"ioam-collector: IOAM IPFIX collector (SQLite, Prometheus /metrics, JSON API)"};
-    app.set_config("--config", "", "Config file (INI or TOML): keys are the flag names");
+    config::add_config_file(app,
+                            "Config file: `key = value` lines or a JSON object; keys are the "
+                            "flag names");
     app.set_version_flag("--version", "ioam-collector 0.1.0");
 
     app.add_option("--udp-listen", c.listener.udp_listen, "IPFIX/UDP address, '' to disable")
         ->capture_default_str();
     app.add_option("--tcp-listen", c.listener.tcp_listen, "IPFIX/TCP address, '' to disable")
         ->capture_default_str();
-    app.add_option("--udp-receive-buffer", c.listener.udp_receive_buffer, "SO_RCVBUF octets")
-        ->capture_default_str();
-    app.add_option("--max-tcp-connections", c.listener.max_tcp_connections)->capture_default_str();
-    app.add_option("--tcp-idle-timeout", c.listener.tcp_idle_timeout_s, "seconds, 0 = never")
-        ->capture_default_str();
+    config::add_unsigned(app, "--udp-receive-buffer", c.listener.udp_receive_buffer,
+                         "SO_RCVBUF octets", 4096, 1u << 30);
+    config::add_unsigned(app, "--max-tcp-connections", c.listener.max_tcp_connections,
+                         "open TCP connections; at the limit the longest silent one (60 s or "
+                         "more) is closed for a new one",
+                         1, 65536);
+    config::add_unsigned(app, "--tcp-idle-timeout", c.listener.tcp_idle_timeout_s,
+                         "seconds of silence before a TCP connection is closed, 0 = never", 0,
+                         kWeek);
 
     std::uint64_t template_lifetime_s = c.processor.udp_template_lifetime_ns / kNsPerSecond;
     std::uint64_t session_idle_s = c.processor.udp_session_idle_ns / kNsPerSecond;
     std::uint64_t exporter_silent_s = c.routes.exporter_silent_ns / kNsPerSecond;
-    app.add_option("--udp-template-lifetime", template_lifetime_s,
-                   "seconds a UDP template lives without a refresh")
-        ->capture_default_str();
-    app.add_option("--udp-session-idle", session_idle_s,
-                   "seconds before an idle UDP peer is forgotten")
-        ->capture_default_str();
-    app.add_option("--max-sessions", c.processor.max_sessions)->capture_default_str();
-    app.add_option("--max-domains-per-session", c.processor.max_domains_per_session)
-        ->capture_default_str();
-    app.add_option("--max-templates", c.processor.max_templates_per_domain,
-                   "templates per (session, domain)")
-        ->capture_default_str();
-    app.add_option("--max-template-fields", c.processor.max_template_fields)->capture_default_str();
-    app.add_option(
-           "--reorder-window", c.processor.reorder_window,
-           "records: backward sequence jumps up to this are reordering, beyond are restarts")
-        ->capture_default_str();
+    config::add_unsigned(app, "--udp-template-lifetime", template_lifetime_s,
+                         "seconds a UDP template lives without a refresh", 1, kWeek);
+    config::add_unsigned(app, "--udp-session-idle", session_idle_s,
+                         "seconds before an idle UDP exporter is forgotten", 1, kWeek);
+    config::add_unsigned(app, "--max-sessions", c.processor.max_sessions,
+                         "UDP exporters plus TCP connections; a full table evicts the least "
+                         "recently used UDP exporter",
+                         1, 1u << 20);
+    config::add_unsigned(app, "--max-domains-per-session", c.processor.max_domains_per_session, "",
+                         1, 1u << 16);
+    config::add_unsigned(app, "--max-templates", c.processor.max_templates_per_domain,
+                         "templates per (session, domain)", 1, 1u << 16);
+    config::add_unsigned(app, "--max-template-bytes", c.processor.max_template_bytes_per_session,
+                         "octets the templates of one session may occupy", 4096, 1u << 30);
+    config::add_unsigned(app, "--max-template-fields", c.processor.max_template_fields, "", 1,
+                         65535);
+    config::add_unsigned(
+        app, "--reorder-window", c.processor.reorder_window,
+        "records: backward sequence jumps up to this are reordering, beyond are restarts", 0,
+        1u << 30);
+    config::add_unsigned(app, "--max-sequence-gap", c.processor.max_sequence_gap,
+                         "records: forward sequence jumps up to this are losses, beyond are "
+                         "restarts",
+                         1, 1u << 30);
 
     app.add_option("--db", c.store.path, "SQLite database file")->capture_default_str();
-    app.add_option("--queue-size", c.store.queue_capacity, "records waiting for the writer")
-        ->capture_default_str();
-    app.add_option("--batch-size", c.store.batch_size, "records per transaction")
-        ->capture_default_str();
-    app.add_option("--retention-age", c.store.retention_age_s, "seconds, 0 = forever")
-        ->capture_default_str();
-    app.add_option("--retention-size", c.store.retention_max_bytes, "octets, 0 = unlimited")
-        ->capture_default_str();
-    app.add_option("--retention-interval", c.store.retention_interval_s, "seconds")
-        ->capture_default_str();
+    config::add_unsigned(app, "--queue-size", c.store.queue_capacity,
+                         "records waiting for the writer", 1, kMaxCount);
+    config::add_unsigned(app, "--batch-size", c.store.batch_size, "records per transaction", 1,
+                         kMaxCount);
+    config::add_unsigned(app, "--retention-age", c.store.retention_age_s, "seconds, 0 = forever", 0,
+                         100 * 52 * kWeek);
+    config::add_unsigned(app, "--retention-size", c.store.retention_max_bytes,
+                         "octets, 0 = unlimited, else at least 1 MiB", 0);
+    config::add_unsigned(app, "--retention-interval", c.store.retention_interval_s, "seconds", 1,
+                         kWeek);
 
     app.add_option("--http-listen", c.http.listen, "HTTP API and /metrics address")
         ->capture_default_str();
@@ -69,16 +88,16 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
         ->capture_default_str();
     app.add_option("--api-max-response", c.routes.max_response_bytes, "octets")
         ->capture_default_str();
-    app.add_option("--exporter-silent", exporter_silent_s,
-                   "seconds without a message before an exporter is shown as silent")
-        ->capture_default_str();
+    config::add_unsigned(app, "--exporter-silent", exporter_silent_s,
+                         "seconds without a message before an exporter is shown as silent", 1,
+                         kWeek);
 
-    app.add_option("--max-series", c.metrics.max_series_per_family, "label sets per family")
-        ->capture_default_str();
-    app.add_option("--max-exporters", c.metrics.max_exporters, "exporter label values")
-        ->capture_default_str();
-    app.add_option("--max-dex-flows", c.metrics.max_dex_flows, "(flow, node) series for DEX loss")
-        ->capture_default_str();
+    config::add_unsigned(app, "--max-series", c.metrics.max_series_per_family,
+                         "label sets per family", 1, kMaxCount);
+    config::add_unsigned(app, "--max-exporters", c.metrics.max_exporters, "exporter label values",
+                         1, kMaxCount);
+    config::add_unsigned(app, "--max-dex-flows", c.metrics.max_dex_flows,
+                         "(flow, node) series for DEX loss", 1, kMaxCount);
 
     std::string fraction = "us";
     app.add_option("--timestamp-fraction", fraction,
@@ -91,8 +110,13 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
 
     try {
         app.parse(argc, argv);
+        if (c.store.retention_max_bytes != 0 && c.store.retention_max_bytes < kMinRetentionBytes) {
+            throw CLI::ValidationError("--retention-size",
+                                       "below 1 MiB; a database smaller than that cannot hold its "
+                                       "own schema and a batch (0 = unlimited)");
+        }
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        return config::report(app, e, "ioam-collector");
     }
     c.processor.udp_template_lifetime_ns = template_lifetime_s * kNsPerSecond;
     c.processor.udp_session_idle_ns = session_idle_s * kNsPerSecond;
