@@ -69,7 +69,7 @@ IngestError handler_error(Errc e) noexcept {
 
 std::size_t template_cost(const Template& t) noexcept {
     // Control block, map node and allocator overhead, measured order of magnitude.
-    constexpr std::size_t kOverhead = 96;
+    constexpr std::size_t kOverhead = 128;
     return sizeof(Template) + t.fields.capacity() * sizeof(FieldSpec) + kOverhead;
 }
 
