@@ -4,8 +4,8 @@
 // only stops a test that would otherwise hang).
 
 #include <signal.h>
-#include <sys/types.h>
 #include <sys/ioctl.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 

@@ -380,8 +380,7 @@ TEST(LoopbackStop, StopProcessesTcpDataAlreadyReceived) {
         b.send(trace_message(i - 1, t));
     }
     // Everything is in the collector's receive queues (what "already received" means).
-    ASSERT_TRUE(
-        test::wait_for([&] { return a.unacknowledged() == 0 && b.unacknowledged() == 0; }));
+    ASSERT_TRUE(test::wait_for([&] { return a.unacknowledged() == 0 && b.unacknowledged() == 0; }));
     std::atomic<bool> stopping{false};
     std::thread stopper([&] {
         stopping = true;
