@@ -241,7 +241,9 @@ struct IpfixListener::Impl {
         sweep.cancel();
         if (udp_socket.is_open()) {
             udp_socket.non_blocking(true, ignored);
-            for (;;) {
+            // A sender that never stops must not hold the shutdown.
+            const auto deadline = std::chrono::steady_clock::now() + config.drain_timeout;
+            while (std::chrono::steady_clock::now() < deadline) {
                 boost::system::error_code ec;
                 const std::size_t n =
                     udp_socket.receive_from(asio::buffer(udp_buf), udp_peer, 0, ec);

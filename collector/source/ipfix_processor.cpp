@@ -139,7 +139,7 @@ IpfixProcessor::IpfixProcessor(const ProcessorConfig& config, RoleOf role_of,
 
 IpfixProcessor::~IpfixProcessor() = default;
 
-bool IpfixProcessor::make_room(std::string_view address, std::uint64_t now_ns) {
+bool IpfixProcessor::make_room(std::string_view address) {
     if (sessions_.size() < config_.max_sessions) {
         return true;
     }
@@ -147,7 +147,9 @@ bool IpfixProcessor::make_room(std::string_view address, std::uint64_t now_ns) {
         observer_.on_error(address, IngestError::too_many_sessions);
         return false;
     }
-    erase_session(sessions_.find(udp_lru_.front()), now_ns);
+    // Shown as ended at its last message: that is when it was last heard of.
+    auto victim = sessions_.find(udp_lru_.front());
+    erase_session(victim, victim->second->last_seen_ns);
     ++udp_evicted_;
     return true;
 }
@@ -165,7 +167,7 @@ IpfixProcessor::SessionMap::iterator IpfixProcessor::erase_session(SessionMap::i
 
 std::optional<SessionId> IpfixProcessor::open_tcp(std::string address, std::uint16_t port) {
     std::lock_guard lock(mu_);
-    if (!make_room(address, 0)) {
+    if (!make_room(address)) {
         return std::nullopt;
     }
     auto s = std::make_unique<Session>();
@@ -197,7 +199,7 @@ void IpfixProcessor::process_udp(const UdpPeer& peer, std::string_view address, 
             observer_.on_error(address, IngestError::set_overrun);
             return;
         }
-        if (!make_room(address, now_ns)) {
+        if (!make_room(address)) {
             return;
         }
         auto created = std::make_unique<Session>();

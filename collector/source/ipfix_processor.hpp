@@ -197,7 +197,7 @@ class IpfixProcessor {
 
     // Room for one more session: evicts the least recently used UDP session when full; false
     // (and counted) when every session is TCP.
-    bool make_room(std::string_view address, std::uint64_t now_ns);
+    bool make_room(std::string_view address);
     using SessionMap = std::unordered_map<SessionId, std::unique_ptr<Session>>;
     SessionMap::iterator erase_session(SessionMap::iterator it, std::uint64_t now_ns);
     void apply(Session& s, Bytes message, std::uint64_t now_ns);

@@ -327,6 +327,9 @@ TEST_F(ProcessorTest, FullTableEvictsLeastRecentlyUsedUdpSession) {
     EXPECT_EQ(counts.udp_evicted, 1u);
     send(p, udp(1), data_only(1, 2, 1), 5 * kSec);
     EXPECT_TRUE(rec.errors.empty());
+    const auto evicted = p.exporters().back();  // ended, shown at its last message
+    EXPECT_EQ(evicted.session.address, "10.0.0.2");
+    EXPECT_EQ(evicted.ended_ns, 2 * kSec);
     send(p, udp(2), data_only(1, 1, 1), 5 * kSec);  // back, as a new session
     EXPECT_EQ(rec.errors["10.0.0.2/unknown_template"], 1);
     EXPECT_EQ(p.session_counts().udp_evicted, 2u);
