@@ -301,21 +301,34 @@ IpfixListener::~IpfixListener() {
 
 void IpfixListener::start() {
     Impl& m = *impl_;
+    // Boost's own message names its source file: say which listener and address instead.
+    const auto failed = [](const char* what, const std::string& listen,
+                           const boost::system::system_error& e) {
+        return std::runtime_error(std::string(what) + " " + listen + ": " + e.code().message());
+    };
     if (!m.config.udp_listen.empty()) {
         const auto ep = resolve<udp::endpoint>(m.config.udp_listen);
-        open_dual_stack(m.udp_socket, ep);
-        m.udp_socket.set_option(
-            asio::socket_base::receive_buffer_size(static_cast<int>(m.config.udp_receive_buffer)));
-        m.udp_socket.bind(ep);
+        try {
+            open_dual_stack(m.udp_socket, ep);
+            m.udp_socket.set_option(asio::socket_base::receive_buffer_size(
+                static_cast<int>(m.config.udp_receive_buffer)));
+            m.udp_socket.bind(ep);
+        } catch (const boost::system::system_error& e) {
+            throw failed("IPFIX/UDP listener: cannot bind", m.config.udp_listen, e);
+        }
         m.udp_fd = m.udp_socket.native_handle();
         m.receive_udp();
     }
     if (!m.config.tcp_listen.empty()) {
         const auto ep = resolve<tcp::endpoint>(m.config.tcp_listen);
-        open_dual_stack(m.acceptor, ep);
-        m.acceptor.set_option(asio::socket_base::reuse_address(true));
-        m.acceptor.bind(ep);
-        m.acceptor.listen();
+        try {
+            open_dual_stack(m.acceptor, ep);
+            m.acceptor.set_option(asio::socket_base::reuse_address(true));
+            m.acceptor.bind(ep);
+            m.acceptor.listen();
+        } catch (const boost::system::system_error& e) {
+            throw failed("IPFIX/TCP listener: cannot listen on", m.config.tcp_listen, e);
+        }
         m.accept();
     }
     m.schedule_sweep();

@@ -325,6 +325,38 @@ TEST(LoopbackLockout, TcpConnectionLimitRefusesWhenNoneIsSilentLongEnough) {
     EXPECT_FALSE(first.closed_by_peer());
 }
 
+TEST(LoopbackStart, PortInUseNamesTheListenerAndAddress) {
+    LockedSink sink;
+    decode::RecordDecoder decoder{{&sink}};
+    test::RecordingHandler observer;
+    source::IpfixProcessor processor{{}, decode::role_of, decoder, observer};
+    source::ListenerConfig first_config;
+    first_config.udp_listen = "127.0.0.1:0";
+    first_config.tcp_listen = "127.0.0.1:0";
+    source::IpfixListener first(first_config, processor);
+    first.start();
+    for (const bool udp : {true, false}) {
+        source::ListenerConfig lc;
+        const std::string taken =
+            "127.0.0.1:" + std::to_string(udp ? first.udp_port() : first.tcp_port());
+        (udp ? lc.udp_listen : lc.tcp_listen) = taken;
+        (udp ? lc.tcp_listen : lc.udp_listen) = "";
+        source::IpfixListener second(lc, processor);
+        try {
+            second.start();
+            ADD_FAILURE() << "bound a port in use";
+        } catch (const std::runtime_error& e) {
+            const std::string what = e.what();
+            EXPECT_NE(what.find(udp ? "IPFIX/UDP listener" : "IPFIX/TCP listener"),
+                      std::string::npos)
+                << what;
+            EXPECT_NE(what.find(taken), std::string::npos) << what;
+            EXPECT_NE(what.find("in use"), std::string::npos) << what;
+            EXPECT_EQ(what.find(".hpp"), std::string::npos) << what;
+        }
+    }
+}
+
 // Holds the I/O thread inside the first record until released, so that later messages are
 // still in the kernel's socket buffer when stop() is called.
 class GatedSink final : public TraceSink {
