@@ -80,6 +80,10 @@ struct IpfixListener::Impl {
         std::vector<std::uint8_t> buf = std::vector<std::uint8_t>(65535);
 
         void read_header() {
+            // A completion queued before an eviction or idle close may still run.
+            if (!socket.is_open()) {
+                return;
+            }
             touch();
             asio::async_read(
                 socket, asio::buffer(buf.data(), 4),
