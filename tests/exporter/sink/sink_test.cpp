@@ -11,6 +11,7 @@
 
 #include "exporter/record/ipfix_header.hpp"
 #include "exporter/sink/message_sink.hpp"
+#include "tests/exporter/support/udp_probe.hpp"
 
 namespace ioam::exporter::sink {
 namespace {
@@ -18,6 +19,8 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using asio::ip::udp;
+using test::closed_udp_port;
+using test::wait_for_port_unreachable;
 
 // A minimal IPFIX message: header only plus `extra` octets, with a sequence number and a
 // marker octet so tests can tell messages apart.
@@ -69,26 +72,6 @@ TEST(UdpSink, SendsOneDatagramPerMessage) {
     }
     EXPECT_EQ(sink->stats().messages, 3u);
     EXPECT_EQ(sink->stats().octets, 3u * 20u);
-}
-
-// A UDP port nothing listens on (yet).
-std::uint16_t closed_udp_port(asio::io_context& io) {
-    udp::socket probe(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    return probe.local_endpoint().port();
-}
-
-// Waits until the ICMP port unreachable of a datagram sent to `port` before this call has come
-// back: a canary socket sends after it, and loopback delivers the errors in order.
-void wait_for_port_unreachable(asio::io_context& io, std::uint16_t port) {
-    udp::socket canary(io);
-    canary.connect(udp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    const std::uint8_t octet = 0;
-    boost::system::error_code ec;
-    while (ec != asio::error::connection_refused && std::chrono::steady_clock::now() < limit) {
-        canary.send(asio::buffer(&octet, 1), 0, ec);
-    }
-    ASSERT_EQ(ec, asio::error::connection_refused);
 }
 
 // Issue 12.5: after a UDP collector restarted, the message whose send reported the ICMP error
