@@ -5,11 +5,13 @@
 //
 // Threading: start-up only, from the thread that parses the command line.
 
+#include <algorithm>
 #include <cstdint>
 #include <istream>
 #include <limits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <CLI/CLI.hpp>
