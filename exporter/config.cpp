@@ -2,52 +2,11 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
-#include <iostream>
-#include <nlohmann/json.hpp>
-#include <sstream>
+
+#include "common/config/config_file.hpp"
+#include "exporter/netlink/netns.hpp"
 
 namespace ioam::exporter {
-namespace {
-
-// Config files: a JSON object when the first non-blank character is '{', else CLI11's
-// `key = value` (TOML/INI) lines. Same keys as the long flags.
-class JsonOrKeyValueConfig : public CLI::ConfigTOML {
-  public:
-    std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
-        std::stringstream text;
-        text << input.rdbuf();
-        const std::string s = text.str();
-        const auto first = s.find_first_not_of(" \t\r\n");
-        if (first == std::string::npos || s[first] != '{') {
-            std::istringstream again(s);
-            return CLI::ConfigTOML::from_config(again);
-        }
-        const auto json = nlohmann::json::parse(s, nullptr, false);
-        if (json.is_discarded() || !json.is_object()) {
-            throw CLI::ConversionError("config file is not a valid JSON object");
-        }
-        std::vector<CLI::ConfigItem> items;
-        for (const auto& [key, value] : json.items()) {
-            CLI::ConfigItem item;
-            item.name = key;
-            const auto add = [&](const nlohmann::json& v) {
-                item.inputs.push_back(v.is_string() ? v.get<std::string>() : v.dump());
-            };
-            if (value.is_array()) {
-                for (const auto& v : value) {
-                    add(v);
-                }
-            } else {
-                add(value);
-            }
-            items.push_back(std::move(item));
-        }
-        return items;
-    }
-};
-
-}  // namespace
-
 std::optional<std::uint32_t> parse_sample(const std::string& text) {
     if (!text.starts_with("1/")) {
         return std::nullopt;
@@ -64,8 +23,7 @@ std::optional<std::uint32_t> parse_sample(const std::string& text) {
 
 std::optional<int> parse_config(int argc, const char* const* argv, ExporterConfig& out) {
     CLI::App app{"ioam-exporter: Linux kernel IOAM events (generic netlink IOAM6) to IPFIX"};
-    app.config_formatter(std::make_shared<JsonOrKeyValueConfig>());
-    app.set_config("--config", "", "Config file: `key = value` lines or a JSON object");
+    config::add_config_file(app, "Config file: `key = value` lines or a JSON object");
 
     std::vector<std::string> collectors;
     std::string sample = "1/1";
@@ -78,17 +36,12 @@ std::optional<int> parse_config(int argc, const char* const* argv, ExporterConfi
     app.add_option("--collector", collectors,
                    "IPFIX collector udp://HOST:PORT or tcp://HOST:PORT (IPv6: udp://[::1]:4739); "
                    "repeatable");
-    app.add_option("--domain-id", out.domain_id, "IPFIX observation domain id")
-        ->capture_default_str();
-    app.add_option("--mtu", out.mtu, "Largest IPFIX message, octets")
-        ->check(CLI::Range(64, 65535))
-        ->capture_default_str();
-    app.add_option("--flush-interval", flush_ms, "Send a partly filled message after MS")
-        ->check(CLI::Range(1, 60'000))
-        ->capture_default_str();
-    app.add_option("--template-refresh", refresh_s, "UDP: resend templates every S seconds")
-        ->check(CLI::Range(1, 86'400))
-        ->capture_default_str();
+    config::add_unsigned(app, "--domain-id", out.domain_id, "IPFIX observation domain id", 0);
+    config::add_unsigned(app, "--mtu", out.mtu, "Largest IPFIX message, octets", 64, 65535);
+    config::add_unsigned(app, "--flush-interval", flush_ms, "Send a partly filled message after MS",
+                         1, 60'000);
+    config::add_unsigned(app, "--template-refresh", refresh_s,
+                         "UDP: resend templates every S seconds", 1, 86'400);
     app.add_option("--sample", sample, "Export one event in N: 1/N")->capture_default_str();
     app.add_flag("--no-hops", no_hops, "Trace records without the subTemplateList of hops");
     app.add_option("--print", print, "Also print events on stdout: json or none")
@@ -102,12 +55,12 @@ std::optional<int> parse_config(int argc, const char* const* argv, ExporterConfi
                    "Listen to the IOAM events of this network namespace (ip netns name or "
                    "path); IPFIX still leaves from the exporter's own");
     app.add_option("--rcvbuf", out.rcvbuf, "Netlink socket receive buffer, octets")
-        ->check(CLI::Range(64 * 1024, 1 << 30))
+        ->check(config::unsigned_range(64 * 1024, 1 << 30))
         ->capture_default_str();
-    app.add_option("--tcp-buffer", out.tcp_buffer,
-                   "TCP: octets kept per collector while it is unreachable")
-        ->check(CLI::Range(std::size_t{64 * 1024}, std::size_t{1} << 30))
-        ->capture_default_str();
+    config::add_unsigned(app, "--tcp-buffer", out.tcp_buffer,
+                         "Octets kept per collector while it is unreachable (TCP) or while "
+                         "templates are resent after an error (UDP)",
+                         64 * 1024, std::size_t{1} << 30);
 
     try {
         app.parse(argc, argv);
@@ -134,8 +87,11 @@ std::optional<int> parse_config(int argc, const char* const* argv, ExporterConfi
         if (!metrics.empty()) {
             out.metrics_listen = metrics;
         }
+        if (auto why = netlink::netns_problem(out.netns)) {
+            throw CLI::ValidationError("--netns", *why);
+        }
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        return config::report(app, e, "ioam-exporter");
     }
     return std::nullopt;
 }

@@ -101,6 +101,9 @@ struct Pipeline::Impl {
         counter("ioam_exporter_dropped_messages_total",
                 "IPFIX messages dropped (buffer full or socket busy)",
                 [](const Export& x) { return x.sink->stats().dropped_messages; });
+        counter("ioam_exporter_retried_messages_total",
+                "UDP messages sent again, after the templates, following a send error",
+                [](const Export& x) { return x.sink->stats().retried; });
         counter("ioam_exporter_template_sends_total", "Template records sent (first use, refresh)",
                 [](const Export& x) { return x.builder->stats().template_sends; });
         counter("ioam_exporter_reconnects_total", "TCP connections re-established",

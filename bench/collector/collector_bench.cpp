@@ -69,11 +69,10 @@ void decode_aggregate(benchmark::State& state, bool with_list, bool with_raw) {
     collector::metrics::CollectorMetrics m(registry, {});
     decode::RecordDecoder decoder({&m});
     source::IpfixProcessor proc({}, decode::role_of, decoder, m);
-    source::UdpPeer peer;
-    const auto session = *proc.udp_session(peer, "192.0.2.1");
+    const source::UdpPeer peer;
     std::uint64_t now = 1;
     for (auto _ : state) {
-        proc.process(session, msg, now++);
+        proc.process_udp(peer, "192.0.2.1", msg, now++);
     }
     if (decoder.stats().traces.load() !=
         static_cast<std::uint64_t>(state.iterations()) * kRecordsPerMessage) {

@@ -1,6 +1,7 @@
 #include "collector/decode/record_decoder.hpp"
 
 #include <array>
+#include <limits>
 #include <string_view>
 
 #include "common/ioam/node_data.hpp"
@@ -96,88 +97,126 @@ constexpr std::array kRoleNames = {
 constexpr std::uint8_t kExtFlagFlowId = 0x80;
 constexpr std::uint8_t kExtFlagSequence = 0x40;
 
-// An integer field; all ones of its encoded length is RFC 9197 "unavailable".
-template <typename T>
-void set_field(std::optional<T>& out, Bytes b) noexcept {
+// What one IOAM Pre-allocated Trace option can hold (RFC 9197 section 4.4): its data length
+// is one octet of 4-octet words, so at most 255 words of node data, hence at most 255 nodes.
+constexpr std::size_t kMaxNodeDataOctets = 255 * 4;
+constexpr std::size_t kMaxNodes = 255;
+
+// Widths of the IOAM fields narrower than the model's integer types.
+constexpr std::uint64_t kMax24 = 0xffffff;
+constexpr std::uint64_t kMax56 = 0xffffffffffffff;
+constexpr std::uint64_t kMaxNodeLen = 0x1f;     // NodeLen: 5 bits
+constexpr std::uint64_t kMaxTraceFlags = 0x0f;  // trace option flags: 4 bits
+
+// An unsigned field that must fit `max`: a wider value is rejected (Errc::invalid_argument),
+// never truncated into another, valid-looking value.
+Result<std::uint64_t> bounded(Bytes b, std::uint64_t max) noexcept {
     const std::uint64_t v = load_uint(b);
-    if (b.empty() || b.size() > 8 || v == ipfix::all_ones(static_cast<std::uint16_t>(b.size()))) {
-        out.reset();
-    } else {
-        out = static_cast<T>(v);
+    if (b.size() > 8 || v > max) {
+        return Errc::invalid_argument;
     }
+    return v;
 }
 
-void set_node_field(IoamNode& n, std::uint8_t role, Bytes b) {
+// A node field; all ones of its encoded length is RFC 9197 "unavailable".
+template <typename T>
+Status set_field(std::optional<T>& out, Bytes b,
+                 std::uint64_t max = std::numeric_limits<T>::max()) noexcept {
+    if (b.empty() ||
+        (b.size() <= 8 && load_uint(b) == ipfix::all_ones(static_cast<std::uint16_t>(b.size())))) {
+        out.reset();
+        return Ok{};
+    }
+    auto v = bounded(b, max);
+    if (!v) {
+        return v.error();
+    }
+    out = static_cast<T>(*v);
+    return Ok{};
+}
+
+Status set_node_field(IoamNode& n, std::uint8_t role, Bytes b) {
     switch (role) {
         case kHopLimit:
-            set_field(n.hop_limit, b);
-            break;
+            return set_field(n.hop_limit, b);
         case kNodeId:
-            set_field(n.node_id, b);
-            break;
+            return set_field(n.node_id, b, kMax24);
         case kIngressIf:
-            set_field(n.ingress_if_id, b);
-            break;
+            return set_field(n.ingress_if_id, b);
         case kEgressIf:
-            set_field(n.egress_if_id, b);
-            break;
+            return set_field(n.egress_if_id, b);
         case kTimestampSecs:
-            set_field(n.timestamp_secs, b);
-            break;
+            return set_field(n.timestamp_secs, b);
         case kTimestampFrac:
-            set_field(n.timestamp_frac, b);
-            break;
+            return set_field(n.timestamp_frac, b);
         case kTransitDelay:
-            set_field(n.transit_delay, b);
-            break;
+            return set_field(n.transit_delay, b);
         case kNamespaceData:
-            set_field(n.namespace_data, b);
-            break;
+            return set_field(n.namespace_data, b);
         case kQueueDepth:
-            set_field(n.queue_depth, b);
-            break;
+            return set_field(n.queue_depth, b);
         case kChecksum:
-            set_field(n.checksum_complement, b);
-            break;
+            return set_field(n.checksum_complement, b);
         case kHopLimitWide:
-            set_field(n.hop_limit_wide, b);
-            break;
+            return set_field(n.hop_limit_wide, b);
         case kNodeIdWide:
-            set_field(n.node_id_wide, b);
-            break;
+            return set_field(n.node_id_wide, b, kMax56);
         case kIngressIfWide:
-            set_field(n.ingress_if_id_wide, b);
-            break;
+            return set_field(n.ingress_if_id_wide, b);
         case kEgressIfWide:
-            set_field(n.egress_if_id_wide, b);
-            break;
+            return set_field(n.egress_if_id_wide, b);
         case kNamespaceDataWide:
-            set_field(n.namespace_data_wide, b);
-            break;
+            return set_field(n.namespace_data_wide, b);
         case kBufferOccupancy:
-            set_field(n.buffer_occupancy, b);
-            break;
+            return set_field(n.buffer_occupancy, b);
         case kOpaqueSchema: {
             std::optional<std::uint32_t> schema;
-            set_field(schema, b);
+            if (Status st = set_field(schema, b, kMax24); !st) {
+                return st;
+            }
             if (schema) {
                 n.opaque_state.emplace().schema_id = *schema;
             } else {
                 n.opaque_state.reset();
             }
-            break;
+            return Ok{};
         }
         case kOpaqueData:
+            if (b.size() > kMaxNodeDataOctets) {
+                return Errc::too_large;
+            }
             if (!b.empty()) {
                 if (!n.opaque_state) {
                     n.opaque_state.emplace().schema_id = 0;
                 }
                 n.opaque_state->data.assign(b.begin(), b.end());
             }
-            break;
+            return Ok{};
         default:
-            break;
+            return Ok{};
     }
+}
+
+// The fields traces and DEX reports share; other roles are left alone.
+Status set_header_field(std::uint8_t role, Bytes b, std::uint32_t& domain,
+                        std::uint16_t& namespace_id, std::uint32_t& trace_type) noexcept {
+    if (role != kObservationDomain && role != kNamespace && role != kTraceType) {
+        return Ok{};
+    }
+    auto v = bounded(b, role == kObservationDomain ? 0xffffffffu
+                        : role == kNamespace       ? 0xffffu
+                                                   : kMax24);
+    if (!v) {
+        return v.error();
+    }
+    if (role == kObservationDomain) {
+        domain = static_cast<std::uint32_t>(*v);
+    } else if (role == kNamespace) {
+        namespace_id = static_cast<std::uint16_t>(*v);
+    } else {
+        trace_type = static_cast<std::uint32_t>(*v);
+    }
+    return Ok{};
 }
 
 std::uint64_t observation_time(Bytes b, std::uint32_t export_time) noexcept {
@@ -244,34 +283,27 @@ Status RecordDecoder::decode_trace(const source::RecordContext& ctx, const sourc
     bool has_list = false;
     for (std::size_t i = 0; i < values.size(); ++i) {
         const Bytes b = values[i];
-        switch (t.fields[i].role) {
-            case kObservationTime:
-                tr.observation_time_ns = observation_time(b, ctx.export_time);
-                break;
-            case kObservationDomain:
-                tr.observation_domain = static_cast<std::uint32_t>(load_uint(b));
-                break;
-            case kNamespace:
-                tr.namespace_id = static_cast<std::uint16_t>(load_uint(b));
-                break;
-            case kTraceType:
-                tr.trace_type = static_cast<std::uint32_t>(load_uint(b)) & 0xffffffu;
-                break;
-            case kNodeLen:
-                tr.node_len = static_cast<std::uint8_t>(load_uint(b));
-                break;
-            case kTraceFlags:
-                tr.flags = static_cast<std::uint8_t>(load_uint(b));
-                break;
-            case kTraceData:
-                tr.raw_data.assign(b.begin(), b.end());
-                break;
-            case kHopList:
-                hop_list = b;
-                has_list = true;
-                break;
-            default:
-                break;
+        const std::uint8_t role = t.fields[i].role;
+        if (role == kTraceData) {
+            if (b.size() > kMaxNodeDataOctets) {
+                return Errc::too_large;
+            }
+            tr.raw_data.assign(b.begin(), b.end());
+        } else if (role == kHopList) {
+            hop_list = b;
+            has_list = true;
+        } else if (role == kObservationTime) {
+            tr.observation_time_ns = observation_time(b, ctx.export_time);
+        } else if (Status st = set_header_field(role, b, tr.observation_domain, tr.namespace_id,
+                                                tr.trace_type);
+                   !st) {
+            return st;
+        } else if (role == kNodeLen || role == kTraceFlags) {
+            auto v = bounded(b, role == kNodeLen ? kMaxNodeLen : kMaxTraceFlags);
+            if (!v) {
+                return v.error();
+            }
+            (role == kNodeLen ? tr.node_len : tr.flags) = static_cast<std::uint8_t>(*v);
         }
     }
     bool decoded = false;
@@ -311,17 +343,32 @@ Status RecordDecoder::decode_hop_list(const source::RecordContext& ctx, source::
     if (hop_t == nullptr) {
         return Errc::unknown_template;
     }
-    auto n = source::walk_records(*hop_t, list.subspan(3), hop_values_,
-                                  [&](std::span<const source::Bytes> v) {
-                                      IoamNode& node = trace_.nodes.emplace_back();
-                                      for (std::size_t i = 0; i < v.size(); ++i) {
-                                          set_node_field(node, hop_t->fields[i].role, v[i]);
-                                      }
-                                  });
+    // Nodes beyond what an IOAM option holds are not built: a 64 KB list of one-octet hops
+    // must not become a multi-megabyte trace.
+    Status status = Ok{};
+    std::size_t opaque_octets = 0;
+    auto n = source::walk_records(
+        *hop_t, list.subspan(3), hop_values_, [&](std::span<const source::Bytes> v) {
+            if (!status) {
+                return;
+            }
+            if (trace_.nodes.size() == kMaxNodes) {
+                status = Errc::too_large;
+                return;
+            }
+            IoamNode& node = trace_.nodes.emplace_back();
+            for (std::size_t i = 0; i < v.size() && status; ++i) {
+                status = set_node_field(node, hop_t->fields[i].role, v[i]);
+            }
+            opaque_octets += node.opaque_state ? node.opaque_state->data.size() : 0;
+        });
     if (!n) {
         return n.error();
     }
-    return Ok{};
+    if (status && trace_.nodes.size() * trace_.node_len * 4 + opaque_octets > kMaxNodeDataOctets) {
+        status = Errc::too_large;
+    }
+    return status;
 }
 
 Status RecordDecoder::decode_dex(const source::RecordContext& ctx, const source::Template& t,
@@ -335,35 +382,42 @@ Status RecordDecoder::decode_dex(const source::RecordContext& ctx, const source:
     bool has_ext_flags = false;
     for (std::size_t i = 0; i < values.size(); ++i) {
         const Bytes b = values[i];
+        Status st = Ok{};
         switch (t.fields[i].role) {
             case kObservationTime:
                 d.observation_time_ns = observation_time(b, ctx.export_time);
                 break;
             case kObservationDomain:
-                d.observation_domain = static_cast<std::uint32_t>(load_uint(b));
-                break;
             case kNamespace:
-                d.namespace_id = static_cast<std::uint16_t>(load_uint(b));
-                break;
             case kTraceType:
-                d.trace_type = static_cast<std::uint32_t>(load_uint(b)) & 0xffffffu;
+                st = set_header_field(t.fields[i].role, b, d.observation_domain, d.namespace_id,
+                                      d.trace_type);
                 break;
             case kDexFlags:
-                d.flags = static_cast<std::uint8_t>(load_uint(b));
-                break;
             case kDexExtFlags:
-                d.ext_flags = static_cast<std::uint8_t>(load_uint(b));
-                has_ext_flags = true;
+                if (auto v = bounded(b, 0xff); v) {
+                    (t.fields[i].role == kDexFlags ? d.flags : d.ext_flags) =
+                        static_cast<std::uint8_t>(*v);
+                    has_ext_flags = has_ext_flags || t.fields[i].role == kDexExtFlags;
+                } else {
+                    st = v.error();
+                }
                 break;
             case kDexFlowId:
-                flow_id = static_cast<std::uint32_t>(load_uint(b));
-                break;
             case kDexSequence:
-                sequence = static_cast<std::uint32_t>(load_uint(b));
+                if (auto v = bounded(b, 0xffffffffu); v) {
+                    (t.fields[i].role == kDexFlowId ? flow_id : sequence) =
+                        static_cast<std::uint32_t>(*v);
+                } else {
+                    st = v.error();
+                }
                 break;
             default:
-                set_node_field(d.node, t.fields[i].role, b);
+                st = set_node_field(d.node, t.fields[i].role, b);
                 break;
+        }
+        if (!st) {
+            return st;
         }
     }
     // Presence follows the extension flags, so a real all-ones flow id survives; without the

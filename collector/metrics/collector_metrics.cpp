@@ -347,6 +347,23 @@ void CollectorMetrics::watch_listener(const source::IpfixListener& l) {
               "TCP connections closed on a bad message header")
         .get()
         .set_function(stat(&source::ListenerStats::tcp_bad_framing));
+    r.counter("ioam_collector_tcp_evicted_total",
+              "Silent TCP connections closed to admit a new one at the connection limit")
+        .get()
+        .set_function(stat(&source::ListenerStats::tcp_evicted));
+    r.counter("ioam_collector_tcp_idle_closed_total", "TCP connections closed by the idle timeout")
+        .get()
+        .set_function(stat(&source::ListenerStats::tcp_idle_closed));
+    r.gauge("ioam_collector_tcp_connections_open", "TCP exporter connections open now")
+        .get()
+        .set_function(stat(&source::ListenerStats::tcp_open));
+    r.gauge("ioam_collector_udp_sessions", "UDP exporter sessions (address, listener) held now")
+        .get()
+        .set_function(stat(&source::ListenerStats::udp_sessions));
+    r.counter("ioam_collector_udp_sessions_evicted_total",
+              "UDP sessions evicted (least recently used) to admit a new exporter")
+        .get()
+        .set_function(stat(&source::ListenerStats::udp_sessions_evicted));
 }
 
 void CollectorMetrics::watch_decoder(const decode::RecordDecoder& d) {

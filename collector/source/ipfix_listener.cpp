@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <list>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -62,7 +63,10 @@ void open_dual_stack(Socket& socket, const Endpoint& ep) {
 
 struct IpfixListener::Impl {
     Impl(const ListenerConfig& c, IpfixProcessor& p)
-        : config(c), processor(p), udp_socket(io), acceptor(io), sweep(io) {}
+        : config(c), processor(p), udp_socket(io), acceptor(io), sweep(io), drain_timer(io) {}
+
+    struct TcpConn;
+    using Conns = std::list<std::shared_ptr<TcpConn>>;
 
     struct TcpConn : std::enable_shared_from_this<TcpConn> {
         TcpConn(Impl& owner, tcp::socket s, SessionId id)
@@ -71,9 +75,15 @@ struct IpfixListener::Impl {
         tcp::socket socket;
         SessionId session;
         asio::steady_timer idle;
+        Conns::iterator position;  // in impl.conns, least recently active first
+        std::chrono::steady_clock::time_point last_active;
         std::vector<std::uint8_t> buf = std::vector<std::uint8_t>(65535);
 
         void read_header() {
+            // A completion queued before an eviction or idle close may still run.
+            if (!socket.is_open()) {
+                return;
+            }
             touch();
             asio::async_read(
                 socket, asio::buffer(buf.data(), 4),
@@ -109,12 +119,15 @@ struct IpfixListener::Impl {
                 });
         }
         void touch() {
-            if (impl.config.tcp_idle_timeout_s == 0) {
+            last_active = std::chrono::steady_clock::now();
+            impl.conns.splice(impl.conns.end(), impl.conns, position);
+            if (impl.config.tcp_idle_timeout_s == 0 || impl.draining) {
                 return;
             }
             idle.expires_after(std::chrono::seconds(impl.config.tcp_idle_timeout_s));
             idle.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
                 if (auto self = weak.lock(); self && !ec) {
+                    self->impl.tcp_idle_closed++;
                     self->close();
                 }
             });
@@ -127,7 +140,13 @@ struct IpfixListener::Impl {
             socket.close(ignored);
             idle.cancel();
             impl.processor.close_session(session, wall_ns());
-            impl.connections--;
+            // The last reference may be this list entry: erase it last.
+            auto keep = shared_from_this();
+            impl.conns.erase(position);
+            impl.tcp_open = impl.conns.size();
+            if (impl.draining && impl.conns.empty()) {
+                impl.io.stop();
+            }
         }
     };
 
@@ -140,7 +159,9 @@ struct IpfixListener::Impl {
                                           if (!ec) {
                                               on_datagram(n);
                                           }
-                                          receive_udp();
+                                          if (!draining) {
+                                              receive_udp();
+                                          }
                                       });
     }
 
@@ -152,15 +173,12 @@ struct IpfixListener::Impl {
                            ? a.to_v6().to_bytes()
                            : asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4()).to_bytes();
         peer.port = udp_peer.port();
-        auto session = processor.udp_session(peer, a.to_string());
-        if (session) {
-            processor.process(*session, Bytes(udp_buf.data(), n), wall_ns());
-        }
+        processor.process_udp(peer, a.to_string(), Bytes(udp_buf.data(), n), wall_ns());
     }
 
     void accept() {
         acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
-            if (ec == asio::error::operation_aborted) {
+            if (ec == asio::error::operation_aborted || draining) {
                 return;
             }
             if (!ec) {
@@ -170,10 +188,25 @@ struct IpfixListener::Impl {
         });
     }
 
+    // Frees a slot by closing the connection silent for longest, if it has been silent for
+    // tcp_evict_after: a flood of idle connections cannot lock exporters out.
+    bool make_room() {
+        if (conns.size() < config.max_tcp_connections) {
+            return true;
+        }
+        const std::shared_ptr<TcpConn> oldest = conns.front();
+        if (std::chrono::steady_clock::now() - oldest->last_active < config.tcp_evict_after) {
+            return false;
+        }
+        tcp_evicted++;
+        oldest->close();
+        return true;
+    }
+
     void on_accept(tcp::socket socket) {
         boost::system::error_code peer_ec;
         const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
-        if (peer_ec || connections >= config.max_tcp_connections) {
+        if (peer_ec || !make_room()) {
             tcp_rejected++;
             return;  // socket closes when it goes out of scope
         }
@@ -186,8 +219,10 @@ struct IpfixListener::Impl {
         boost::system::error_code ignored;
         socket.set_option(asio::socket_base::keep_alive(true), ignored);
         tcp_connections++;
-        connections++;
-        std::make_shared<TcpConn>(*this, std::move(socket), *session)->read_header();
+        auto conn = std::make_shared<TcpConn>(*this, std::move(socket), *session);
+        conn->position = conns.insert(conns.end(), conn);
+        tcp_open = conns.size();
+        conn->read_header();
     }
 
     void schedule_sweep() {
@@ -200,21 +235,65 @@ struct IpfixListener::Impl {
         });
     }
 
+    // On the I/O thread: no new connections or datagrams; what the kernel already holds is
+    // processed. TCP connections stop at end of the data queued (SHUT_RD keeps it readable),
+    // then close; the timer bounds a peer that keeps sending.
+    void drain() {
+        draining = true;
+        boost::system::error_code ignored;
+        acceptor.close(ignored);
+        sweep.cancel();
+        if (udp_socket.is_open()) {
+            udp_socket.non_blocking(true, ignored);
+            // A sender that never stops must not hold the shutdown.
+            const auto deadline = std::chrono::steady_clock::now() + config.drain_timeout;
+            while (std::chrono::steady_clock::now() < deadline) {
+                boost::system::error_code ec;
+                const std::size_t n =
+                    udp_socket.receive_from(asio::buffer(udp_buf), udp_peer, 0, ec);
+                if (ec) {
+                    break;
+                }
+                on_datagram(n);
+            }
+            udp_socket.close(ignored);
+        }
+        for (const auto& c : conns) {
+            c->idle.cancel();
+            c->socket.shutdown(tcp::socket::shutdown_receive, ignored);
+        }
+        if (conns.empty()) {
+            io.stop();
+            return;
+        }
+        drain_timer.expires_after(config.drain_timeout);
+        drain_timer.async_wait([this](boost::system::error_code ec) {
+            if (!ec) {
+                io.stop();
+            }
+        });
+    }
+
     const ListenerConfig config;
     IpfixProcessor& processor;
     asio::io_context io;
     udp::socket udp_socket;
     tcp::acceptor acceptor;
     asio::steady_timer sweep;
+    asio::steady_timer drain_timer;
     udp::endpoint udp_peer;
     std::array<std::uint8_t, 65535> udp_buf{};
     std::thread thread;
-    std::size_t connections = 0;  // I/O thread only
-    int udp_fd = -1;              // set before the I/O thread starts
+    Conns conns;            // I/O thread only
+    bool draining = false;  // I/O thread only
+    int udp_fd = -1;        // set before the I/O thread starts
     std::atomic<std::uint64_t> udp_datagrams{0};
     std::atomic<std::uint64_t> tcp_connections{0};
     std::atomic<std::uint64_t> tcp_rejected{0};
+    std::atomic<std::uint64_t> tcp_evicted{0};
+    std::atomic<std::uint64_t> tcp_idle_closed{0};
     std::atomic<std::uint64_t> tcp_bad_framing{0};
+    std::atomic<std::uint64_t> tcp_open{0};
 };
 
 IpfixListener::IpfixListener(const ListenerConfig& config, IpfixProcessor& processor)
@@ -226,21 +305,34 @@ IpfixListener::~IpfixListener() {
 
 void IpfixListener::start() {
     Impl& m = *impl_;
+    // Boost's own message names its source file: say which listener and address instead.
+    const auto failed = [](const char* what, const std::string& listen,
+                           const boost::system::system_error& e) {
+        return std::runtime_error(std::string(what) + " " + listen + ": " + e.code().message());
+    };
     if (!m.config.udp_listen.empty()) {
         const auto ep = resolve<udp::endpoint>(m.config.udp_listen);
-        open_dual_stack(m.udp_socket, ep);
-        m.udp_socket.set_option(
-            asio::socket_base::receive_buffer_size(static_cast<int>(m.config.udp_receive_buffer)));
-        m.udp_socket.bind(ep);
+        try {
+            open_dual_stack(m.udp_socket, ep);
+            m.udp_socket.set_option(asio::socket_base::receive_buffer_size(
+                static_cast<int>(m.config.udp_receive_buffer)));
+            m.udp_socket.bind(ep);
+        } catch (const boost::system::system_error& e) {
+            throw failed("IPFIX/UDP listener: cannot bind", m.config.udp_listen, e);
+        }
         m.udp_fd = m.udp_socket.native_handle();
         m.receive_udp();
     }
     if (!m.config.tcp_listen.empty()) {
         const auto ep = resolve<tcp::endpoint>(m.config.tcp_listen);
-        open_dual_stack(m.acceptor, ep);
-        m.acceptor.set_option(asio::socket_base::reuse_address(true));
-        m.acceptor.bind(ep);
-        m.acceptor.listen();
+        try {
+            open_dual_stack(m.acceptor, ep);
+            m.acceptor.set_option(asio::socket_base::reuse_address(true));
+            m.acceptor.bind(ep);
+            m.acceptor.listen();
+        } catch (const boost::system::system_error& e) {
+            throw failed("IPFIX/TCP listener: cannot listen on", m.config.tcp_listen, e);
+        }
         m.accept();
     }
     m.schedule_sweep();
@@ -252,8 +344,12 @@ void IpfixListener::stop() {
     if (!m.thread.joinable()) {
         return;
     }
-    m.io.stop();
+    asio::post(m.io, [&m] { m.drain(); });
     m.thread.join();
+    // Connections left by the drain timeout: their sessions end now.
+    while (!m.conns.empty()) {
+        m.conns.front()->close();
+    }
 }
 
 std::uint16_t IpfixListener::udp_port() const {
@@ -269,7 +365,13 @@ ListenerStats IpfixListener::stats() const {
     s.udp_datagrams = impl_->udp_datagrams.load();
     s.tcp_connections = impl_->tcp_connections.load();
     s.tcp_rejected = impl_->tcp_rejected.load();
+    s.tcp_evicted = impl_->tcp_evicted.load();
+    s.tcp_idle_closed = impl_->tcp_idle_closed.load();
     s.tcp_bad_framing = impl_->tcp_bad_framing.load();
+    s.tcp_open = impl_->tcp_open.load();
+    const SessionCounts sessions = impl_->processor.session_counts();
+    s.udp_sessions = sessions.udp;
+    s.udp_sessions_evicted = sessions.udp_evicted;
     // The kernel's own drop count (SO_MEMINFO); getsockopt is safe beside the I/O thread.
     std::uint32_t meminfo[SK_MEMINFO_VARS] = {};
     socklen_t len = sizeof meminfo;

@@ -36,8 +36,41 @@ std::string_view to_string(IngestError e) noexcept {
             return "record_overrun";
         case IngestError::decode_error:
             return "decode_error";
+        case IngestError::template_memory:
+            return "template_memory";
+        case IngestError::value_out_of_range:
+            return "value_out_of_range";
+        case IngestError::record_too_large:
+            return "record_too_large";
     }
     return "unknown";
+}
+
+namespace {
+
+// Time between two wall-clock readings; zero when the clock stepped back in between, so that
+// a backward step never looks like an age of 2^64 ns.
+std::uint64_t elapsed(std::uint64_t now_ns, std::uint64_t then_ns) noexcept {
+    return now_ns > then_ns ? now_ns - then_ns : 0;
+}
+
+IngestError handler_error(Errc e) noexcept {
+    switch (e) {
+        case Errc::invalid_argument:
+            return IngestError::value_out_of_range;
+        case Errc::too_large:
+            return IngestError::record_too_large;
+        default:
+            return IngestError::decode_error;
+    }
+}
+
+}  // namespace
+
+std::size_t template_cost(const Template& t) noexcept {
+    // Control block, map node and allocator overhead, measured order of magnitude.
+    constexpr std::size_t kOverhead = 128;
+    return sizeof(Template) + t.fields.capacity() * sizeof(FieldSpec) + kOverhead;
 }
 
 struct IpfixProcessor::Domain final : TemplateScope {
@@ -46,6 +79,7 @@ struct IpfixProcessor::Domain final : TemplateScope {
         std::uint64_t refreshed_ns = 0;
     };
     std::unordered_map<std::uint16_t, Entry> templates;
+    std::size_t template_bytes = 0;
     std::optional<std::uint32_t> next_seq;
     ExporterStats stats;
 
@@ -53,18 +87,47 @@ struct IpfixProcessor::Domain final : TemplateScope {
         auto it = templates.find(id);
         return it == templates.end() ? nullptr : it->second.tmpl.get();
     }
+    void put(std::uint16_t id, TemplatePtr t, std::uint64_t now_ns) {
+        if (auto it = templates.find(id); it != templates.end()) {
+            template_bytes -= template_cost(*it->second.tmpl);
+        }
+        template_bytes += template_cost(*t);
+        templates[id] = {std::move(t), now_ns};
+        stats.templates = templates.size();
+    }
+    template <typename Pred>
+    void erase_if(Pred pred) {
+        for (auto it = templates.begin(); it != templates.end();) {
+            if (pred(it->second)) {
+                template_bytes -= template_cost(*it->second.tmpl);
+                it = templates.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        stats.templates = templates.size();
+    }
 };
 
 struct IpfixProcessor::Session {
     SessionInfo info;
-    std::optional<UdpPeer> peer;
+    std::optional<UdpKey> key;
+    std::list<SessionId>::iterator lru;  // UDP only
     std::uint64_t last_seen_ns = 0;
     std::unordered_map<std::uint32_t, Domain> domains;
+
+    std::size_t template_bytes() const noexcept {
+        std::size_t n = 0;
+        for (const auto& [id, d] : domains) {
+            n += d.template_bytes;
+        }
+        return n;
+    }
 };
 
-std::size_t IpfixProcessor::UdpPeerHash::operator()(const UdpPeer& p) const noexcept {
-    std::size_t h = (std::size_t{p.port} << 16) ^ p.listener;
-    for (std::uint8_t b : p.address) {
+std::size_t IpfixProcessor::UdpKeyHash::operator()(const UdpKey& k) const noexcept {
+    std::size_t h = k.listener;
+    for (std::uint8_t b : k.address) {
         h = h * 131 + b;
     }
     return h;
@@ -76,10 +139,35 @@ IpfixProcessor::IpfixProcessor(const ProcessorConfig& config, RoleOf role_of,
 
 IpfixProcessor::~IpfixProcessor() = default;
 
+bool IpfixProcessor::make_room(std::string_view address) {
+    if (sessions_.size() < config_.max_sessions) {
+        return true;
+    }
+    if (udp_lru_.empty()) {
+        observer_.on_error(address, IngestError::too_many_sessions);
+        return false;
+    }
+    // Shown as ended at its last message: that is when it was last heard of.
+    auto victim = sessions_.find(udp_lru_.front());
+    erase_session(victim, victim->second->last_seen_ns);
+    ++udp_evicted_;
+    return true;
+}
+
+IpfixProcessor::SessionMap::iterator IpfixProcessor::erase_session(SessionMap::iterator it,
+                                                                   std::uint64_t now_ns) {
+    Session& s = *it->second;
+    if (s.key) {
+        udp_peers_.erase(*s.key);
+        udp_lru_.erase(s.lru);
+    }
+    remember_ended(s, now_ns);
+    return sessions_.erase(it);
+}
+
 std::optional<SessionId> IpfixProcessor::open_tcp(std::string address, std::uint16_t port) {
     std::lock_guard lock(mu_);
-    if (sessions_.size() >= config_.max_sessions) {
-        observer_.on_error(address, IngestError::too_many_sessions);
+    if (!make_room(address)) {
         return std::nullopt;
     }
     auto s = std::make_unique<Session>();
@@ -89,36 +177,49 @@ std::optional<SessionId> IpfixProcessor::open_tcp(std::string address, std::uint
     return id;
 }
 
-std::optional<SessionId> IpfixProcessor::udp_session(const UdpPeer& peer,
-                                                     std::string_view address) {
+void IpfixProcessor::process_udp(const UdpPeer& peer, std::string_view address, Bytes message,
+                                 std::uint64_t now_ns) {
     std::lock_guard lock(mu_);
-    if (auto it = udp_peers_.find(peer); it != udp_peers_.end()) {
-        return it->second;
+    const UdpKey key{peer.address, peer.listener};
+    Session* s = nullptr;
+    if (auto it = udp_peers_.find(key); it != udp_peers_.end()) {
+        s = sessions_.at(it->second).get();
+        udp_lru_.splice(udp_lru_.end(), udp_lru_, s->lru);
+    } else {
+        // Junk from a new address must not take a slot: only a message whose header and sets
+        // are well framed makes a session.
+        auto header = parse_header(message);
+        if (!header) {
+            observer_.on_error(address, header.error() == Errc::bad_ipfix
+                                            ? IngestError::bad_version
+                                            : IngestError::bad_length);
+            return;
+        }
+        if (!split_sets(message, sets_)) {
+            observer_.on_error(address, IngestError::set_overrun);
+            return;
+        }
+        if (!make_room(address)) {
+            return;
+        }
+        auto created = std::make_unique<Session>();
+        s = created.get();
+        s->info = {next_id_++, Transport::udp, std::string(address), peer.port};
+        s->key = key;
+        s->lru = udp_lru_.insert(udp_lru_.end(), s->info.id);
+        udp_peers_.emplace(key, s->info.id);
+        sessions_.emplace(s->info.id, std::move(created));
     }
-    if (sessions_.size() >= config_.max_sessions) {
-        observer_.on_error(address, IngestError::too_many_sessions);
-        return std::nullopt;
-    }
-    auto s = std::make_unique<Session>();
-    s->info = {next_id_++, Transport::udp, std::string(address), peer.port};
-    s->peer = peer;
-    const SessionId id = s->info.id;
-    sessions_.emplace(id, std::move(s));
-    udp_peers_.emplace(peer, id);
-    return id;
+    s->info.port = peer.port;
+    apply(*s, message, now_ns);
 }
 
 void IpfixProcessor::close_session(SessionId id, std::uint64_t now_ns) {
     std::lock_guard lock(mu_);
     auto it = sessions_.find(id);
-    if (it == sessions_.end()) {
-        return;
+    if (it != sessions_.end()) {
+        erase_session(it, now_ns);
     }
-    if (it->second->peer) {
-        udp_peers_.erase(*it->second->peer);
-    }
-    remember_ended(*it->second, now_ns);
-    sessions_.erase(it);
 }
 
 void IpfixProcessor::remember_ended(const Session& s, std::uint64_t now_ns) {
@@ -127,6 +228,7 @@ void IpfixProcessor::remember_ended(const Session& s, std::uint64_t now_ns) {
             ended_.pop_front();
         }
         ended_.push_back(d.stats);
+        ended_.back().session = s.info;
         ended_.back().ended_ns = now_ns;
     }
 }
@@ -154,10 +256,12 @@ IpfixProcessor::Domain* IpfixProcessor::domain_for(Session& s, std::uint32_t dom
 void IpfixProcessor::process(SessionId id, Bytes message, std::uint64_t now_ns) {
     std::lock_guard lock(mu_);
     auto it = sessions_.find(id);
-    if (it == sessions_.end()) {
-        return;
+    if (it != sessions_.end()) {
+        apply(*it->second, message, now_ns);
     }
-    Session& s = *it->second;
+}
+
+void IpfixProcessor::apply(Session& s, Bytes message, std::uint64_t now_ns) {
     s.last_seen_ns = now_ns;
     auto header = parse_header(message);
     if (!header) {
@@ -204,12 +308,12 @@ void IpfixProcessor::apply_templates(Session& s, Domain& d, const SetView& set,
         if (def.withdrawal) {
             if (s.info.transport == Transport::udp) {
                 error(&s, &d, IngestError::withdrawal_on_udp);
-            } else if (def.id == set.id) {
-                std::erase_if(d.templates, [&](const auto& kv) {
-                    return kv.second.tmpl->options() == (set.id == kOptionsTemplateSetId);
-                });
             } else {
-                d.templates.erase(def.id);
+                const bool all = def.id == set.id;
+                d.erase_if([&](const Domain::Entry& e) {
+                    return all ? e.tmpl->options() == (set.id == kOptionsTemplateSetId)
+                               : e.tmpl->id == def.id;
+                });
             }
             continue;
         }
@@ -219,17 +323,23 @@ void IpfixProcessor::apply_templates(Session& s, Domain& d, const SetView& set,
             error(&s, &d, IngestError::too_many_templates);
             continue;
         }
+        const std::size_t replaced =
+            existing == d.templates.end() ? 0 : template_cost(*existing->second.tmpl);
+        if (s.template_bytes() - replaced + template_cost(*def.tmpl) >
+            config_.max_template_bytes_per_session) {
+            error(&s, &d, IngestError::template_memory);
+            continue;
+        }
         if (def.tmpl->unknown_fields > 0) {
             observer_.on_unknown_fields(s.info.address, def.tmpl->unknown_fields);
         }
-        d.templates[def.id] = {std::move(def.tmpl), now_ns};
+        d.put(def.id, std::move(def.tmpl), now_ns);
     }
     if (!parsed) {
         error(&s, &d,
               parsed.error() == Errc::too_large ? IngestError::template_too_large
                                                 : IngestError::bad_template);
     }
-    d.stats.templates = d.templates.size();
 }
 
 std::optional<std::size_t> IpfixProcessor::apply_data(Session& s, Domain& d, const SetView& set,
@@ -237,9 +347,9 @@ std::optional<std::size_t> IpfixProcessor::apply_data(Session& s, Domain& d, con
                                                       std::uint64_t now_ns) {
     auto it = d.templates.find(set.id);
     if (it != d.templates.end() && s.info.transport == Transport::udp &&
-        now_ns - it->second.refreshed_ns > config_.udp_template_lifetime_ns) {
-        d.templates.erase(it);
-        d.stats.templates = d.templates.size();
+        elapsed(now_ns, it->second.refreshed_ns) > config_.udp_template_lifetime_ns) {
+        const std::uint16_t expired = set.id;
+        d.erase_if([expired](const Domain::Entry& e) { return e.tmpl->id == expired; });
         it = d.templates.end();
     }
     if (it == d.templates.end()) {
@@ -249,15 +359,11 @@ std::optional<std::size_t> IpfixProcessor::apply_data(Session& s, Domain& d, con
     // Holds the template even if the handler's work outlives a later withdrawal.
     const TemplatePtr tmpl = it->second.tmpl;
     const RecordContext ctx{s.info, d.stats.domain, export_time, d};
-    std::size_t rejected = 0;
     auto n = walk_records(*tmpl, set.body, values_, [&](std::span<const Bytes> values) {
-        if (!handler_.on_record(ctx, *tmpl, values)) {
-            ++rejected;
+        if (Status st = handler_.on_record(ctx, *tmpl, values); !st) {
+            error(&s, &d, handler_error(st.error()));
         }
     });
-    for (std::size_t i = 0; i < rejected; ++i) {
-        error(&s, &d, IngestError::decode_error);
-    }
     if (!n) {
         error(&s, &d, IngestError::record_overrun);
         return std::nullopt;
@@ -274,8 +380,10 @@ void IpfixProcessor::account_sequence(Session& s, Domain& d, std::uint32_t seq,
     std::uint64_t restarts = 0;
     if (d.next_seq) {
         const auto diff = static_cast<std::int32_t>(seq - *d.next_seq);
-        if (diff > 0) {
+        if (diff > 0 && static_cast<std::uint32_t>(diff) <= config_.max_sequence_gap) {
             lost = static_cast<std::uint64_t>(diff);
+        } else if (diff > 0) {
+            restarts = 1;
         } else if (diff < 0 && static_cast<std::uint32_t>(-static_cast<std::int64_t>(diff)) <=
                                    config_.reorder_window) {
             reordered = 1;  // a late message: the expected number stays where it is
@@ -304,20 +412,22 @@ void IpfixProcessor::expire(std::uint64_t now_ns) {
             ++it;
             continue;
         }
-        if (now_ns - s.last_seen_ns > config_.udp_session_idle_ns) {
-            udp_peers_.erase(*s.peer);
-            remember_ended(s, now_ns);
-            it = sessions_.erase(it);
+        if (elapsed(now_ns, s.last_seen_ns) > config_.udp_session_idle_ns) {
+            it = erase_session(it, now_ns);
             continue;
         }
         for (auto& [id, d] : s.domains) {
-            std::erase_if(d.templates, [&](const auto& kv) {
-                return now_ns - kv.second.refreshed_ns > config_.udp_template_lifetime_ns;
+            d.erase_if([&](const Domain::Entry& e) {
+                return elapsed(now_ns, e.refreshed_ns) > config_.udp_template_lifetime_ns;
             });
-            d.stats.templates = d.templates.size();
         }
         ++it;
     }
+}
+
+SessionCounts IpfixProcessor::session_counts() const {
+    std::lock_guard lock(mu_);
+    return {udp_lru_.size(), sessions_.size() - udp_lru_.size(), udp_evicted_};
 }
 
 std::vector<ExporterStats> IpfixProcessor::exporters() const {
@@ -326,6 +436,7 @@ std::vector<ExporterStats> IpfixProcessor::exporters() const {
     for (const auto& [id, s] : sessions_) {
         for (const auto& [domain, d] : s->domains) {
             out.push_back(d.stats);
+            out.back().session = s->info;  // a UDP exporter's port is its latest one
         }
     }
     std::sort(out.begin(), out.end(), [](const ExporterStats& a, const ExporterStats& b) {

@@ -1,15 +1,21 @@
 #pragma once
-// IPFIX sessions and templates: applies validated messages to per-(transport session,
-// observation domain) state and hands each data record to a RecordHandler. Templates are keyed
-// by (session, domain, template id); a malformed message is counted against its exporter and
-// dropped without touching any other exporter's state.
+// IPFIX sessions and templates: applies validated messages to per-(session, observation
+// domain) state and hands each data record to a RecordHandler. Templates are keyed by
+// (session, domain, template id); a malformed message is counted against its exporter and
+// dropped without touching any other exporter's state. A TCP session is one connection; a UDP
+// session is one exporter address on one listener, whatever its source port (RFC 7011 section
+// 8.4 leaves UDP template scope to the collector; exporters that open a new source port per
+// message keep their templates). A UDP session exists only once a message with a valid header
+// and set framing arrived; when the table is full the least recently used UDP session makes
+// room.
 //
-// Threading: every public method takes one internal mutex; the socket thread calls process(),
-// any thread may call exporters().
+// Threading: every public method takes one internal mutex; the socket thread calls process()
+// and process_udp(), any thread may call exporters() and session_counts().
 
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,13 +41,16 @@ enum class IngestError : std::uint8_t {
     withdrawal_on_udp,   // RFC 7011 section 8.4 forbids withdrawals over UDP
     too_many_templates,
     too_many_domains,
-    too_many_sessions,
-    reserved_set_id,   // set id 4..255
-    unknown_template,  // data set whose template is unknown or expired
-    record_overrun,    // a variable-length field or record runs past its set
-    decode_error,      // the record handler rejected a record
+    too_many_sessions,   // every slot is a TCP connection: nothing to evict
+    reserved_set_id,     // set id 4..255
+    unknown_template,    // data set whose template is unknown or expired
+    record_overrun,      // a variable-length field or record runs past its set
+    decode_error,        // the record handler rejected a record
+    template_memory,     // the session's templates would exceed their byte budget
+    value_out_of_range,  // a field's value does not fit its IOAM field (Errc::invalid_argument)
+    record_too_large,    // more hops or node data than one IOAM option holds (Errc::too_large)
 };
-inline constexpr std::size_t kIngestErrorCount = 13;
+inline constexpr std::size_t kIngestErrorCount = 16;
 std::string_view to_string(IngestError e) noexcept;
 
 using SessionId = std::uint64_t;
@@ -67,8 +76,10 @@ struct RecordContext {
     const TemplateScope& templates;
 };
 
-// Receives every data record of a known template. Threading: called under the processor's
-// lock, on the thread that called process().
+// Receives every data record of a known template; an error rejects the record and is counted
+// (Errc::invalid_argument as value_out_of_range, Errc::too_large as record_too_large, anything
+// else as decode_error). Threading: called under the processor's lock, on the thread that
+// called process().
 class RecordHandler {
   public:
     virtual ~RecordHandler() = default;
@@ -95,11 +106,28 @@ struct ProcessorConfig {
     std::size_t max_domains_per_session = 64;
     std::size_t max_templates_per_domain = 1024;
     std::size_t max_template_fields = 512;
+    // What the templates of one session (all its domains) may occupy, as template_cost()
+    // counts it; with max_sessions this bounds all template memory (256 MiB by default).
+    std::size_t max_template_bytes_per_session = 256 * 1024;
     std::uint64_t udp_template_lifetime_ns = 1800ull * 1'000'000'000;
     std::uint64_t udp_session_idle_ns = 3600ull * 1'000'000'000;
     // A backward sequence jump of at most this many records is a reordering; a longer one is
     // an exporter restart and resynchronises.
     std::uint32_t reorder_window = 4096;
+    // A forward jump of more than this many records is a restart too, not a loss: one bogus
+    // or restarted sequence number must not add up to 2^31 lost records.
+    std::uint32_t max_sequence_gap = 1u << 20;
+};
+
+// Octets a template is charged against max_template_bytes_per_session: its fields plus the
+// bookkeeping around it (map node, control block, struct).
+std::size_t template_cost(const Template& t) noexcept;
+
+// Live sessions by transport, and how many UDP sessions were evicted to make room.
+struct SessionCounts {
+    std::size_t udp = 0;
+    std::size_t tcp = 0;
+    std::uint64_t udp_evicted = 0;
 };
 
 struct ExporterStats {
@@ -119,12 +147,12 @@ struct ExporterStats {
     std::uint64_t ended_ns = 0;  // when the session closed or expired; 0 while it lives
 };
 
-// Identifies a UDP peer (address as 16 octets, IPv4 mapped) on one local socket.
+// A UDP peer (address as 16 octets, IPv4 mapped) on one local socket. The session is the
+// (address, listener) pair; the port is only shown.
 struct UdpPeer {
     std::array<std::uint8_t, 16> address{};
     std::uint16_t port = 0;
     std::uint16_t listener = 0;
-    bool operator==(const UdpPeer&) const = default;
 };
 
 class IpfixProcessor {
@@ -135,16 +163,21 @@ class IpfixProcessor {
     IpfixProcessor& operator=(const IpfixProcessor&) = delete;
     ~IpfixProcessor();
 
-    // A new TCP connection; nullopt (and counted) when the session table is full.
+    // A new TCP connection; nullopt (and counted) when the session table is full of TCP
+    // sessions (a UDP one is evicted otherwise).
     std::optional<SessionId> open_tcp(std::string address, std::uint16_t port);
-    // The session of a UDP peer, created on first use.
-    std::optional<SessionId> udp_session(const UdpPeer& peer, std::string_view address);
     void close_session(SessionId id, std::uint64_t now_ns);
 
-    // Applies one whole IPFIX message received on session `id` at `now_ns`.
+    // Applies one whole IPFIX message received on TCP session `id` at `now_ns` (wall clock).
     void process(SessionId id, Bytes message, std::uint64_t now_ns);
-    // Drops expired UDP templates and idle UDP sessions.
+    // Applies one UDP datagram; its peer's session is created when the message is valid.
+    void process_udp(const UdpPeer& peer, std::string_view address, Bytes message,
+                     std::uint64_t now_ns);
+    // Drops expired UDP templates and idle UDP sessions. A wall clock that went backwards
+    // expires nothing until it passes the times recorded before the step.
     void expire(std::uint64_t now_ns);
+
+    SessionCounts session_counts() const;
 
     // Live sessions, then the most recently ended ones (at most max_sessions of them), so
     // that an exporter that stopped stays visible with the time it stopped.
@@ -153,10 +186,21 @@ class IpfixProcessor {
   private:
     struct Domain;
     struct Session;
-    struct UdpPeerHash {
-        std::size_t operator()(const UdpPeer& p) const noexcept;
+    struct UdpKey {
+        std::array<std::uint8_t, 16> address{};
+        std::uint16_t listener = 0;
+        bool operator==(const UdpKey&) const = default;
+    };
+    struct UdpKeyHash {
+        std::size_t operator()(const UdpKey& k) const noexcept;
     };
 
+    // Room for one more session: evicts the least recently used UDP session when full; false
+    // (and counted) when every session is TCP.
+    bool make_room(std::string_view address);
+    using SessionMap = std::unordered_map<SessionId, std::unique_ptr<Session>>;
+    SessionMap::iterator erase_session(SessionMap::iterator it, std::uint64_t now_ns);
+    void apply(Session& s, Bytes message, std::uint64_t now_ns);
     Domain* domain_for(Session& s, std::uint32_t domain_id);
     void apply_templates(Session& s, Domain& d, const SetView& set, std::uint64_t now_ns);
     // Returns the number of records, or nullopt when it cannot be known (unknown template or
@@ -175,8 +219,10 @@ class IpfixProcessor {
 
     mutable std::mutex mu_;
     SessionId next_id_ = 1;
-    std::unordered_map<SessionId, std::unique_ptr<Session>> sessions_;
-    std::unordered_map<UdpPeer, SessionId, UdpPeerHash> udp_peers_;
+    SessionMap sessions_;
+    std::unordered_map<UdpKey, SessionId, UdpKeyHash> udp_peers_;
+    std::list<SessionId> udp_lru_;  // least recently used first
+    std::uint64_t udp_evicted_ = 0;
     std::deque<ExporterStats> ended_;
     std::vector<SetView> sets_;  // scratch, reused per message
     std::vector<TemplateDef> defs_;

@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "exporter/netlink/netns.hpp"
+
 namespace ioam::exporter::netlink {
 namespace {
 
@@ -51,14 +53,17 @@ class NetnsScope {
         if (netns.empty()) {
             return;
         }
-        const std::string path =
-            netns.find('/') == std::string::npos ? "/var/run/netns/" + netns : netns;
+        const std::string path = netns_path(netns);
         own_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         const int target = open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (own_ < 0 || target < 0) {
             const std::string why = std::strerror(errno);
             close_fds(target);
             fail("cannot open network namespace " + path + ": " + why);
+        }
+        if (auto problem = netns_fd_problem(target, path)) {
+            close_fds(target);
+            fail(*problem);
         }
         if (setns(target, CLONE_NEWNET) != 0) {
             const std::string why = std::strerror(errno);

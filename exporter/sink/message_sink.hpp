@@ -24,21 +24,24 @@ struct SinkStats {
     std::uint64_t octets = 0;            // their octets
     std::uint64_t send_errors = 0;       // failed sends and broken connections
     std::uint64_t dropped_messages = 0;  // dropped: buffer full or socket would block
+    std::uint64_t retried = 0;           // UDP: messages sent again after a send error
     std::uint64_t reconnects = 0;        // connections established after the first
     std::size_t queued_messages = 0;     // waiting to be written (TCP)
     std::size_t queued_octets = 0;
 };
 
 struct SinkOptions {
-    // TCP: octets kept while the connection is down or slow; beyond, new messages are dropped.
+    // TCP: octets kept while the connection is down or slow; UDP: octets held while templates
+    // are resent after a send error. Beyond, new messages are dropped.
     std::size_t max_buffer_octets = 4 * 1024 * 1024;
     // TCP: reconnect delay, doubled after each failure up to the maximum.
     std::uint32_t reconnect_initial_ms = 100;
     std::uint32_t reconnect_max_ms = 30'000;
 };
 
-// Messages a connection-oriented transport sends first on each new connection (the templates
-// of the session so far); called on the sink's thread.
+// The templates of the session so far, as messages: a TCP sink sends them first on each new
+// connection, a UDP sink after a send error (the collector may have restarted). Called on the
+// sink's thread, never from inside send().
 using TemplateProvider = std::function<std::vector<std::vector<std::uint8_t>>()>;
 
 class MessageSink {

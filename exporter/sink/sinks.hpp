@@ -5,7 +5,8 @@
 
 namespace ioam::exporter::sink {
 
-MessageSinkPtr make_udp_sink(boost::asio::io_context& io, const CollectorUri& uri);
+MessageSinkPtr make_udp_sink(boost::asio::io_context& io, const CollectorUri& uri,
+                             const SinkOptions& options, TemplateProvider templates);
 MessageSinkPtr make_tcp_sink(boost::asio::io_context& io, const CollectorUri& uri,
                              const SinkOptions& options, TemplateProvider templates);
 

@@ -211,7 +211,7 @@ MessageSinkPtr make_tcp_sink(boost::asio::io_context& io, const CollectorUri& ur
 MessageSinkPtr make_sink(boost::asio::io_context& io, const CollectorUri& uri,
                          const SinkOptions& options, TemplateProvider templates) {
     if (uri.transport == Transport::udp) {
-        return make_udp_sink(io, uri);
+        return make_udp_sink(io, uri, options, std::move(templates));
     }
     return make_tcp_sink(io, uri, options, std::move(templates));
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "tests/collector/temp_path.hpp"
@@ -42,6 +43,70 @@ TEST(CollectorConfig, FlagsAndConfigFileShareKeysFlagsWin) {
     EXPECT_EQ(c.store.queue_capacity, 5u);
     EXPECT_EQ(c.processor.udp_template_lifetime_ns, 60'000'000'000u);
     EXPECT_EQ(c.routes.fraction_unit, analysis::FractionUnit::ntp);
+}
+
+// The first line the parser printed on stderr for `args`, and its exit code.
+std::pair<int, std::string> refusal(std::vector<std::string> args) {
+    Config c;
+    ::testing::internal::CaptureStderr();
+    const int code = parse(std::move(args), c).value_or(0);
+    std::string err = ::testing::internal::GetCapturedStderr();
+    return {code, err};
+}
+
+std::string write(const test::TempDb& file, const std::string& text) {
+    std::ofstream(file.path(), std::ios::binary) << text;
+    return file.path();
+}
+
+// Issue 12.7: values that cannot work are refused at start-up with one line, not accepted to
+// hang (batch size 0), wrap (negative numbers as 2^64-1) or saturate (overflow).
+TEST(CollectorConfig, ValuesThatCannotWorkAreRefusedWithOneLine) {
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"--batch-size", "0"},
+             {"--queue-size", "0"},
+             {"--retention-size", "1"},
+             {"--max-sessions", "-1"},
+             {"--queue-size", "-5"},
+             {"--retention-age", "99999999999999999999999"},
+             {"--udp-template-lifetime", "18446744073709551615"},
+             {"--tcp-idle-timeout", "-1"},
+             {"--max-tcp-connections", "0"},
+             {"--udp-receive-buffer", "4294967296"},
+             {"--reorder-window", "1e3"},
+             {"--max-sequence-gap", "0"},
+         }) {
+        const auto [code, err] = refusal(args);
+        EXPECT_NE(code, 0) << args[0] << " " << args[1];
+        EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+        EXPECT_EQ(err.rfind("ioam-collector: ", 0), 0u) << err;
+    }
+    Config c;
+    ASSERT_FALSE(parse({"--retention-size", "0", "--tcp-idle-timeout", "0"}, c).has_value());
+    EXPECT_EQ(c.store.retention_max_bytes, 0u);  // 0 still means unlimited
+    EXPECT_EQ(c.listener.tcp_idle_timeout_s, 0u);
+}
+
+TEST(CollectorConfig, ConfigFilesOtherThanKeyValuesOrAJsonObjectAreErrors) {
+    test::TempDb file;
+    EXPECT_EQ(refusal({"--config", write(file, "db = \"x.db\"\nno-such-key = 1\n")}).second,
+              "ioam-collector: config file: unknown key 'no-such-key'\n");
+    EXPECT_NE(refusal({"--config", write(file, "[1, 2, 3]\n")}).first, 0);
+    EXPECT_NE(refusal({"--config", write(file, "[\"db\"]\n")}).first, 0);
+    EXPECT_NE(refusal({"--config", write(file, "[section]\ndb = \"x.db\"\n")}).first, 0);
+    EXPECT_NE(refusal({"--config", write(file, "42")}).first, 0);
+    EXPECT_NE(refusal({"--config", write(file, std::string("\x7f"
+                                                           "ELF\x02\x01\x01\0\0",
+                                                           9))})
+                  .first,
+              0);
+    EXPECT_EQ(refusal({"--config", write(file, "{\"db\": \"x.db\", \"bogus\": 1}")}).second,
+              "ioam-collector: config file: unknown key 'bogus'\n");
+    Config c;
+    ASSERT_FALSE(parse({"--config", write(file, "{\"db\": \"/tmp/j.db\", \"queue-size\": 9}")}, c)
+                     .has_value());
+    EXPECT_EQ(c.store.path, "/tmp/j.db");
+    EXPECT_EQ(c.store.queue_capacity, 9u);
 }
 
 TEST(CollectorConfig, BadValuesStopWithAnError) {

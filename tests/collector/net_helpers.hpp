@@ -4,6 +4,7 @@
 // only stops a test that would otherwise hang).
 
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,14 +40,21 @@ inline bool wait_for(const std::function<bool()>& done,
     return true;
 }
 
+// `source`: the local address to send from (another 127.0.0.0/8 address is another exporter
+// to the collector, which keys UDP sessions by address); the wildcard when null.
 class UdpSender {
   public:
-    explicit UdpSender(std::uint16_t port, const char* address = "127.0.0.1")
+    explicit UdpSender(std::uint16_t port, const char* address = "127.0.0.1",
+                       const char* source = nullptr)
         : socket_(io_), target_(asio::ip::make_address(address), port) {
         socket_.open(target_.protocol());
-        socket_.bind(
-            {target_.protocol() == asio::ip::udp::v4() ? asio::ip::udp::v4() : asio::ip::udp::v6(),
-             0});
+        if (source != nullptr) {
+            socket_.bind({asio::ip::make_address(source), 0});
+        } else {
+            socket_.bind({target_.protocol() == asio::ip::udp::v4() ? asio::ip::udp::v4()
+                                                                    : asio::ip::udp::v6(),
+                          0});
+        }
     }
     void send(const std::vector<std::uint8_t>& msg) { socket_.send_to(asio::buffer(msg), target_); }
     std::uint16_t local_port() const { return socket_.local_endpoint().port(); }
@@ -63,6 +71,13 @@ class TcpSender {
         socket_.connect({asio::ip::make_address(address), port});
     }
     void send(const std::vector<std::uint8_t>& msg) { asio::write(socket_, asio::buffer(msg)); }
+    // Octets sent but not yet acknowledged by the peer's kernel (TIOCOUTQ): 0 once everything
+    // sent is in the peer's receive queue.
+    int unacknowledged() {
+        int n = -1;
+        ::ioctl(socket_.native_handle(), TIOCOUTQ, &n);
+        return n;
+    }
     // True once the peer has closed the connection (reads EOF or an error).
     bool closed_by_peer() {
         socket_.non_blocking(true);

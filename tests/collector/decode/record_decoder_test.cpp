@@ -13,17 +13,12 @@ using namespace ioam::collector::test;
 
 class DecoderTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        source::UdpPeer peer;
-        session = *proc.udp_session(peer, "192.0.2.7");
-    }
-    void send(std::vector<std::uint8_t> msg) { proc.process(session, msg, 1); }
+    void send(std::vector<std::uint8_t> msg) { proc.process_udp({}, "192.0.2.7", msg, 1); }
 
     CaptureSink sink;
     RecordDecoder decoder{{&sink}};
     RecordingHandler observer;
     source::IpfixProcessor proc{{}, role_of, decoder, observer};
-    source::SessionId session = 0;
 };
 
 TEST_F(DecoderTest, RolesResolvedFromTheRegistry) {
@@ -112,6 +107,81 @@ TEST_F(DecoderTest, DexReports) {
     EXPECT_EQ(sink.dex[1], no_seq);
 }
 
+constexpr std::uint32_t kPen = ipfix::kPen;
+constexpr Field kHopLimit1{1, 1, kPen};
+constexpr Field kTraceType3{20, 3, kPen};
+constexpr Field kHopList{292, source::kVariableLength};
+
+// A trace record of template 300 (trace type, then a subTemplateList of `hops` one-octet hop
+// records of template 400); templates included.
+std::vector<std::uint8_t> one_octet_hops(std::size_t hops) {
+    MessageBuilder b(1, 0);
+    b.begin_set(2).template_record(400, {kHopLimit1}).template_record(300, {kTraceType3, kHopList});
+    b.begin_set(300).u8(0x80).u16(0);                  // trace type: bit 0 (hop limit and node id)
+    std::vector<std::uint8_t> list{0x03, 0x01, 0x90};  // semantic allOf, template 400
+    list.resize(3 + hops, 64);
+    return b.varlen(list).finish();
+}
+
+// Issue 12.2: a 64 KB datagram of 65 000 one-octet hops became a 10 MB trace. An IOAM option
+// holds at most 255 nodes (255 words of node data).
+TEST_F(DecoderTest, MoreHopsThanIoamCarriesAreRejected) {
+    send(one_octet_hops(255));
+    ASSERT_EQ(sink.traces.size(), 1u);
+    EXPECT_EQ(sink.traces[0].nodes.size(), 255u);
+    send(one_octet_hops(256));
+    send(one_octet_hops(65000));
+    EXPECT_EQ(sink.traces.size(), 1u);
+    EXPECT_EQ(observer.errors["192.0.2.7/record_too_large"], 2);
+}
+
+TEST_F(DecoderTest, NodeDataBeyondOneOptionIsRejected) {
+    IoamTrace t = make_trace(std::vector<std::uint32_t>(64, 7));  // 64 nodes of 16 octets
+    t.raw_data.clear();  // the list alone: 1024 octets of node data, 4 more than fit
+    MessageBuilder b(1, 0);
+    trace_templates(b, t.trace_type, true);
+    b.begin_set(ipfix::kTraceWithHopsTemplateId);
+    trace_record(b, t, true);
+    send(b.finish());
+    EXPECT_TRUE(sink.traces.empty());
+    EXPECT_EQ(observer.errors["192.0.2.7/record_too_large"], 1);
+
+    IoamTrace raw = make_trace(std::vector<std::uint32_t>(64, 7));  // 1024 octets of raw data
+    MessageBuilder r(1, 1);
+    trace_templates(r, raw.trace_type, false);
+    r.begin_set(ipfix::kTraceTemplateId);
+    trace_record(r, raw, false);
+    send(r.finish());
+    EXPECT_TRUE(sink.traces.empty());
+    EXPECT_EQ(observer.errors["192.0.2.7/record_too_large"], 2);
+}
+
+// Issue 12.6: values wider than their IOAM field were truncated into other, valid values.
+TEST_F(DecoderTest, ValuesThatDoNotFitTheirIoamFieldAreRejected) {
+    MessageBuilder b(1, 0);
+    // DEX records: flow id, then an 8-octet ioamNodeId (a 24-bit field).
+    b.begin_set(2).template_record(310, {{27, 1, kPen}, {15, 4, kPen}, {2, 8, kPen}});
+    b.begin_set(310).u8(0x80).u32(1).u64(0x100000005ull);
+    b.u8(0x80).u32(2).u64(5);
+    b.u8(0x80).u32(3).u64(0xffffffffffffffffull);  // all ones: unavailable, not an error
+    // Traces: a 4-octet ioamNamespaceId (a 16-bit field), trace type, empty hop list.
+    b.begin_set(2).template_record(320, {{0, 4, kPen}, kTraceType3, kHopList});
+    b.begin_set(320).u32(65659).u8(0).u16(0).u8(0);
+    b.u32(123).u8(0).u16(0).u8(0);
+    b.u32(1).u8(0xff).u16(0).u8(0);  // a 3-octet trace type always fits
+    b.begin_set(2).template_record(330, {{20, 4, kPen}, kHopList});
+    b.begin_set(330).u32(0x01f00000).u8(0);  // a 4-octet trace type over 24 bits
+    send(b.finish());
+    ASSERT_EQ(sink.dex.size(), 2u);
+    EXPECT_EQ(sink.dex[0].flow_id, 2u);
+    EXPECT_EQ(sink.dex[0].node.node_id, 5u);
+    EXPECT_FALSE(sink.dex[1].node.node_id.has_value());
+    ASSERT_EQ(sink.traces.size(), 2u);
+    EXPECT_EQ(sink.traces[0].namespace_id, 123u);
+    EXPECT_EQ(sink.traces[1].trace_type, 0xff0000u);
+    EXPECT_EQ(observer.errors["192.0.2.7/value_out_of_range"], 3);
+}
+
 TEST_F(DecoderTest, OtherRecordsAreIgnored) {
     MessageBuilder b(1, 0);
     b.begin_set(2).template_record(300, {{8, 4}, {12, 4}});
@@ -152,8 +222,7 @@ TEST_F(DecoderTest, MutatedMessagesAreCountedNeverFatal) {
         return rng >> 8;
     };
     source::UdpPeer fuzz_peer;
-    fuzz_peer.port = 9;
-    const auto fuzz = *proc.udp_session(fuzz_peer, "192.0.2.66");
+    fuzz_peer.address[15] = 66;
     for (int i = 0; i < 20000; ++i) {
         auto m = valid;
         const int edits = 1 + static_cast<int>(next() % 4);
@@ -163,7 +232,7 @@ TEST_F(DecoderTest, MutatedMessagesAreCountedNeverFatal) {
         if (next() % 4 == 0) {
             m.resize(next() % m.size());
         }
-        proc.process(fuzz, m, 1);
+        proc.process_udp(fuzz_peer, "192.0.2.66", m, 1);
     }
     const std::size_t before = sink.traces.size();
     send(valid);

@@ -16,23 +16,19 @@ using namespace ioam::collector::test;
 
 class Interop : public ::testing::Test {
   protected:
-    void SetUp() override {
-        source::UdpPeer peer;
-        session = *proc.udp_session(peer, "192.0.2.1");
-    }
     exporter::record::RecordBuilder builder(bool hop_list) {
         exporter::record::RecordOptions o;
         o.observation_domain = 1;
         o.hop_list = hop_list;
-        return exporter::record::RecordBuilder(
-            o, [this](std::span<const std::uint8_t> m) { proc.process(session, m, 1); });
+        return exporter::record::RecordBuilder(o, [this](std::span<const std::uint8_t> m) {
+            proc.process_udp({}, "192.0.2.1", m, 1);
+        });
     }
 
     CaptureSink sink;
     decode::RecordDecoder decoder{{&sink}};
     RecordingHandler observer;
     source::IpfixProcessor proc{{}, decode::role_of, decoder, observer};
-    source::SessionId session = 0;
 };
 
 class InteropTest : public Interop, public ::testing::WithParamInterface<bool> {};

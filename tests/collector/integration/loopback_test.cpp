@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "collector/decode/record_decoder.hpp"
 #include "collector/metrics/collector_metrics.hpp"
@@ -53,6 +56,13 @@ std::vector<std::uint8_t> trace_message(std::uint32_t seq, const IoamTrace& t) {
     return b.finish();
 }
 
+std::vector<std::uint8_t> data_message(std::uint32_t seq, const IoamTrace& t) {
+    MessageBuilder b(1, seq);
+    b.begin_set(ipfix::kTraceWithHopsTemplateId);
+    trace_record(b, t, true);
+    return b.finish();
+}
+
 class LoopbackTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -96,7 +106,7 @@ TEST_F(LoopbackTest, UdpIpv4Ipv6AndTcp) {
 TEST_F(LoopbackTest, MalformedExporterDisturbsNoOther) {
     const IoamTrace t = make_trace({1, 2});
     UdpSender good(listener->udp_port());
-    UdpSender bad(listener->udp_port());
+    UdpSender bad(listener->udp_port(), "127.0.0.1", "127.0.0.2");
 
     std::vector<std::vector<std::uint8_t>> broken;
     {  // bad version
@@ -142,7 +152,7 @@ TEST_F(LoopbackTest, MalformedExporterDisturbsNoOther) {
     constexpr std::size_t kGood = 300;
     const auto good_stats = [&] {
         for (const auto& e : processor.exporters()) {
-            if (e.session.port == good.local_port()) {
+            if (e.session.address == "127.0.0.1") {
                 return e;
             }
         }
@@ -165,7 +175,7 @@ TEST_F(LoopbackTest, MalformedExporterDisturbsNoOther) {
     for (const char* reason :
          {"bad_version", "set_overrun", "withdrawal_on_udp", "template_too_large", "bad_template",
           "record_overrun", "unknown_template"}) {
-        EXPECT_NE(text.find("ioam_collector_ingest_errors_total{exporter=\"127.0.0.1\",reason=\"" +
+        EXPECT_NE(text.find("ioam_collector_ingest_errors_total{exporter=\"127.0.0.2\",reason=\"" +
                             std::string(reason) + "\"}"),
                   std::string::npos)
             << reason;
@@ -230,6 +240,189 @@ TEST(LoopbackIdle, TcpIdleTimeoutWhenConfigured) {
         const auto ex = processor.exporters();
         return ex.size() == 1 && ex[0].ended_ns != 0;
     }));
+}
+
+// Issue 12.3: junk from many ports used to take every session slot, and an exporter that opens
+// a new source port per message (the reference Go exporter) locked itself out after
+// max_sessions messages.
+TEST(LoopbackLockout, JunkAndOnePortPerMessageNeverLockOut) {
+    LockedSink sink;
+    decode::RecordDecoder decoder{{&sink}};
+    test::RecordingHandler observer;
+    source::IpfixProcessor processor{{.max_sessions = 16}, decode::role_of, decoder, observer};
+    source::ListenerConfig lc;
+    lc.udp_listen = "127.0.0.1:0";
+    lc.tcp_listen = "";
+    source::IpfixListener listener(lc, processor);
+    listener.start();
+    constexpr int kJunk = 200;
+    for (int i = 0; i < kJunk; ++i) {
+        const std::string from = "127.0.1." + std::to_string(i + 1);
+        test::UdpSender(listener.udp_port(), "127.0.0.1", from.c_str()).send({0x00, 0x0a, 0x00});
+    }
+    ASSERT_TRUE(test::wait_for([&] { return listener.stats().udp_datagrams == kJunk; }));
+    EXPECT_EQ(listener.stats().udp_sessions, 0u);
+
+    const IoamTrace t = test::make_trace({1, 2});
+    constexpr std::uint32_t kMessages = 100;
+    for (std::uint32_t i = 0; i < kMessages; ++i) {
+        test::UdpSender one_shot(listener.udp_port());  // a new source port every time
+        one_shot.send(i == 0 ? trace_message(i, t) : data_message(i, t));
+        if (i % 20 == 19) {  // paced: the kernel must not drop datagrams
+            ASSERT_TRUE(test::wait_for([&] { return sink.count() == i + 1; }));
+        }
+    }
+    ASSERT_TRUE(test::wait_for([&] { return sink.count() == kMessages; }));
+    EXPECT_EQ(listener.stats().udp_sessions, 1u);
+    EXPECT_EQ(observer.errors["127.0.0.1/unknown_template"], 0);
+    EXPECT_EQ(observer.errors["127.0.0.1/too_many_sessions"], 0);
+}
+
+TEST(LoopbackLockout, TcpConnectionLimitEvictsTheLongestSilent) {
+    LockedSink sink;
+    decode::RecordDecoder decoder{{&sink}};
+    test::RecordingHandler observer;
+    source::IpfixProcessor processor{{}, decode::role_of, decoder, observer};
+    source::ListenerConfig lc;
+    lc.udp_listen = "";
+    lc.tcp_listen = "127.0.0.1:0";
+    lc.max_tcp_connections = 2;
+    lc.tcp_evict_after = std::chrono::seconds(0);
+    source::IpfixListener listener(lc, processor);
+    listener.start();
+    EXPECT_EQ(source::ListenerConfig{}.tcp_idle_timeout_s, 900u);  // never 0 by default
+    test::TcpSender silent_a(listener.tcp_port());
+    ASSERT_TRUE(test::wait_for([&] { return listener.stats().tcp_open == 1; }));
+    test::TcpSender silent_b(listener.tcp_port());
+    ASSERT_TRUE(test::wait_for([&] { return listener.stats().tcp_open == 2; }));
+    test::TcpSender exporter(listener.tcp_port());
+    exporter.send(trace_message(0, test::make_trace({1})));
+    ASSERT_TRUE(test::wait_for([&] { return sink.count() == 1; }));
+    EXPECT_TRUE(test::wait_for([&] { return silent_a.closed_by_peer(); }));
+    EXPECT_FALSE(silent_b.closed_by_peer());
+    EXPECT_EQ(listener.stats().tcp_evicted, 1u);
+    EXPECT_EQ(listener.stats().tcp_open, 2u);
+    EXPECT_EQ(listener.stats().tcp_rejected, 0u);
+}
+
+TEST(LoopbackLockout, TcpConnectionLimitRefusesWhenNoneIsSilentLongEnough) {
+    LockedSink sink;
+    decode::RecordDecoder decoder{{&sink}};
+    test::RecordingHandler observer;
+    source::IpfixProcessor processor{{}, decode::role_of, decoder, observer};
+    source::ListenerConfig lc;
+    lc.udp_listen = "";
+    lc.tcp_listen = "127.0.0.1:0";
+    lc.max_tcp_connections = 1;
+    lc.tcp_evict_after = std::chrono::hours(1);
+    source::IpfixListener listener(lc, processor);
+    listener.start();
+    test::TcpSender first(listener.tcp_port());
+    ASSERT_TRUE(test::wait_for([&] { return listener.stats().tcp_open == 1; }));
+    test::TcpSender second(listener.tcp_port());
+    EXPECT_TRUE(test::wait_for([&] { return second.closed_by_peer(); }));
+    EXPECT_EQ(listener.stats().tcp_rejected, 1u);
+    EXPECT_FALSE(first.closed_by_peer());
+}
+
+TEST(LoopbackStart, PortInUseNamesTheListenerAndAddress) {
+    LockedSink sink;
+    decode::RecordDecoder decoder{{&sink}};
+    test::RecordingHandler observer;
+    source::IpfixProcessor processor{{}, decode::role_of, decoder, observer};
+    source::ListenerConfig first_config;
+    first_config.udp_listen = "127.0.0.1:0";
+    first_config.tcp_listen = "127.0.0.1:0";
+    source::IpfixListener first(first_config, processor);
+    first.start();
+    for (const bool udp : {true, false}) {
+        source::ListenerConfig lc;
+        const std::string taken =
+            "127.0.0.1:" + std::to_string(udp ? first.udp_port() : first.tcp_port());
+        (udp ? lc.udp_listen : lc.tcp_listen) = taken;
+        (udp ? lc.tcp_listen : lc.udp_listen) = "";
+        source::IpfixListener second(lc, processor);
+        try {
+            second.start();
+            ADD_FAILURE() << "bound a port in use";
+        } catch (const std::runtime_error& e) {
+            const std::string what = e.what();
+            EXPECT_NE(what.find(udp ? "IPFIX/UDP listener" : "IPFIX/TCP listener"),
+                      std::string::npos)
+                << what;
+            EXPECT_NE(what.find(taken), std::string::npos) << what;
+            EXPECT_NE(what.find("in use"), std::string::npos) << what;
+            EXPECT_EQ(what.find(".hpp"), std::string::npos) << what;
+        }
+    }
+}
+
+// Holds the I/O thread inside the first record until released, so that later messages are
+// still in the kernel's socket buffer when stop() is called.
+class GatedSink final : public TraceSink {
+  public:
+    void consume(const Origin&, const IoamTrace&) override {
+        std::unique_lock lock(mu_);
+        ++count_;
+        entered_.notify_all();
+        open_.wait(lock, [&] { return released_; });
+    }
+    void consume(const Origin&, const DexReport&) override {}
+    void wait_entered() {
+        std::unique_lock lock(mu_);
+        entered_.wait(lock, [&] { return count_ > 0; });
+    }
+    void release() {
+        std::lock_guard lock(mu_);
+        released_ = true;
+        open_.notify_all();
+    }
+    std::size_t count() {
+        std::lock_guard lock(mu_);
+        return count_;
+    }
+
+  private:
+    std::mutex mu_;
+    std::condition_variable entered_;
+    std::condition_variable open_;
+    bool released_ = false;
+    std::size_t count_ = 0;
+};
+
+// Issue 12.5: SIGTERM (listener stop) dropped TCP data already in socket buffers.
+TEST(LoopbackStop, StopProcessesTcpDataAlreadyReceived) {
+    GatedSink sink;
+    decode::RecordDecoder decoder{{&sink}};
+    test::RecordingHandler observer;
+    source::IpfixProcessor processor{{}, decode::role_of, decoder, observer};
+    source::ListenerConfig lc;
+    lc.udp_listen = "";
+    lc.tcp_listen = "127.0.0.1:0";
+    source::IpfixListener listener(lc, processor);
+    listener.start();
+    const IoamTrace t = test::make_trace({1, 2, 3});
+    test::TcpSender a(listener.tcp_port());
+    test::TcpSender b(listener.tcp_port());
+    a.send(trace_message(0, t));
+    sink.wait_entered();
+    constexpr std::uint32_t kQueued = 100;
+    for (std::uint32_t i = 1; i <= kQueued; ++i) {
+        a.send(data_message(i, t));
+        b.send(trace_message(i - 1, t));
+    }
+    // Everything is in the collector's receive queues (what "already received" means).
+    ASSERT_TRUE(test::wait_for([&] { return a.unacknowledged() == 0 && b.unacknowledged() == 0; }));
+    std::atomic<bool> stopping{false};
+    std::thread stopper([&] {
+        stopping = true;
+        listener.stop();
+    });
+    ASSERT_TRUE(test::wait_for([&] { return stopping.load(); }));
+    sink.release();
+    stopper.join();
+    EXPECT_EQ(sink.count(), 1 + 2 * kQueued);
+    EXPECT_TRUE(processor.exporters().at(0).ended_ns != 0);
 }
 
 }  // namespace

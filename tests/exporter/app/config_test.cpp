@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -132,6 +133,49 @@ TEST(Config, RejectsWhatCannotWork) {
         parse({"--print", "json", "--config", write_file("bad.json", "{nope")}, e).value_or(0), 0);
     ExporterConfig f;
     EXPECT_EQ(parse({"--help"}, f).value_or(-1), 0);
+}
+
+std::pair<int, std::string> refusal(std::vector<std::string> args) {
+    ExporterConfig cfg;
+    args.insert(args.begin(), {"--print", "json"});
+    ::testing::internal::CaptureStderr();
+    const int code = parse(std::move(args), cfg).value_or(0);
+    return {code, ::testing::internal::GetCapturedStderr()};
+}
+
+// Issue 12.7: negative and overflowing numbers, config files that are not key = value lines or
+// one JSON object, unknown keys and a --netns that is no network namespace: one line each.
+TEST(Config, RefusedWithOneLine) {
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"--domain-id", "-1"},
+             {"--domain-id", "4294967296"},
+             {"--mtu", "-1"},
+             {"--flush-interval", "18446744073709551617"},
+             {"--template-refresh", "0"},
+             {"--rcvbuf", "-65536"},
+             {"--tcp-buffer", "99999999999999999999"},
+             {"--config", write_file("unknown.conf", "mtu = 1200\nbogus = 1\n")},
+             {"--config", write_file("unknown.json", R"({"mtu": 1200, "bogus": 1})")},
+             {"--config", write_file("array.json", R"([{"mtu": 1200}])")},
+             {"--config", write_file("scalar.json", "\"mtu\"")},
+             {"--config", write_file("section.conf", "[exporter]\nmtu = 1200\n")},
+             {"--config", write_file("binary.conf", std::string("\x7f"
+                                                                "ELF\x02\x01\0\0",
+                                                                8))},
+             {"--netns", "/etc/hostname"},
+             {"--netns", "/proc/self/ns/uts"},
+         }) {
+        const auto [code, err] = refusal(args);
+        EXPECT_NE(code, 0) << args[0] << " " << args[1];
+        EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+        EXPECT_EQ(err.rfind("ioam-exporter: ", 0), 0u) << err;
+    }
+    EXPECT_NE(refusal({"--netns", "/etc/hostname"}).second.find("not a network namespace"),
+              std::string::npos);
+    EXPECT_NE(refusal({"--config", write_file("u.conf", "bogus = 1\n")}).second.find("bogus"),
+              std::string::npos);
+    ExporterConfig ok;
+    EXPECT_FALSE(parse({"--print", "json", "--netns", "/proc/self/ns/net"}, ok).has_value());
 }
 
 TEST(Config, Sample) {

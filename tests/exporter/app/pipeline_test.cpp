@@ -19,6 +19,7 @@
 #include "exporter/metrics_server.hpp"
 #include "tests/exporter/support/ipfix_reader.hpp"
 #include "tests/exporter/support/nl_message.hpp"
+#include "tests/exporter/support/udp_probe.hpp"
 
 namespace ioam::exporter {
 namespace {
@@ -27,8 +28,8 @@ namespace asio = boost::asio;
 using asio::ip::udp;
 
 struct Collector {
-    explicit Collector(asio::io_context& io)
-        : socket(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {}
+    explicit Collector(asio::io_context& io, std::uint16_t port = 0)
+        : socket(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), port)) {}
     udp::socket socket;
     test::IpfixReader reader;
 
@@ -59,6 +60,42 @@ std::string render(const metrics::Registry& r) {
 
 bool contains(const std::string& text, const std::string& what) {
     return text.find(what) != std::string::npos;
+}
+
+// Issue 12.5: a UDP collector that restarted could not decode anything until the next template
+// refresh (30 s by default), and the first message after its return was dropped.
+TEST(Pipeline, UdpCollectorThatRestartedDecodesTheNextMessage) {
+    asio::io_context io;
+    const std::uint16_t port = test::closed_udp_port(io);
+    metrics::Registry registry;
+    PipelineOptions opts;
+    opts.template_refresh = std::chrono::seconds(3600);
+    Pipeline p(io, opts, {{sink::Transport::udp, "127.0.0.1", port}}, registry, nullptr);
+    p.start();
+    const auto event = test::captured_trace_event().bytes();
+    p.on_message(event, 1'700'000'000'000'000'000ull);
+    p.flush();  // templates and a record, to nobody
+    test::wait_for_port_unreachable(io, port);
+
+    Collector restarted(io, port);  // knows no templates
+    p.on_message(event, 1'700'000'000'000'000'001ull);
+    p.flush();
+    io.poll();
+    std::vector<test::IpfixRecord> records;
+    ASSERT_NO_THROW(records = restarted.drain());  // the reader throws on unknown templates
+    // The second record, and the first one too when its own send already reported the error
+    // of the template message before it (loopback usually delivers the ICMP that fast).
+    ASSERT_GE(records.size(), 1u);
+    ASSERT_LE(records.size(), 2u);
+    for (const auto& r : records) {
+        EXPECT_EQ(r.uint({10383, 0}), 123u);
+    }
+    EXPECT_TRUE(contains(render(registry),
+                         "ioam_exporter_retried_messages_total{collector=\"udp://127.0.0.1:" +
+                             std::to_string(port) + "\"} 1"));
+    bool done = false;
+    p.shutdown([&] { done = true; });
+    EXPECT_TRUE(done);
 }
 
 TEST(Pipeline, EventsBecomeRecordsAndMetrics) {

@@ -11,6 +11,7 @@
 
 #include "exporter/record/ipfix_header.hpp"
 #include "exporter/sink/message_sink.hpp"
+#include "tests/exporter/support/udp_probe.hpp"
 
 namespace ioam::exporter::sink {
 namespace {
@@ -18,6 +19,8 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using asio::ip::udp;
+using test::closed_udp_port;
+using test::wait_for_port_unreachable;
 
 // A minimal IPFIX message: header only plus `extra` octets, with a sequence number and a
 // marker octet so tests can tell messages apart.
@@ -69,6 +72,62 @@ TEST(UdpSink, SendsOneDatagramPerMessage) {
     }
     EXPECT_EQ(sink->stats().messages, 3u);
     EXPECT_EQ(sink->stats().octets, 3u * 20u);
+}
+
+// Issue 12.5: after a UDP collector restarted, the message whose send reported the ICMP error
+// of an earlier one was dropped, and records stayed undecodable until the template refresh.
+TEST(UdpSink, AfterARefusedSendTemplatesAndTheMessageAreSentAgain) {
+    asio::io_context io;
+    const std::uint16_t port = closed_udp_port(io);
+    int template_calls = 0;
+    auto sink = make_sink(io, {Transport::udp, "127.0.0.1", port}, {}, [&] {
+        ++template_calls;
+        return std::vector<std::vector<std::uint8_t>>{message(0, 0xee)};
+    });
+    sink->send(message(1, 1));  // the collector is down: lost, and an ICMP error comes back
+    wait_for_port_unreachable(io, port);
+
+    udp::socket rx(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), port));  // restarted
+    sink->send(message(2, 2));  // reports the error of message 1; did not leave
+    run_until(io, [&] { return sink->stats().messages == 3; });
+    std::vector<std::uint8_t> buf(2048);
+    buf.resize(rx.receive(asio::buffer(buf)));
+    EXPECT_EQ(buf, message(2, 0xee));  // the templates, numbered as the next data message
+    buf.resize(2048);
+    buf.resize(rx.receive(asio::buffer(buf)));
+    EXPECT_EQ(buf, message(2, 2));
+    EXPECT_EQ(template_calls, 1);
+    EXPECT_EQ(sink->stats().send_errors, 1u);
+    EXPECT_EQ(sink->stats().retried, 1u);
+    EXPECT_EQ(sink->stats().dropped_messages, 0u);
+
+    sink->send(message(3, 3));  // and on as usual
+    buf.resize(2048);
+    buf.resize(rx.receive(asio::buffer(buf)));
+    EXPECT_EQ(buf, message(3, 3));
+    EXPECT_EQ(template_calls, 1);
+}
+
+TEST(UdpSink, WhileTheCollectorStaysAwayNothingLoops) {
+    asio::io_context io;
+    const std::uint16_t port = closed_udp_port(io);
+    int template_calls = 0;
+    auto sink = make_sink(io, {Transport::udp, "127.0.0.1", port}, {}, [&] {
+        ++template_calls;
+        return std::vector<std::vector<std::uint8_t>>{message(0, 0xee)};
+    });
+    for (std::uint32_t i = 0; i < 20; ++i) {
+        sink->send(message(i, 1));
+        wait_for_port_unreachable(io, port);
+        io.poll();
+        io.restart();
+    }
+    // Every error costs one resend of the templates and one retry, no more.
+    EXPECT_EQ(sink->stats().retried, static_cast<std::uint64_t>(template_calls));
+    EXPECT_GE(template_calls, 5);
+    EXPECT_LE(template_calls, 20);
+    EXPECT_TRUE(io.poll() == 0);
+    EXPECT_EQ(sink->stats().queued_messages, 0u);
 }
 
 TEST(TcpSink, TemplatesFirstOnEveryConnectionThenQueuedMessagesInOrder) {
