@@ -158,7 +158,7 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
     config::add_unsigned(app, "--correlation-max-bytes", c.correlator.max_bytes,
                          "octets of correlator state (pending packets, closed keys, learned "
                          "paths)",
-                         1u << 20, std::uint64_t{1} << 40);
+                         1u << 16, std::uint64_t{1} << 40);
     config::add_unsigned(app, "--correlation-max-paths", c.correlator.max_paths,
                          "path prefixes (and nodes) the correlator learns", 1, kMaxCount);
 

@@ -174,6 +174,7 @@ std::optional<SessionId> IpfixProcessor::open_tcp(std::string address, std::uint
     s->info = {next_id_++, Transport::tcp, std::move(address), port};
     const SessionId id = s->info.id;
     sessions_.emplace(id, std::move(s));
+    publish_counts();
     return id;
 }
 
@@ -209,6 +210,7 @@ void IpfixProcessor::process_udp(const UdpPeer& peer, std::string_view address, 
         s->lru = udp_lru_.insert(udp_lru_.end(), s->info.id);
         udp_peers_.emplace(key, s->info.id);
         sessions_.emplace(s->info.id, std::move(created));
+        publish_counts();
     }
     s->info.port = peer.port;
     apply(*s, message, now_ns);
@@ -219,6 +221,7 @@ void IpfixProcessor::close_session(SessionId id, std::uint64_t now_ns) {
     auto it = sessions_.find(id);
     if (it != sessions_.end()) {
         erase_session(it, now_ns);
+        publish_counts();
     }
 }
 
@@ -423,11 +426,20 @@ void IpfixProcessor::expire(std::uint64_t now_ns) {
         }
         ++it;
     }
+    publish_counts();
 }
 
+// Scrapes read the counts while the ingest thread, holding mu_, may be waiting for the metrics
+// registry that the scrape holds: the counts are published, never read under mu_.
 SessionCounts IpfixProcessor::session_counts() const {
-    std::lock_guard lock(mu_);
-    return {udp_lru_.size(), sessions_.size() - udp_lru_.size(), udp_evicted_};
+    return {udp_sessions_.load(std::memory_order_relaxed),
+            tcp_sessions_.load(std::memory_order_relaxed),
+            udp_evicted_.load(std::memory_order_relaxed)};
+}
+
+void IpfixProcessor::publish_counts() {
+    udp_sessions_.store(udp_lru_.size(), std::memory_order_relaxed);
+    tcp_sessions_.store(sessions_.size() - udp_lru_.size(), std::memory_order_relaxed);
 }
 
 std::vector<ExporterStats> IpfixProcessor::exporters() const {

@@ -13,6 +13,7 @@
 // and process_udp(), any thread may call exporters() and session_counts().
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <list>
@@ -210,6 +211,7 @@ class IpfixProcessor {
     void account_sequence(Session& s, Domain& d, std::uint32_t seq,
                           std::optional<std::size_t> records);
     void error(const Session* s, Domain* d, IngestError e);
+    void publish_counts();
     void remember_ended(const Session& s, std::uint64_t now_ns);
 
     const ProcessorConfig config_;
@@ -222,7 +224,9 @@ class IpfixProcessor {
     SessionMap sessions_;
     std::unordered_map<UdpKey, SessionId, UdpKeyHash> udp_peers_;
     std::list<SessionId> udp_lru_;  // least recently used first
-    std::uint64_t udp_evicted_ = 0;
+    std::atomic<std::uint64_t> udp_evicted_{0};
+    std::atomic<std::size_t> udp_sessions_{0};  // published by publish_counts() under mu_
+    std::atomic<std::size_t> tcp_sessions_{0};
     std::deque<ExporterStats> ended_;
     std::vector<SetView> sets_;  // scratch, reused per message
     std::vector<TemplateDef> defs_;
