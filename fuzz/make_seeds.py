@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus of every fuzz target, derived from tests/data, into OUT/<target>/.
+"""Writes the seed corpus of every fuzz target, derived from tests/data, into OUT/<target>/,
+and libFuzzer dictionaries (OUT/<target>.dict) of the words the text parsers look for, taken
+from their sources so that they follow new flags and routes.
 
 Usage: make_seeds.py REPO_ROOT OUT. Python 3 standard library only. The input formats are
 described at the top of each fuzz/<target>.cpp.
@@ -8,6 +10,7 @@ described at the top of each fuzz/<target>.cpp.
 import hashlib
 import json
 import pathlib
+import re
 import struct
 import sys
 
@@ -142,6 +145,16 @@ def exporter_config_seeds():
     ]
 
 
+def write_dict(out, target, words):
+    lines = ['"%s"' % "".join(c if c.isalnum() or c in "-_/.=?&:[] " else "\\x%02x" % ord(c) for c in w)
+             for w in sorted(set(words))]
+    (out / (target + ".dict")).write_text("\n".join(lines) + "\n")
+
+
+def string_literals(path, pattern):
+    return re.findall(r'"(%s)"' % pattern, path.read_text())
+
+
 def main():
     root, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
     write(out, "ipfix_message", ipfix_seeds(root))
@@ -150,6 +163,13 @@ def main():
     write(out, "http_request", http_seeds())
     write(out, "collector_config", collector_config_seeds())
     write(out, "exporter_config", exporter_config_seeds())
+    for prog in ("collector", "exporter"):
+        flags = string_literals(root / prog / "config.cpp", r"--[a-z0-9-]+")
+        keys = [f[2:] + " = " for f in flags]
+        write_dict(out, prog + "_config", flags + keys + ["%%\n", "[", "]", "{", "}", "="])
+    routes = root / "collector/api/routes.cpp"
+    write_dict(out, "http_request", string_literals(routes, r"/[a-z0-9/]*")
+               + [w + "=" for w in string_literals(routes, r"[a-z_]+")] + ["?", "&", "GET ", "HEAD "])
 
 
 if __name__ == "__main__":

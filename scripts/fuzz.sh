@@ -62,11 +62,11 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 common_flags=(-timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
 
-# Executions as libFuzzer's final statistics (or, in fork mode, its last status line) give them.
+# Executions from a libFuzzer log: its last status line "#N ..." (in fork mode "#N: ...", the
+# total of all jobs, where the final statistics count only the parent's own runs).
 executions() {
     local n
-    n=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$1" | tail -1)
-    [[ -n $n ]] || n=$(sed -n 's/^#\([0-9]*\):* .*/\1/p' "$1" | tail -1)
+    n=$(sed -n 's/^#\([0-9][0-9]*\):*[[:space:]].*/\1/p' "$1" | tail -1)
     echo "${n:-0}"
 }
 
@@ -81,6 +81,7 @@ for t in "${targets[@]}"; do
     log="$build/logs/$t.log"
     mkdir -p "$(dirname "$log")"
     flags=("${common_flags[@]}" -max_len="$(max_len "$t")" -artifact_prefix="$artifacts/")
+    if [[ -f $build/seeds/$t.dict ]]; then flags+=(-dict="$build/seeds/$t.dict"); fi
     if [[ $mode == smoke ]]; then
         crashers=()
         if [[ -d tests/data/fuzz-crashers/$t ]]; then
@@ -88,7 +89,8 @@ for t in "${targets[@]}"; do
         fi
         if ((${#crashers[@]})) && ! "$bin" "${flags[@]}" "${crashers[@]}" >"$log" 2>&1; then
             echo "fuzz: $t FAILED replaying a known crasher (log: $log)"
-            grep -m1 -E 'Running:|ERROR|fuzz check failed|what\(\)' "$log" | sed 's/^/    /' || true
+            grep 'Running:' "$log" | tail -1 | sed 's/^/    /' || true
+            grep -m2 -E 'ERROR|fuzz check failed|what\(\)|runtime error' "$log" | sed 's/^/    /' || true
             failed=$((failed + 1))
             continue
         fi
