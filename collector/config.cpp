@@ -103,6 +103,11 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
                          "octets, 0 = unlimited, else at least 1 MiB", 0);
     config::add_unsigned(app, "--retention-interval", c.store.retention_interval_s, "seconds", 1,
                          kWeek);
+    config::add_unsigned(app, "--store-stop-timeout", c.store.stop_timeout_s,
+                         "seconds a store that cannot write is retried at shutdown (and a "
+                         "back-pressured exporter waited for) before what is left is counted "
+                         "as lost",
+                         1, 3600);
 
     app.add_option("--http-listen", c.http.listen, "HTTP API and /metrics address")
         ->capture_default_str();
@@ -153,8 +158,8 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
         ->check(CLI::Range(0.001, 3600.0))
         ->capture_default_str();
     config::add_unsigned(app, "--correlation-max-pending", c.correlator.max_pending,
-                         "packets awaiting their reports; the oldest is closed early beyond it",
-                         1, kMaxCount);
+                         "packets awaiting their reports; the oldest is closed early beyond it", 1,
+                         kMaxCount);
     config::add_unsigned(app, "--correlation-max-bytes", c.correlator.max_bytes,
                          "octets of correlator state (pending packets, closed keys, learned "
                          "paths)",

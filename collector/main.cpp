@@ -81,13 +81,17 @@ int run(const Config& config) {
     sigwait(&stop_signals, &sig);
     spdlog::info("signal {}: stopping, flushing {} queued records", sig, store.stats().queued);
     ready = false;
+    // A store that cannot write must not keep the drain of the sockets waiting forever.
+    store.begin_stop();
     listener.stop();
     correlator.stop();
     http.stop();
     store.stop();
     const auto s = store.stats();
-    spdlog::info("stopped: {} records written, {} dropped (queue full), {} failed batches",
-                 s.written, s.dropped, s.errors);
+    spdlog::info(
+        "stopped: {} records written, {} dropped (queue full), {} lost (store could not write "
+        "before the stop timeout), {} failed write attempts",
+        s.written, s.dropped, s.lost, s.errors);
     return 0;
 }
 

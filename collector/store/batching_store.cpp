@@ -109,8 +109,13 @@ struct BatchingStore::Impl {
             }
             if (full(bytes)) {
                 blocked++;
-                room_cv.wait(lock, [&] { return !full(bytes) || stopped; });
-                if (stopped) {
+                const auto room = [&] { return !full(bytes) || stopped || stop_begun; };
+                room_cv.wait(lock, room);
+                if (stop_begun && !stopped && full(bytes)) {
+                    room_cv.wait_until(lock, wait_deadline,
+                                       [&] { return !full(bytes) || stopped; });
+                }
+                if (stopped || full(bytes)) {
                     count_drop(origin.exporter);
                     return;
                 }
@@ -315,6 +320,8 @@ struct BatchingStore::Impl {
     bool stopping = false;
     bool stop_seen = false;
     Clock::time_point stop_deadline;
+    bool stop_begun = false;  // begin_stop(): waits for room are bounded from now on
+    Clock::time_point wait_deadline;
     std::unordered_map<std::string, std::uint64_t> drops;
     std::function<void(double, std::size_t)> batch_observer;
     std::thread writer;
@@ -348,6 +355,18 @@ void BatchingStore::start() {
         impl_->running = true;
         impl_->writer = std::thread([this] { impl_->run(); });
     }
+}
+
+void BatchingStore::begin_stop() {
+    {
+        std::lock_guard lock(impl_->mu);
+        if (impl_->stop_begun) {
+            return;
+        }
+        impl_->stop_begun = true;
+        impl_->wait_deadline = Clock::now() + std::chrono::seconds(impl_->config.stop_timeout_s);
+    }
+    impl_->room_cv.notify_all();
 }
 
 void BatchingStore::stop() {

@@ -26,6 +26,7 @@ class BatchingStore : public TraceStore {
     ~BatchingStore() override;  // stop()
 
     void start() override;
+    void begin_stop() override;
     void stop() override;
     void flush() override;
     StoreStats stats() const override;

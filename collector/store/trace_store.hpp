@@ -61,6 +61,10 @@ class TraceStore : public TraceSink, public PacketSink, public TraceReader {
     using TraceSink::consume;
 
     virtual void start() = 0;
+    // Shutdown has begun: a reliable record waiting for room waits at most stop_timeout_s
+    // more, then is counted as dropped, so draining the sockets ends even when the back end
+    // never recovers. Writing goes on until stop(). Non-blocking; idempotent.
+    virtual void begin_stop() = 0;
     // Writes everything still queued (retrying for at most stop_timeout_s), then joins the
     // writer; idempotent.
     virtual void stop() = 0;

@@ -204,6 +204,35 @@ TEST(CollectorDaemon, LockedDatabaseBackPressuresTcpAndLosesNothing) {
               make_trace({1, 2, static_cast<std::uint32_t>(kMessages - 1)}));
 }
 
+// Regression: SIGTERM while the database stayed locked and a TCP exporter was back-pressured
+// hung (the socket drain waited for room that never came). Now it ends after the stop timeout
+// and says what it could not write.
+TEST(CollectorDaemon, SigtermEndsWhileTheDatabaseStaysLocked) {
+    TempDb db;
+    Collector c(db, {"--queue-size", "32", "--batch-size", "16", "--store-stop-timeout", "1"});
+    ASSERT_NE(c.tcp_port, 0) << c.child().log();
+    sqlite3* lock = nullptr;
+    ASSERT_EQ(sqlite3_open(db.path().c_str(), &lock), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(lock, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    TcpSender tcp(c.tcp_port);
+    for (std::uint32_t i = 0; i < 100; ++i) {
+        tcp.send(traces_message(i * 20, make_trace({1, 2, i}), 20));
+    }
+    const auto blocked = [&] {
+        auto r = http_get(c.http_port, "/metrics");
+        const std::string key = "\nioam_collector_store_errors_total ";
+        const auto pos = r ? r->body.find(key) : std::string::npos;
+        return pos != std::string::npos && std::stod(r->body.substr(pos + key.size())) >= 2;
+    };
+    ASSERT_TRUE(wait_for(blocked)) << c.child().log();
+    c.child().signal(SIGTERM);
+    const int status = c.child().wait();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << c.child().log();
+    EXPECT_NE(c.child().log().find("stopped:"), std::string::npos) << c.child().log();
+    sqlite3_exec(lock, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(lock);
+}
+
 std::string url_encode(const std::string& s) {
     std::string out;
     for (unsigned char ch : s) {
