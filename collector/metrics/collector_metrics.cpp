@@ -298,19 +298,40 @@ void CollectorMetrics::watch_store(store::TraceStore& s) {
     const auto stat = [&s](std::uint64_t store::StoreStats::*field) {
         return [&s, field] { return static_cast<double>(s.stats().*field); };
     };
-    r.gauge("ioam_collector_store_queue_depth", "Records waiting for the SQLite writer")
+    r.gauge("ioam_collector_store_queue_depth", "Records waiting for the store's writer")
         .get()
         .set_function(stat(&store::StoreStats::queued));
+    r.gauge("ioam_collector_store_queue_bytes", "Estimated memory of the records waiting")
+        .get()
+        .set_function(stat(&store::StoreStats::queued_bytes));
     r.counter("ioam_collector_store_dropped_total",
-              "Records dropped because the store queue was full")
+              "UDP records dropped because the store queue was full")
         .get()
         .set_function(stat(&store::StoreStats::dropped));
-    r.counter("ioam_collector_store_written_total", "Records committed to SQLite")
+    r.counter("ioam_collector_store_blocked_total",
+              "TCP records that waited for room in the store queue (back-pressure: the "
+              "collector stopped reading their connection meanwhile)")
+        .get()
+        .set_function(stat(&store::StoreStats::blocked));
+    r.counter("ioam_collector_store_written_total", "Records committed to the store")
         .get()
         .set_function(stat(&store::StoreStats::written));
-    r.counter("ioam_collector_store_errors_total", "Failed SQLite transactions")
+    r.counter("ioam_collector_store_errors_total",
+              "Failed write attempts (each batch is retried until it is written)")
         .get()
         .set_function(stat(&store::StoreStats::errors));
+    r.counter("ioam_collector_store_lost_total",
+              "Records given up at shutdown because the store could not write them before "
+              "--store-stop-timeout")
+        .get()
+        .set_function(stat(&store::StoreStats::lost));
+    r.counter("ioam_collector_store_packets_total", "Packets aggregated into the summaries")
+        .get()
+        .set_function(stat(&store::StoreStats::packets));
+    r.counter("ioam_collector_store_packets_dropped_total",
+              "Packets left out of the summaries: too many distinct keys pending for the writer")
+        .get()
+        .set_function(stat(&store::StoreStats::packets_dropped));
     r.counter("ioam_collector_store_retention_deleted_total", "Records removed by retention")
         .get()
         .set_function(stat(&store::StoreStats::retained_deleted));
