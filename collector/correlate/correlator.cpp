@@ -656,7 +656,10 @@ struct Correlator::State {
         return open_slot(key, kind, now);
     }
 
-    void observe(Slot& s, std::uint64_t obs) {
+    // `sample_one_in`: the reporting exporter keeps one packet in N (consistent sampling), so
+    // the packet stands for N; with different N on different nodes the largest wins.
+    void observe(Slot& s, std::uint64_t obs, std::uint32_t sample_one_in) {
+        s.weight = std::max(s.weight, static_cast<double>(sample_one_in));
         s.first_obs = std::min(s.first_obs, obs);
         s.last_obs = std::max(s.last_obs, obs);
         ++s.reports;
@@ -707,7 +710,7 @@ struct Correlator::State {
             hop_bytes += (s.hops.capacity() - cap) * sizeof(Hop);
         }
         s.hops[r].hop.reported = true;
-        observe(s, t.observation_time_ns);
+        observe(s, t.observation_time_ns, o.sample_one_in);
         if (r + 1 == s.hops.size() && ends_on_terminal(s)) {
             close(si, now, false);
         }
@@ -752,7 +755,7 @@ struct Correlator::State {
         s.hops.push_back(h);
         hop_bytes += (s.hops.capacity() - cap) * sizeof(Hop);
         order_dex(s);
-        observe(s, d.observation_time_ns);
+        observe(s, d.observation_time_ns, o.sample_one_in);
         if (ends_on_terminal(s)) {
             close(si, now, false);
         }

@@ -48,6 +48,9 @@ enum Role : std::uint8_t {
     kBufferOccupancy,
     kOpaqueSchema,
     kOpaqueData,
+    // Sampling options record (RFC 5477 section 8.2.2-3).
+    kSamplingInterval,
+    kSamplingSpace,
     kUnderstood = 0xff,
 };
 
@@ -89,6 +92,8 @@ constexpr std::array kRoleNames = {
     Named{"ioamBufferOccupancy", kBufferOccupancy},
     Named{"ioamOpaqueSchemaId", kOpaqueSchema},
     Named{"ioamOpaqueData", kOpaqueData},
+    Named{"samplingPacketInterval", kSamplingInterval},
+    Named{"samplingPacketSpace", kSamplingSpace},
     // ioamOptionType and ioamHopCount are implied by the other fields: understood, unused.
     Named{"ioamOptionType", kNone},
     Named{"ioamHopCount", kNone},
@@ -261,11 +266,50 @@ Status RecordDecoder::on_record(const source::RecordContext& ctx, const source::
         trace = trace || f.role == kTraceData || f.role == kHopList;
         dex = dex || f.role == kDexExtFlags || f.role == kDexFlowId || f.role == kDexSequence;
     }
-    if (t.options() || trace == dex) {
+    if (t.options()) {
+        return decode_options(ctx, t, values);
+    }
+    if (trace == dex) {
         stats_.ignored++;
         return Ok{};
     }
     return trace ? decode_trace(ctx, t, values) : decode_dex(ctx, t, values);
+}
+
+// An exporter's sampling options record: it keeps `interval` packets of every
+// `interval + space`. Other options records are not ours.
+Status RecordDecoder::decode_options(const source::RecordContext& ctx, const source::Template& t,
+                                     std::span<const source::Bytes> values) {
+    std::optional<std::uint64_t> interval;
+    std::optional<std::uint64_t> space;
+    for (std::size_t i = 0; i < t.fields.size() && i < values.size(); ++i) {
+        if (t.fields[i].role == kSamplingInterval) {
+            interval = load_uint(values[i]);
+        } else if (t.fields[i].role == kSamplingSpace) {
+            space = load_uint(values[i]);
+        }
+    }
+    if (!interval || !space) {
+        stats_.ignored++;
+        return Ok{};
+    }
+    // Only 1-in-N is what the exporter sends; anything else is not a ratio we can scale by.
+    if (*interval != 1 || *space >= kMaxSampleOneIn) {
+        return Errc::invalid_argument;
+    }
+    if (sampling_.size() >= kMaxSamplingEntries &&
+        !sampling_.contains({ctx.session.id, ctx.domain})) {
+        sampling_.clear();  // bounded: a re-sent options record teaches it again
+    }
+    sampling_[{ctx.session.id, ctx.domain}] = static_cast<std::uint32_t>(*space + 1);
+    stats_.sampling_records++;
+    return Ok{};
+}
+
+std::uint32_t RecordDecoder::sample_one_in(source::SessionId session,
+                                           std::uint32_t domain) const noexcept {
+    const auto it = sampling_.find({session, domain});
+    return it == sampling_.end() ? 1 : it->second;
 }
 
 Status RecordDecoder::decode_trace(const source::RecordContext& ctx, const source::Template& t,
@@ -325,7 +369,8 @@ Status RecordDecoder::decode_trace(const source::RecordContext& ctx, const sourc
     }
     stats_.traces++;
     const Origin origin{ctx.session.address, ctx.domain,
-                        ctx.session.transport == source::Transport::tcp};
+                        ctx.session.transport == source::Transport::tcp,
+                        sample_one_in(ctx.session.id, ctx.domain)};
     for (TraceSink* sink : sinks_) {
         sink->consume(origin, tr);
     }
@@ -431,7 +476,8 @@ Status RecordDecoder::decode_dex(const source::RecordContext& ctx, const source:
     }
     stats_.dex_reports++;
     const Origin origin{ctx.session.address, ctx.domain,
-                        ctx.session.transport == source::Transport::tcp};
+                        ctx.session.transport == source::Transport::tcp,
+                        sample_one_in(ctx.session.id, ctx.domain)};
     for (TraceSink* sink : sinks_) {
         sink->consume(origin, d);
     }

@@ -8,7 +8,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "collector/decode/trace_sink.hpp"
@@ -23,8 +25,9 @@ std::uint8_t role_of(std::uint32_t pen, std::uint16_t id) noexcept;
 struct DecoderStats {
     std::atomic<std::uint64_t> traces{0};
     std::atomic<std::uint64_t> dex_reports{0};
-    std::atomic<std::uint64_t> ignored{0};        // options or other records that are neither
-    std::atomic<std::uint64_t> raw_fallbacks{0};  // ioamTraceData undecodable, list used
+    std::atomic<std::uint64_t> ignored{0};           // options or other records that are neither
+    std::atomic<std::uint64_t> raw_fallbacks{0};     // ioamTraceData undecodable, list used
+    std::atomic<std::uint64_t> sampling_records{0};  // exporters' sampling options records
 };
 
 class RecordDecoder final : public source::RecordHandler {
@@ -41,6 +44,9 @@ class RecordDecoder final : public source::RecordHandler {
                         std::span<const source::Bytes> values);
     Status decode_dex(const source::RecordContext& ctx, const source::Template& t,
                       std::span<const source::Bytes> values);
+    Status decode_options(const source::RecordContext& ctx, const source::Template& t,
+                          std::span<const source::Bytes> values);
+    std::uint32_t sample_one_in(source::SessionId session, std::uint32_t domain) const noexcept;
     Status decode_hop_list(const source::RecordContext& ctx, source::Bytes list);
 
     std::vector<TraceSink*> sinks_;
@@ -48,6 +54,10 @@ class RecordDecoder final : public source::RecordHandler {
     IoamTrace trace_;  // scratch, reused
     DexReport dex_;
     std::vector<source::Bytes> hop_values_;
+    // --sample 1/N of each (session, domain) that announced it.
+    static constexpr std::size_t kMaxSamplingEntries = 65536;
+    static constexpr std::uint64_t kMaxSampleOneIn = 1u << 30;
+    std::map<std::pair<source::SessionId, std::uint32_t>, std::uint32_t> sampling_;
 };
 
 }  // namespace ioam::collector::decode

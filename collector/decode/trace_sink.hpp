@@ -14,6 +14,9 @@ struct Origin {
     std::string_view exporter;
     std::uint32_t domain = 0;
     bool reliable = false;  // TCP (or another transport that retransmits)
+    // The exporter keeps one packet in this many (its sampling options record, RFC 5477
+    // samplingPacketInterval/Space); 1 when it did not say.
+    std::uint32_t sample_one_in = 1;
 };
 
 // Threading: called on the ingest thread, must not block (hand slow work to a queue).

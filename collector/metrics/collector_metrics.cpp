@@ -400,6 +400,12 @@ void CollectorMetrics::watch_decoder(const decode::RecordDecoder& d) {
               "Traces whose ioamTraceData did not decode and whose hop list was used")
         .get()
         .set_function(stat(&decode::DecoderStats::raw_fallbacks));
+    r.counter("ioam_collector_sampling_records_total",
+              "Sampling options records received: an exporter that samples 1/N says so, and "
+              "the packets it reports count N times in the packet and loss counters (not in "
+              "the delay histograms, which take one sample per packet seen)")
+        .get()
+        .set_function(stat(&decode::DecoderStats::sampling_records));
 }
 
 void CollectorMetrics::watch_correlator(const correlate::Correlator& c) {

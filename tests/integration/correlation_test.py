@@ -183,6 +183,7 @@ def run(h):
     h.restart_exporters(["--sample", f"1/{SAMPLE_N}"])
     first_id = max((r["id"] for r in h.records(kind=0)), default=0)
     lost_before = sum(h.lost(after, f, t) for f, t in SEGMENTS)
+    delivered_before = total(after, "ioam_path_packets_total", namespace=IOAM_NS, path=FULL_PATH)
     s = 200
     h.probe("0,1,2,3", [], count=s)
     h.wait_for(lambda: any(r["domain"] == NODE_IDS["sink"] and r["id"] > first_id
@@ -201,6 +202,13 @@ def run(h):
               f"{node} kept exactly the packets r1 kept")
     check(sum(h.lost(final, f, t) for f, t in SEGMENTS) == lost_before,
           "no sampled packet counted as lost")
+    delivered = total(final, "ioam_path_packets_total", namespace=IOAM_NS,
+                      path=FULL_PATH) - delivered_before
+    check(delivered == SAMPLE_N * len(expected),
+          f"each kept packet counts {SAMPLE_N} on the full path ({delivered} for "
+          f"{len(expected)} kept)")
+    check(total(final, "ioam_collector_sampling_records_total") > 0,
+          "the collector received the exporters' sampling records")
 
 
 def main():

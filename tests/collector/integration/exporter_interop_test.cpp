@@ -16,10 +16,11 @@ using namespace ioam::collector::test;
 
 class Interop : public ::testing::Test {
   protected:
-    exporter::record::RecordBuilder builder(bool hop_list) {
+    exporter::record::RecordBuilder builder(bool hop_list, std::uint32_t sample_one_in = 1) {
         exporter::record::RecordOptions o;
         o.observation_domain = 1;
         o.hop_list = hop_list;
+        o.sample_one_in = sample_one_in;
         return exporter::record::RecordBuilder(o, [this](std::span<const std::uint8_t> m) {
             proc.process_udp({}, "192.0.2.1", m, 1);
         });
@@ -72,6 +73,23 @@ TEST_F(Interop, HopListAloneWhenNoRawData) {
     ASSERT_TRUE(b.flush());
     ASSERT_EQ(sink.traces.size(), 1u);
     EXPECT_EQ(sink.traces[0].nodes, t.nodes);
+}
+
+// The exporter's sampling options record tells the collector what each record stands for.
+TEST_F(Interop, SamplingRatioReachesTheRecordsOrigin) {
+    auto unsampled = builder(true);
+    ASSERT_TRUE(unsampled.add(make_trace({1, 2})));
+    ASSERT_TRUE(unsampled.flush());
+    ASSERT_EQ(sink.sample_one_in, (std::vector<std::uint32_t>{1}));
+
+    auto b = builder(true, 8);
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        ASSERT_TRUE(b.add(make_trace({i, i + 1})));
+    }
+    ASSERT_TRUE(b.flush());
+    EXPECT_EQ(sink.sample_one_in, (std::vector<std::uint32_t>{1, 8, 8, 8}));
+    EXPECT_EQ(decoder.stats().sampling_records.load(), 1u);
+    EXPECT_TRUE(observer.errors.empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(HopList, InteropTest, ::testing::Bool());
