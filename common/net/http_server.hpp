@@ -82,8 +82,8 @@ class HttpServer {
     HttpServer& operator=(const HttpServer&) = delete;
     ~HttpServer();
 
-    // Binds and starts accepting (and the threads). Throws std::runtime_error naming the listener and address
-    // (bad address, port in use).
+    // Binds and starts accepting (and the threads). Throws std::runtime_error naming the listener
+    // and address (bad address, port in use).
     void start();
     void stop();
     std::uint16_t port() const;

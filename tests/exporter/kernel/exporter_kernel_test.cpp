@@ -243,11 +243,11 @@ class ExporterKernel : public ::testing::Test {
             return false;
         }
         const int canary_port = port == 65535 ? port - 1 : port + 1;
-        topo.capture = spawn({"ip", "netns", "exec", topo.rx, "dumpcap", "-q", "-i", "lo", "-f",
-                              "udp port " + std::to_string(port) + " or udp port " +
-                                  std::to_string(canary_port),
-                              "-w", pcap},
-                             dir + "capture.out", capture_err);
+        topo.capture = spawn(
+            {"ip", "netns", "exec", topo.rx, "dumpcap", "-q", "-i", "lo", "-f",
+             "udp port " + std::to_string(port) + " or udp port " + std::to_string(canary_port),
+             "-w", pcap},
+            dir + "capture.out", capture_err);
         // dumpcap prints "Capturing on" before its socket is attached, so that line alone
         // raced the exporter's first (template) datagram on a fresh machine. Ready means a
         // canary datagram sent after the start is in the file.
@@ -269,9 +269,9 @@ class ExporterKernel : public ::testing::Test {
 
     // Datagrams to `udp_port` in the capture file so far.
     std::size_t captured_to(int udp_port) const {
-        const auto lines = run_capture("tshark -r " + pcap + " -Y udp.dstport==" +
-                                       std::to_string(udp_port) +
-                                       " -T fields -e udp.length 2>/dev/null");
+        const auto lines =
+            run_capture("tshark -r " + pcap + " -Y udp.dstport==" + std::to_string(udp_port) +
+                        " -T fields -e udp.length 2>/dev/null");
         return static_cast<std::size_t>(std::count(lines.begin(), lines.end(), '\n'));
     }
 
