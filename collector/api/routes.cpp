@@ -319,86 +319,92 @@ std::optional<std::pair<store::Window, std::size_t>> Routes::summary_params(
     return std::pair{w, limit(p->get("limit"))};
 }
 
-Response Routes::nodes(std::string_view query) const {
-    std::string bad;
-    const auto params = summary_params(query, bad);
+namespace {
+
+// The summaries share their parameters, their errors and their shape: {key: [one per row]}.
+template <typename Read, typename RowJson>
+Response summary(const std::optional<std::pair<store::Window, std::size_t>>& params,
+                 const std::string& bad, const char* key, Read&& read, RowJson&& row_json) {
     if (!params) {
         return error(400, bad);
     }
-    auto nodes = reader_.nodes(params->first, params->second);
-    if (!nodes) {
+    auto rows = read(params->first, params->second);
+    if (!rows) {
         return error(500, "store query failed");
     }
     json out = json::array();
-    for (const auto& n : *nodes) {
-        out.push_back({{"node_id", n.node_id},
-                       {"first_seen_ns", n.first_seen_ns},
-                       {"last_seen_ns", n.last_seen_ns},
-                       {"records", n.records},
-                       {"transit_delay", delay_json(n.transit)},
-                       {"segment_delay", delay_json(n.segment)},
-                       {"queue_depth", delay_json(n.queue)}});
+    for (const auto& r : *rows) {
+        out.push_back(row_json(r));
     }
-    return json_response(200, json{{"nodes", std::move(out)}});
+    return json_response(200, json{{key, std::move(out)}});
+}
+
+// Packets, loss, times and delay of a path or segment summary.
+template <typename Summary>
+json traffic_json(const Summary& s) {
+    return {{"packets", s.packets},
+            {"lost", s.lost},
+            {"first_seen_ns", s.first_seen_ns},
+            {"last_seen_ns", s.last_seen_ns},
+            {"delay", delay_json(s.delay)},
+            {"delay_p50_ns", optional_json(s.percentiles.p50_ns)},
+            {"delay_p90_ns", optional_json(s.percentiles.p90_ns)},
+            {"delay_p99_ns", optional_json(s.percentiles.p99_ns)}};
+}
+
+json path_nodes_json(std::string_view path) {
+    json nodes = json::array();
+    for (std::string_view rest = path; !rest.empty();) {
+        const auto comma = rest.find(',');
+        const auto id = parse_id(rest.substr(0, comma));
+        nodes.push_back(id ? json(*id) : json(nullptr));
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    }
+    return nodes;
+}
+
+}  // namespace
+
+Response Routes::nodes(std::string_view query) const {
+    std::string bad;
+    const auto params = summary_params(query, bad);
+    return summary(
+        params, bad, "nodes", [&](auto w, auto n) { return reader_.nodes(w, n); },
+        [](const store::NodeSummary& n) {
+            return json{{"node_id", n.node_id},
+                        {"first_seen_ns", n.first_seen_ns},
+                        {"last_seen_ns", n.last_seen_ns},
+                        {"records", n.records},
+                        {"transit_delay", delay_json(n.transit)},
+                        {"segment_delay", delay_json(n.segment)},
+                        {"queue_depth", delay_json(n.queue)}};
+        });
 }
 
 Response Routes::paths(std::string_view query) const {
     std::string bad;
     const auto params = summary_params(query, bad);
-    if (!params) {
-        return error(400, bad);
-    }
-    auto paths = reader_.paths(params->first, params->second);
-    if (!paths) {
-        return error(500, "store query failed");
-    }
-    json out = json::array();
-    for (const auto& s : *paths) {
-        json nodes = json::array();
-        for (std::string_view rest = s.path; !rest.empty();) {
-            const auto comma = rest.find(',');
-            const auto id = parse_id(rest.substr(0, comma));
-            nodes.push_back(id ? json(*id) : json(nullptr));
-            rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-        }
-        out.push_back({{"namespace", s.namespace_id},
-                       {"nodes", std::move(nodes)},
-                       {"packets", s.packets},
-                       {"lost", s.lost},
-                       {"first_seen_ns", s.first_seen_ns},
-                       {"last_seen_ns", s.last_seen_ns},
-                       {"delay", delay_json(s.delay)},
-                       {"delay_p50_ns", optional_json(s.percentiles.p50_ns)},
-                       {"delay_p90_ns", optional_json(s.percentiles.p90_ns)},
-                       {"delay_p99_ns", optional_json(s.percentiles.p99_ns)}});
-    }
-    return json_response(200, json{{"paths", std::move(out)}});
+    return summary(
+        params, bad, "paths", [&](auto w, auto n) { return reader_.paths(w, n); },
+        [](const store::PathSummary& s) {
+            json j = traffic_json(s);
+            j["namespace"] = s.namespace_id;
+            j["nodes"] = path_nodes_json(s.path);
+            return j;
+        });
 }
 
 Response Routes::segments(std::string_view query) const {
     std::string bad;
     const auto params = summary_params(query, bad);
-    if (!params) {
-        return error(400, bad);
-    }
-    auto segments = reader_.segments(params->first, params->second);
-    if (!segments) {
-        return error(500, "store query failed");
-    }
-    json out = json::array();
-    for (const auto& s : *segments) {
-        out.push_back({{"from", s.from},
-                       {"to", s.to},
-                       {"packets", s.packets},
-                       {"lost", s.lost},
-                       {"first_seen_ns", s.first_seen_ns},
-                       {"last_seen_ns", s.last_seen_ns},
-                       {"delay", delay_json(s.delay)},
-                       {"delay_p50_ns", optional_json(s.percentiles.p50_ns)},
-                       {"delay_p90_ns", optional_json(s.percentiles.p90_ns)},
-                       {"delay_p99_ns", optional_json(s.percentiles.p99_ns)}});
-    }
-    return json_response(200, json{{"segments", std::move(out)}});
+    return summary(
+        params, bad, "segments", [&](auto w, auto n) { return reader_.segments(w, n); },
+        [](const store::SegmentSummary& s) {
+            json j = traffic_json(s);
+            j["from"] = s.from;
+            j["to"] = s.to;
+            return j;
+        });
 }
 
 std::string_view Routes::exporter_state(const source::ExporterStats& e, std::uint64_t now) const {
