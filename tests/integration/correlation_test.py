@@ -13,7 +13,6 @@ from the source, and the collector's /metrics read as parsed samples.
 Needs root; exits 77 (ctest: skipped) without it. Usage: correlation_test.py --bin-dir BUILD
 """
 
-import argparse
 import os
 import re
 import signal
@@ -22,7 +21,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_test import Failure, Harness, check, NODES, NODE_IDS, IOAM_NS  # noqa: E402
+from e2e_test import (Failure, Harness, check, main_for, NODES, NODE_IDS,  # noqa: E402
+                      IOAM_NS)
 from packet_identity import identity  # noqa: E402
 
 FULL_PATH = "101,102,103,104"
@@ -211,32 +211,5 @@ def run(h):
           "the collector received the exporters' sampling records")
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin-dir", required=True)
-    ap.add_argument("--source-dir", default=os.path.dirname(os.path.dirname(
-        os.path.dirname(os.path.abspath(__file__)))))
-    args = ap.parse_args()
-    if os.geteuid() != 0:
-        print("SKIPPED: the correlation test needs root (network namespaces, CAP_NET_ADMIN)")
-        return 77
-    h = Correlation(args)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    try:
-        run(h)
-        print("correlation: 1 passed, 0 failed")
-        return 0
-    except Failure as e:
-        print(f"FAILED: {e}")
-        for name in h.procs:
-            with open(os.path.join(h.tmp, f"{name}.log"), "rb") as f:
-                print(f"--- {name} log (tail)")
-                print(f.read()[-3000:].decode(errors="replace"))
-        return 1
-    finally:
-        h.close()
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_for("correlation", Correlation, run))

@@ -184,28 +184,30 @@ def assert_trace(rec, bits):
     check(stamps == sorted(stamps), f"record {rec['id']}: timestamps do not decrease")
 
 
-def main():
+def main_for(name, harness_class, run_test):
+    """Command line, root check, cleanup on every exit path and the closing line of a kernel
+    test whose body is run_test(harness)."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin-dir", required=True)
     ap.add_argument("--source-dir", default=os.path.dirname(os.path.dirname(
         os.path.dirname(os.path.abspath(__file__)))))
     args = ap.parse_args()
     if os.geteuid() != 0:
-        print("SKIPPED: the end-to-end test needs root (network namespaces, CAP_NET_ADMIN)")
+        print(f"SKIPPED: the {name} test needs root (network namespaces, CAP_NET_ADMIN)")
         return 77
 
-    h = Harness(args)
+    h = harness_class(args)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        run(h)
-        print("e2e: 1 passed, 0 failed")
+        run_test(h)
+        print(f"{name}: 1 passed, 0 failed")
         return 0
     except Failure as e:
         print(f"FAILED: {e}")
-        for name in h.procs:
-            path = os.path.join(h.tmp, f"{name}.log")
-            print(f"--- {name} log (tail)")
+        for proc in h.procs:
+            path = os.path.join(h.tmp, f"{proc}.log")
+            print(f"--- {proc} log (tail)")
             with open(path, "rb") as f:
                 print(f.read()[-3000:].decode(errors="replace"))
         return 1
@@ -319,4 +321,4 @@ def run(h):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_for("e2e", Harness, run))
