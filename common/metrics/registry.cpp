@@ -296,7 +296,9 @@ std::unique_ptr<Metric> Family<Metric>::make_metric() const {
 template <typename Metric>
 template <typename Values>
 Metric& Family<Metric>::lookup_locked(const Values& values) {
-    if (values.size() != label_names_.size()) {
+    if (values.size() != label_names_.size() ||
+        std::any_of(values.begin(), values.end(),
+                    [](const auto& v) { return v.size() > kMaxLabelValueBytes; })) {
         dropped_->inc();
         return *sink_;
     }

@@ -15,7 +15,9 @@
 // Bounds: every family caps its number of label sets (RegistryOptions::max_series_per_family,
 // or per family). Beyond the cap, with() returns a shared sink series that is never rendered,
 // and each such call increments ioam_metrics_series_dropped_total{family="<name>"}. A call
-// with the wrong number of label values is counted and sunk the same way (it never throws).
+// with the wrong number of label values, or with a value longer than kMaxLabelValueBytes, is
+// counted and sunk the same way (it never throws): exporters choose label values (paths, node
+// ids), and one absurd value must not make every scrape megabytes long.
 //
 // Errors: family creation validates names against Prometheus' rules and throws
 // std::invalid_argument (start-up time). Updates and with() never throw (with() may throw
@@ -49,6 +51,9 @@ inline constexpr std::string_view kContentType = "text/plain; version=0.0.4; cha
 
 // Name of the family that counts with() calls sent to a sink series, one series per family.
 inline constexpr std::string_view kDroppedFamilyName = "ioam_metrics_series_dropped_total";
+// A 64-hop path of 8-digit node ids is 575 octets; IOAM carries at most 255 hops, and a label
+// that long helps no dashboard.
+inline constexpr std::size_t kMaxLabelValueBytes = 1024;
 
 namespace detail {
 

@@ -211,6 +211,20 @@ TEST(MetricsCap, WrongLabelCountGoesToSink) {
     EXPECT_EQ(dropped(reg, "g"), 3);
 }
 
+// Regression: a 230 KB path label made one scrape 261 MB.
+TEST(MetricsCap, OverlongLabelValuesAreSunkAndCounted) {
+    Registry reg;
+    auto& f = reg.counter("paths_total", "P.", {"path"});
+    const std::string longest(kMaxLabelValueBytes, '1');
+    f.with({longest}).inc();
+    auto& sink = f.with({std::string(kMaxLabelValueBytes + 1, '1')});
+    sink.inc();
+    EXPECT_EQ(&sink, &f.with({std::string(230'000, '2')}));
+    EXPECT_EQ(f.size(), 1u);
+    EXPECT_EQ(dropped(reg, "paths_total"), 2);
+    EXPECT_LT(reg.render().size(), 3 * kMaxLabelValueBytes);
+}
+
 TEST(MetricsCap, RegistryDefaultAndPerFamilyOverride) {
     Registry reg({.max_series_per_family = 1});
     auto& small = reg.gauge("small", "S.", {"k"});
