@@ -264,8 +264,13 @@ def run(h):
                   "r2 opaque state data")
             check("opaque_state" not in nodes[0], "no opaque state where no schema is set")
 
+    # The summaries are the store's rollups: they show once the writer committed them.
+    full_path = lambda: [p for p in h.api("/api/v1/paths")["paths"]
+                         if p["nodes"] == [101, 102, 103, 104]]
+    h.wait_for(lambda: sum(p["packets"] for p in full_path()) >= total,
+               "the full path in /api/v1/paths")
     paths = h.api("/api/v1/paths")["paths"]
-    full = [p for p in paths if p["nodes"] == [101, 102, 103, 104]]
+    full = full_path()
     check(len(full) == 1 and full[0]["packets"] == total,
           f"path 101,102,103,104 counted {total} packets ({paths})")
     nodes = {n["node_id"]: n for n in h.api("/api/v1/nodes")["nodes"]}
