@@ -62,38 +62,48 @@ class MemoryReader final : public store::TraceReader, public TraceSink {
         }
         return std::optional(records_[static_cast<std::size_t>(id - 1)]);
     }
-    Result<std::vector<store::NodeSummary>> nodes(std::size_t limit) override {
+    // Summaries count the records observed within the window (the store counts correlated
+    // packets; for the API's checks only the shapes and the bounds matter).
+    Result<std::vector<store::NodeSummary>> nodes(store::Window w, std::size_t limit) override {
         std::vector<store::NodeSummary> out;
         for (const auto& r : records_) {
-            for (std::size_t i = 0; const IoamNode* n = node_of(r, i); ++i) {
-                const auto key = node_key(*n);
-                auto it = std::find_if(out.begin(), out.end(),
-                                       [&](const auto& s) { return s.node_id == key; });
-                if (it == out.end() && out.size() < limit) {
-                    it = out.insert(out.end(), store::NodeSummary{.node_id = key});
-                }
-                if (it != out.end()) {
-                    ++it->records;
-                }
+            for (std::size_t i = 0; in_window(r, w) && node_of(r, i) != nullptr; ++i) {
+                const auto key = node_key(*node_of(r, i));
+                count(
+                    out, limit, [&](const auto& s) { return s.node_id == key; },
+                    store::NodeSummary{.node_id = key}, &store::NodeSummary::records);
             }
         }
         return out;
     }
-    Result<std::vector<store::PathSummary>> paths(std::size_t limit, std::size_t) override {
+    Result<std::vector<store::PathSummary>> paths(store::Window w, std::size_t limit) override {
         std::vector<store::PathSummary> out;
         for (const auto& r : records_) {
             const auto* t = std::get_if<IoamTrace>(&r.record);
-            if (t == nullptr) {
+            if (t == nullptr || !in_window(r, w)) {
                 continue;
             }
             const auto key = analysis::path_key(t->nodes);
-            auto it =
-                std::find_if(out.begin(), out.end(), [&](const auto& s) { return s.path == key; });
-            if (it == out.end() && out.size() < limit) {
-                it = out.insert(out.end(), store::PathSummary{.path = key, .p50_ns = 1000});
-            }
-            if (it != out.end()) {
-                ++it->packets;
+            count(
+                out, limit, [&](const auto& s) { return s.path == key; },
+                store::PathSummary{.path = key, .percentiles = {.p50_ns = 1000}},
+                &store::PathSummary::packets);
+        }
+        return out;
+    }
+    Result<std::vector<store::SegmentSummary>> segments(store::Window w,
+                                                        std::size_t limit) override {
+        std::vector<store::SegmentSummary> out;
+        for (const auto& r : records_) {
+            const auto* t = std::get_if<IoamTrace>(&r.record);
+            // Nodes are newest first: node i + 1 is node i's upstream neighbour.
+            for (std::size_t i = 0; t != nullptr && in_window(r, w) && i + 1 < t->nodes.size();
+                 ++i) {
+                const auto from = node_key(t->nodes[i + 1]);
+                const auto to = node_key(t->nodes[i]);
+                count(
+                    out, limit, [&](const auto& s) { return s.from == from && s.to == to; },
+                    store::SegmentSummary{.from = from, .to = to}, &store::SegmentSummary::packets);
             }
         }
         return out;
@@ -106,8 +116,28 @@ class MemoryReader final : public store::TraceReader, public TraceSink {
                             o.domain, rec});
     }
 
+    template <typename Summary, typename Same>
+    static void count(std::vector<Summary>& out, std::size_t limit, Same same, Summary fresh,
+                      std::uint64_t Summary::*counter) {
+        auto it = std::find_if(out.begin(), out.end(), same);
+        if (it == out.end() && out.size() < limit) {
+            it = out.insert(out.end(), std::move(fresh));
+        }
+        if (it != out.end()) {
+            ++((*it).*counter);
+        }
+    }
+
+    static std::uint64_t time_of(const store::StoredRecord& r) {
+        return std::visit([](const auto& x) { return x.observation_time_ns; }, r.record);
+    }
+
+    static bool in_window(const store::StoredRecord& r, store::Window w) {
+        return time_of(r) >= w.from_ns && time_of(r) < w.to_ns;
+    }
+
     static bool matches(const store::StoredRecord& r, const store::TraceQuery& q) {
-        const auto time = std::visit([](const auto& x) { return x.observation_time_ns; }, r.record);
+        const auto time = time_of(r);
         const auto ns = std::visit([](const auto& x) { return x.namespace_id; }, r.record);
         const auto* dex = std::get_if<DexReport>(&r.record);
         bool node_ok = !q.node_id;
@@ -162,7 +192,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     const auto r = routes.handle(method, target);
 
-    static constexpr int kStatuses[] = {200, 400, 404, 405, 500, 503};
+    static constexpr int kStatuses[] = {200, 400, 404, 405, 422, 500, 503};
     FUZZ_CHECK(std::find(std::begin(kStatuses), std::end(kStatuses), r.status) !=
                std::end(kStatuses));
     if (r.content_type == "application/json") {

@@ -93,23 +93,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             proc.close_session(*tcp, now);
             tcp = proc.open_tcp("192.0.2.1", 5000);
         }
-        std::optional<SessionId> session;
         switch (op & 3) {
             case 0:
-                session = proc.udp_session(a, "192.0.2.1");
+                proc.process_udp(a, "192.0.2.1", message, now);
                 break;
             case 1:
-                session = proc.udp_session(b, "192.0.2.1");
+                proc.process_udp(b, "192.0.2.1", message, now);
                 break;
             case 2:
-                session = tcp;
+                if (tcp) {
+                    proc.process(*tcp, message, now);
+                }
                 break;
             default:
-                session = proc.udp_session(c, "192.0.2.2");
+                proc.process_udp(c, "192.0.2.2", message, now);
                 break;
-        }
-        if (session) {
-            proc.process(*session, message, now);
         }
     }
 
@@ -119,5 +117,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         live += e.ended_ns == 0 ? 1 : 0;
     }
     FUZZ_CHECK(live <= config.max_sessions * config.max_domains_per_session);
+    const auto counts = proc.session_counts();
+    FUZZ_CHECK(counts.udp + counts.tcp <= config.max_sessions);
     return 0;
 }

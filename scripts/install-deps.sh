@@ -14,8 +14,8 @@ TEST_PACKAGES=(
   iproute2 iputils-ping tshark prometheus sqlite3 curl procps python3
   # tests/integration/correlation_test.py drops packets with nftables (no sch_netem here)
   nftables
-  # scripts/fuzz.sh: libFuzzer targets (fuzz/) build with clang
-  clang
+  # scripts/fuzz.sh: libFuzzer targets (fuzz/) build with clang and its libFuzzer runtime
+  clang libclang-rt-14-dev
   # scripts/bench-replay.sh compares the collector with nfcapd
   nfdump
   # kernel-patches/check.sh (it installs the linux-source-X.Y packages its series name)

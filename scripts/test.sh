@@ -25,6 +25,9 @@ cmake --build build/asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build/asan -L unit --output-on-failure -j "$jobs"
 
+echo "== fuzz smoke (libFuzzer, ASan+UBSan)"
+bash scripts/fuzz.sh --smoke
+
 echo "== kernel patch series: apply to the Debian sources, checkpatch, W=1 build"
 bash kernel-patches/check.sh
 

@@ -190,6 +190,11 @@ Status set_node_field(IoamNode& n, std::uint8_t role, Bytes b) {
             if (b.size() > kMaxNodeDataOctets) {
                 return Errc::too_large;
             }
+            // Opaque State Snapshot is counted in 4-octet words (RFC 9197 section 4.4.2.12):
+            // a partial word cannot be written back into an option.
+            if (b.size() % 4 != 0) {
+                return Errc::invalid_argument;
+            }
             if (!b.empty()) {
                 if (!n.opaque_state) {
                     n.opaque_state.emplace().schema_id = 0;

@@ -63,7 +63,8 @@ std::vector<CLI::ConfigItem> json_items(const std::string& text) {
         item.name = key;
         const auto add = [&](const nlohmann::json& v) {
             if (v.is_object() || v.is_array()) {
-                throw CLI::ConversionError("config key '" + key +
+                // item.name, not the binding: clang 14 cannot capture a structured binding.
+                throw CLI::ConversionError("config key '" + item.name +
                                            "': nested values are not allowed");
             }
             item.inputs.push_back(v.is_string() ? v.get<std::string>() : v.dump());

@@ -182,6 +182,27 @@ TEST_F(DecoderTest, ValuesThatDoNotFitTheirIoamFieldAreRejected) {
     EXPECT_EQ(observer.errors["192.0.2.7/value_out_of_range"], 3);
 }
 
+// Found by fuzzing: opaque data is a whole number of 4-octet words in IOAM, and a partial word
+// reached the store as if it could be written back into an option.
+TEST_F(DecoderTest, OpaqueDataThatIsNotWholeWordsIsRejected) {
+    MessageBuilder b(1, 0);
+    // DEX records: flags, flow id, node id, opaque schema id, opaque data.
+    b.begin_set(2).template_record(
+        340, {{27, 1, kPen}, {15, 4, kPen}, {2, 4, kPen}, {13, 4, kPen}, {14, 0xffff, kPen}});
+    const std::vector<std::uint8_t> word{1, 2, 3, 4};
+    const std::vector<std::uint8_t> partial{1, 2, 3, 4, 5, 6};
+    b.begin_set(340).u8(0x80).u32(1).u32(5).u32(9).varlen(partial);
+    b.u8(0x80).u32(2).u32(5).u32(9).varlen(word);
+    b.u8(0x80).u32(3).u32(5).u32(9).varlen(std::span(partial).first(3));
+    send(b.finish());
+    ASSERT_EQ(sink.dex.size(), 1u);
+    EXPECT_EQ(sink.dex[0].flow_id, 2u);
+    ASSERT_TRUE(sink.dex[0].node.opaque_state.has_value());
+    EXPECT_EQ(sink.dex[0].node.opaque_state->schema_id, 9u);
+    EXPECT_EQ(sink.dex[0].node.opaque_state->data, word);
+    EXPECT_EQ(observer.errors["192.0.2.7/value_out_of_range"], 2);
+}
+
 TEST_F(DecoderTest, OtherRecordsAreIgnored) {
     MessageBuilder b(1, 0);
     b.begin_set(2).template_record(300, {{8, 4}, {12, 4}});
