@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Prints a short live summary from a running ioam-collector: the busiest paths with their
-end-to-end delay, and every node with its segment delay. Usage: demo-summary.py HOST:PORT"""
+packets (each counted once), loss and end-to-end delay, each segment with its delay and loss,
+and each exporter's health. Usage: demo-summary.py HOST:PORT"""
 
 import json
 import sys
@@ -18,16 +19,16 @@ def us(ns):
 
 def main():
     base = sys.argv[1]
-    paths = sorted(get(base, "/api/v1/paths")["paths"], key=lambda p: -len(p["nodes"]))
-    for p in paths[:3]:
+    for p in get(base, "/api/v1/paths?limit=3")["paths"]:
         route = " -> ".join(str(n) for n in p["nodes"])
-        print(f"   path {route}: {p['packets']} packets, end-to-end "
+        print(f"   path {route}: {p['packets']} packets, {p['lost']} lost, end-to-end "
               f"p50 {us(p['delay_p50_ns'])}, p99 {us(p['delay_p99_ns'])}")
-    for n in get(base, "/api/v1/nodes")["nodes"]:
-        s = n["segment_delay"]
-        seg = (f"delay from previous hop mean {us(s['mean_ns'])} "
-               f"(min {us(s['min_ns'])}, max {us(s['max_ns'])})" if s["count"] else "first hop")
-        print(f"   node {n['node_id']}: in {n['records']} records, {seg}")
+    for s in get(base, "/api/v1/segments?limit=8")["segments"]:
+        print(f"   segment {s['from']} -> {s['to']}: {s['packets']} packets, {s['lost']} lost, "
+              f"delay p50 {us(s['delay_p50_ns'])}, p99 {us(s['delay_p99_ns'])}")
+    for e in get(base, "/api/v1/exporters")["exporters"]:
+        print(f"   exporter {e['address']}/{e['domain']} ({e['transport']}): {e['state']}, "
+              f"{e['records']} records, {e['lost']} lost in transit")
 
 
 if __name__ == "__main__":
