@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -53,7 +54,7 @@ class RateLimitedLog {
     void warn(const std::string& what) {
         suppressed_++;
         const auto now = Clock::now();
-        if (now - last_ < kLogEvery) {
+        if (last_ && now - *last_ < kLogEvery) {
             return;
         }
         spdlog::warn("store: {} ({} time(s) since the last message)", what, suppressed_);
@@ -62,7 +63,8 @@ class RateLimitedLog {
     }
 
   private:
-    Clock::time_point last_ = Clock::time_point::min();
+    // Empty until the first message (time_point::min() would overflow the subtraction).
+    std::optional<Clock::time_point> last_;
     std::uint64_t suppressed_ = 0;
 };
 
