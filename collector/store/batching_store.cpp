@@ -23,6 +23,9 @@ constexpr const char* kOtherExporters = "other";
 constexpr auto kLogEvery = std::chrono::seconds(10);
 constexpr auto kMinBackoff = std::chrono::milliseconds(10);
 constexpr std::chrono::milliseconds kMaxBackoff{2000};
+// Part of the queue that exporters without back-pressure share equally, the rest being kept
+// for exporters that have nothing queued yet (1/8 of records and of bytes).
+constexpr std::size_t kReserveDivisor = 8;
 
 std::uint64_t now_ns() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -71,6 +74,22 @@ class RateLimitedLog {
 }  // namespace
 
 struct BatchingStore::Impl {
+    struct Share {
+        std::size_t records = 0;
+        std::size_t bytes = 0;
+    };
+    struct Queued {
+        RecordEntry entry;
+        std::size_t bytes = 0;
+        Share* share = nullptr;  // its exporter's, in `shares` (node addresses are stable)
+    };
+    struct StringHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+
     Impl(const StoreConfig& c, std::unique_ptr<StoreBackend> b) : config(c), backend(std::move(b)) {
         next_id = backend->high_water() + 1;
         db_bytes = backend->size_bytes();
@@ -82,6 +101,30 @@ struct BatchingStore::Impl {
     }
 
     std::size_t depth() const { return queue.size() - head; }  // under mu
+
+    // True when an exporter that cannot be back-pressured (UDP) would hold more than its
+    // share: the queue less a reserve, divided by the exporters that have records queued.
+    // Without it, one sender of tiny records at line rate fills the queue and every other
+    // exporter's records are dropped. Its first record always fits, however large.
+    bool over_share(std::string_view exporter, std::size_t bytes) const {  // under mu
+        const auto it = shares.find(exporter);
+        if (it == shares.end()) {
+            return false;
+        }
+        const std::size_t k = shares.size();
+        const std::size_t records =
+            (config.queue_capacity - config.queue_capacity / kReserveDivisor) / k;
+        const std::size_t room = (config.queue_bytes - config.queue_bytes / kReserveDivisor) / k;
+        return it->second.records + 1 > records || it->second.bytes + bytes > room;
+    }
+
+    void release_share(const Queued& q) {  // under mu
+        q.share->records--;
+        q.share->bytes -= q.bytes;
+        if (q.share->records == 0) {
+            shares.erase(q.entry.exporter);
+        }
+    }
 
     // Copies the record into an entry the writer has finished with, when there is one: its
     // buffers are reused, so the ingest thread does not allocate per record.
@@ -109,6 +152,10 @@ struct BatchingStore::Impl {
                 count_drop(origin.exporter);  // nobody would write it
                 return;
             }
+            if (!origin.reliable && over_share(origin.exporter, bytes)) {
+                count_drop(origin.exporter);
+                return;
+            }
             if (full(bytes)) {
                 blocked++;
                 const auto room = [&] { return !full(bytes) || stopped || stop_begun; };
@@ -122,7 +169,10 @@ struct BatchingStore::Impl {
                     return;
                 }
             }
-            queue.push_back({std::move(e), bytes});
+            Share& share = shares.try_emplace(e.exporter).first->second;
+            share.records++;
+            share.bytes += bytes;
+            queue.push_back({std::move(e), bytes, &share});
             queued_bytes += bytes;
             queued.store(depth(), std::memory_order_relaxed);
             queued_bytes_now.store(queued_bytes, std::memory_order_relaxed);
@@ -179,6 +229,7 @@ struct BatchingStore::Impl {
             Queued& q = queue[head + i];
             q.entry.id = next_id++;
             queued_bytes -= q.bytes;
+            release_share(q);
             batch.records.push_back(std::move(q.entry));
         }
         head += n;
@@ -268,6 +319,7 @@ struct BatchingStore::Impl {
                     left);
                 queue.clear();
                 head = 0;
+                shares.clear();
                 queued_bytes = 0;
                 queued.store(0, std::memory_order_relaxed);
                 queued_bytes_now.store(0, std::memory_order_relaxed);
@@ -296,11 +348,6 @@ struct BatchingStore::Impl {
         db_bytes = backend->size_bytes();
     }
 
-    struct Queued {
-        RecordEntry entry;
-        std::size_t bytes = 0;
-    };
-
     const StoreConfig config;
     std::unique_ptr<StoreBackend> backend;
 
@@ -313,6 +360,8 @@ struct BatchingStore::Impl {
     std::size_t head = 0;
     std::vector<RecordEntry> spare;  // written entries, their buffers reused by enqueue()
     std::size_t queued_bytes = 0;
+    // What each exporter with queued records holds, for over_share().
+    std::unordered_map<std::string, Share, StringHash, std::equal_to<>> shares;
     rollup::Delta delta;
     std::int64_t next_id = 1;  // writer only after start
     bool in_flight = false;

@@ -7,7 +7,8 @@
 //
 // When the queue is full, a record from a reliable transport (TCP) waits for room: the ingest
 // thread stops reading sockets and the exporter's buffer holds the data. Other records are
-// dropped and counted per exporter.
+// dropped and counted per exporter, as are those of an exporter that would hold more than
+// its fair share of the queue (see over_share()).
 //
 // Threading: as TraceStore.
 

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <future>
+#include <map>
 #include <thread>
 
 #include "collector/store/trace_store.hpp"
@@ -410,6 +411,37 @@ TYPED_TEST_P(StoreConformance, FullQueueBlocksReliableAndDropsOthers) {
     EXPECT_EQ(store->stats().written, 6u);
 }
 
+TYPED_TEST_P(StoreConformance, OneFloodingExporterLeavesRoomForOthers) {
+    StoreConfig c = this->base_config();
+    c.queue_capacity = 32;
+    auto store = this->open(c);
+    store->start();
+    auto block = this->backend.block_writes();
+    store->consume({"flood", 1}, make_trace({1}));  // the batch the writer holds
+    ASSERT_TRUE(eventually([&] { return store->stats().errors > 0; }));
+    for (int i = 0; i < 100; ++i) {
+        store->consume({"flood", 1}, make_trace({1}));
+    }
+    // Alone, it may hold the queue less the reserve kept for others (1/8): 28 of 32.
+    ASSERT_EQ(store->stats().queued, 28u);  // else the reliable record below would wait
+    // A reliable exporter is back-pressured when the queue is full, never held to a share.
+    store->consume({"tcp", 1, true}, make_trace({3}));
+    for (int i = 0; i < 2; ++i) {
+        store->consume({"quiet", 1}, make_trace({2}));
+        store->consume({"flood", 1}, make_trace({1}));  // now over its third of 28
+    }
+    EXPECT_EQ(store->stats().queued, 31u);
+    using Drops = std::vector<std::pair<std::string, std::uint64_t>>;
+    EXPECT_EQ(store->dropped_by_exporter(), (Drops{{"flood", 72 + 2}}));
+    block.reset();
+    store->flush();
+    std::map<std::uint32_t, int> by_node;
+    for (const auto& row : this->all(*store)) {
+        by_node[std::get<IoamTrace>(row.record).nodes[0].node_id.value_or(0)]++;
+    }
+    EXPECT_EQ(by_node, (std::map<std::uint32_t, int>{{1, 29}, {2, 2}, {3, 1}}));
+}
+
 TYPED_TEST_P(StoreConformance, FailedBatchIsRetriedUntilWritten) {
     auto store = this->open();
     store->start();
@@ -450,7 +482,8 @@ TYPED_TEST_P(StoreConformance, LostStorageIsDetectedAndIdsContinue) {
 REGISTER_TYPED_TEST_SUITE_P(StoreConformance, RoundTripsEveryField, FiltersAndCursors,
                             IdsContinueAfterRetentionAndRestart, RetentionBySize,
                             StopWritesEverythingAndRestartReadsIt, RollupsAnswerFromPackets,
-                            FullQueueBlocksReliableAndDropsOthers, FailedBatchIsRetriedUntilWritten,
-                            LostStorageIsDetectedAndIdsContinue);
+                            FullQueueBlocksReliableAndDropsOthers,
+                            OneFloodingExporterLeavesRoomForOthers,
+                            FailedBatchIsRetriedUntilWritten, LostStorageIsDetectedAndIdsContinue);
 
 }  // namespace ioam::collector::store::conformance
