@@ -1,10 +1,12 @@
 #include "collector/decode/record_decoder.hpp"
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <string_view>
 
 #include "common/ioam/node_data.hpp"
+#include "common/ioam/trace_type.hpp"
 #include "common/ipfix/ioam_elements.hpp"
 #include "common/ipfix/record_layouts.hpp"
 
@@ -274,6 +276,9 @@ Status RecordDecoder::on_record(const source::RecordContext& ctx, const source::
     if (t.options()) {
         return decode_options(ctx, t, values);
     }
+    if (t.reference_exporter) {
+        return decode_reference(ctx, t, values);
+    }
     if (trace == dex) {
         stats_.ignored++;
         return Ok{};
@@ -373,13 +378,21 @@ Status RecordDecoder::decode_trace(const source::RecordContext& ctx, const sourc
         }
     }
     stats_.traces++;
-    const Origin origin{ctx.session.address, ctx.domain,
-                        ctx.session.transport == source::Transport::tcp,
-                        sample_one_in(ctx.session.id, ctx.domain)};
-    for (TraceSink* sink : sinks_) {
-        sink->consume(origin, tr);
-    }
+    emit(ctx, tr);
     return Ok{};
+}
+
+Origin RecordDecoder::origin(const source::RecordContext& ctx) const noexcept {
+    return {ctx.session.address, ctx.domain, ctx.session.transport == source::Transport::tcp,
+            sample_one_in(ctx.session.id, ctx.domain)};
+}
+
+template <typename Record>
+void RecordDecoder::emit(const source::RecordContext& ctx, const Record& record) {
+    const Origin o = origin(ctx);
+    for (TraceSink* sink : sinks_) {
+        sink->consume(o, record);
+    }
 }
 
 Status RecordDecoder::decode_hop_list(const source::RecordContext& ctx, source::Bytes list) {
@@ -423,6 +436,16 @@ Status RecordDecoder::decode_hop_list(const source::RecordContext& ctx, source::
 
 Status RecordDecoder::decode_dex(const source::RecordContext& ctx, const source::Template& t,
                                  std::span<const source::Bytes> values) {
+    if (Status st = parse_dex(ctx, t, values); !st) {
+        return st;
+    }
+    stats_.dex_reports++;
+    emit(ctx, dex_);
+    return Ok{};
+}
+
+Status RecordDecoder::parse_dex(const source::RecordContext& ctx, const source::Template& t,
+                                std::span<const source::Bytes> values) {
     DexReport& d = dex_;
     d = DexReport{};
     d.observation_time_ns = std::uint64_t{ctx.export_time} * 1'000'000'000;
@@ -479,14 +502,122 @@ Status RecordDecoder::decode_dex(const source::RecordContext& ctx, const source:
         d.flow_id = flow_id != 0xffffffffu ? flow_id : std::nullopt;
         d.sequence_number = sequence != 0xffffffffu ? sequence : std::nullopt;
     }
-    stats_.dex_reports++;
-    const Origin origin{ctx.session.address, ctx.domain,
-                        ctx.session.transport == source::Transport::tcp,
-                        sample_one_in(ctx.session.id, ctx.domain)};
-    for (TraceSink* sink : sinks_) {
-        sink->consume(origin, d);
-    }
     return Ok{};
+}
+
+namespace {
+
+// The trace type the reference exporter's fields imply (it sends none): the bits whose
+// fields its template carries. Transit delay, checksum and buffer occupancy it never sends.
+std::uint32_t reference_trace_type(const source::Template& t) noexcept {
+    using trace_type::bit;
+    // By element id: 0 namespace and 1 hop limit imply nothing, 15-16 are DEX fields.
+    constexpr std::array<std::uint32_t, 17> kBits = {
+        0,      0,      bit(0), bit(1),  bit(1),  bit(2),  bit(3), bit(5), bit(6),
+        bit(8), bit(9), bit(9), bit(10), bit(22), bit(22), 0,      0};
+    std::uint32_t type = 0;
+    for (const source::FieldSpec& f : t.fields) {
+        type |= kBits[f.id];  // ids < 17: source::is_reference_exporter()
+    }
+    return type;
+}
+
+// Its one hop limit element is the node's for bit 0 or bit 8, whichever the trace has.
+void fix_reference_hop_limit(IoamNode& node, std::uint32_t type) noexcept {
+    if ((type & trace_type::bit(8)) != 0) {
+        node.hop_limit_wide = node.hop_limit;
+    }
+    if ((type & trace_type::bit(0)) == 0) {
+        node.hop_limit.reset();
+    }
+}
+
+}  // namespace
+
+// Node ids (3 and 7 octets) and the opaque schema id (3 octets) are written little-endian
+// (ioam-exporter ipfix.go, encodeIoam): reversed here into scratch octets.
+std::span<const source::Bytes> RecordDecoder::undo_reference_byte_order(
+    const source::Template& t, std::span<const source::Bytes> values) {
+    reference_values_.assign(values.begin(), values.end());
+    reference_octets_.resize(values.size() * 8);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const std::uint16_t id = t.fields[i].id;
+        if (id != 2 && id != 9 && id != 13) {
+            continue;
+        }
+        std::uint8_t* out = &reference_octets_[i * 8];
+        std::reverse_copy(values[i].begin(), values[i].end(), out);
+        reference_values_[i] = source::Bytes(out, values[i].size());
+    }
+    return reference_values_;
+}
+
+Status RecordDecoder::decode_reference(const source::RecordContext& ctx, const source::Template& t,
+                                       std::span<const source::Bytes> in) {
+    stats_.reference_records++;
+    const std::span<const source::Bytes> values = undo_reference_byte_order(t, in);
+    const std::uint32_t type = reference_trace_type(t);
+    const bool dex = std::any_of(t.fields.begin(), t.fields.end(), [](const source::FieldSpec& f) {
+        return f.role == kDexFlowId || f.role == kDexSequence;
+    });
+    if (dex) {
+        if (Status st = parse_dex(ctx, t, values); !st) {
+            return st;
+        }
+        dex_.trace_type = type;
+        fix_reference_hop_limit(dex_.node, type);
+        stats_.dex_reports++;
+        emit(ctx, dex_);
+        return Ok{};
+    }
+    IoamTrace& tr = reference_trace_;
+    if (tr.nodes.size() == kMaxNodes) {
+        return Errc::too_large;
+    }
+    IoamNode node;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const std::uint8_t role = t.fields[i].role;
+        Status st = role == kNamespace ? set_header_field(role, values[i], tr.observation_domain,
+                                                          tr.namespace_id, tr.trace_type)
+                                       : set_node_field(node, role, values[i]);
+        if (!st) {
+            return st;
+        }
+    }
+    fix_reference_hop_limit(node, type);
+    tr.nodes.push_back(std::move(node));
+    return Ok{};
+}
+
+// The reference exporter's trace message ends: its nodes, in the order of the option's data
+// (the last node to write it first), become one trace.
+Status RecordDecoder::on_set_end(const source::RecordContext& ctx, const source::Template& t) {
+    IoamTrace& tr = reference_trace_;
+    if (!t.reference_exporter || tr.nodes.empty()) {
+        return Ok{};
+    }
+    tr.observation_time_ns = std::uint64_t{ctx.export_time} * 1'000'000'000;
+    tr.observation_domain = ctx.domain;
+    tr.trace_type = reference_trace_type(t);
+    tr.node_len = trace_type::node_len(tr.trace_type);
+    tr.flags = 0;
+    tr.raw_data.clear();
+    Status st = Ok{};
+    for (const IoamNode& node : tr.nodes) {
+        if (st = encode_node(tr.trace_type, node, tr.raw_data); !st) {
+            break;
+        }
+    }
+    if (st && tr.raw_data.size() > kMaxNodeDataOctets) {
+        st = Errc::too_large;
+    }
+    if (st) {
+        stats_.traces++;
+        emit(ctx, tr);
+    }
+    tr.nodes.clear();
+    tr.namespace_id = 0;
+    return st;
 }
 
 }  // namespace ioam::collector::decode

@@ -3,6 +3,8 @@
 // DexReport, recognised by their fields rather than their template ids (ids are scoped to the
 // exporter's session). Trace hops come from ioamTraceData when it decodes (lossless: undefined
 // bits and opaque snapshots included), else from the RFC 6313 subTemplateList of hop records.
+// The reference Go exporter's records (source::is_reference_exporter()) are decoded with its
+// quirks undone: one DEX report per record, one trace per data set of per-node records.
 //
 // Threading: one instance per ingest thread (it reuses its scratch objects).
 
@@ -25,9 +27,10 @@ std::uint8_t role_of(std::uint32_t pen, std::uint16_t id) noexcept;
 struct DecoderStats {
     std::atomic<std::uint64_t> traces{0};
     std::atomic<std::uint64_t> dex_reports{0};
-    std::atomic<std::uint64_t> ignored{0};           // options or other records that are neither
-    std::atomic<std::uint64_t> raw_fallbacks{0};     // ioamTraceData undecodable, list used
-    std::atomic<std::uint64_t> sampling_records{0};  // exporters' sampling options records
+    std::atomic<std::uint64_t> ignored{0};            // options or other records that are neither
+    std::atomic<std::uint64_t> raw_fallbacks{0};      // ioamTraceData undecodable, list used
+    std::atomic<std::uint64_t> sampling_records{0};   // exporters' sampling options records
+    std::atomic<std::uint64_t> reference_records{0};  // of the reference exporter's template
 };
 
 class RecordDecoder final : public source::RecordHandler {
@@ -36,6 +39,7 @@ class RecordDecoder final : public source::RecordHandler {
 
     Status on_record(const source::RecordContext& ctx, const source::Template& t,
                      std::span<const source::Bytes> values) override;
+    Status on_set_end(const source::RecordContext& ctx, const source::Template& t) override;
 
     const DecoderStats& stats() const noexcept { return stats_; }
 
@@ -44,6 +48,15 @@ class RecordDecoder final : public source::RecordHandler {
                         std::span<const source::Bytes> values);
     Status decode_dex(const source::RecordContext& ctx, const source::Template& t,
                       std::span<const source::Bytes> values);
+    Status parse_dex(const source::RecordContext& ctx, const source::Template& t,
+                     std::span<const source::Bytes> values);
+    Status decode_reference(const source::RecordContext& ctx, const source::Template& t,
+                            std::span<const source::Bytes> values);
+    std::span<const source::Bytes> undo_reference_byte_order(const source::Template& t,
+                                                             std::span<const source::Bytes> values);
+    Origin origin(const source::RecordContext& ctx) const noexcept;
+    template <typename Record>
+    void emit(const source::RecordContext& ctx, const Record& record);
     Status decode_options(const source::RecordContext& ctx, const source::Template& t,
                           std::span<const source::Bytes> values);
     std::uint32_t sample_one_in(source::SessionId session, std::uint32_t domain) const noexcept;
@@ -54,6 +67,10 @@ class RecordDecoder final : public source::RecordHandler {
     IoamTrace trace_;  // scratch, reused
     DexReport dex_;
     std::vector<source::Bytes> hop_values_;
+    // The reference exporter's trace message: its per-node records, joined at the set's end.
+    IoamTrace reference_trace_;
+    std::vector<source::Bytes> reference_values_;
+    std::vector<std::uint8_t> reference_octets_;  // its byte-reversed fields
     // --sample 1/N of each (session, domain) that announced it.
     static constexpr std::size_t kMaxSamplingEntries = 65536;
     static constexpr std::uint64_t kMaxSampleOneIn = 1u << 30;

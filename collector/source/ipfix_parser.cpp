@@ -1,5 +1,8 @@
 #include "collector/source/ipfix_parser.hpp"
 
+#include <algorithm>
+#include <array>
+
 namespace ioam::collector::source {
 
 Result<MessageHeader> parse_header(Bytes message) noexcept {
@@ -112,10 +115,26 @@ Status parse_template_set(const SetView& set, const TemplateLimits& limits, Role
         if (t->min_record_len == 0) {
             return Errc::bad_ipfix;  // records of zero octets cannot be delimited
         }
+        t->reference_exporter = is_reference_exporter(*t);
         def.tmpl = std::move(t);
         out.push_back(std::move(def));
     }
     return Ok{};
+}
+
+bool is_reference_exporter(const Template& t) noexcept {
+    constexpr std::uint16_t kTemplateId = 293;
+    constexpr std::uint32_t kPen = 10383;
+    // Its element lengths by id (ioam-exporter ipfix.go, createIOAMTemplateSet).
+    constexpr std::array<std::uint16_t, 17> kLengths = {
+        2, 1, 3, 2, 2, 4, 4, 4, 4, 7, 4, 4, 8, 3, kVariableLength, 4, 4};
+    if (t.id != kTemplateId || t.options() || t.fields.empty() || t.fields[0].pen != kPen ||
+        t.fields[0].id != 0) {
+        return false;
+    }
+    return std::all_of(t.fields.begin(), t.fields.end(), [&](const FieldSpec& f) {
+        return f.pen == kPen && f.id < kLengths.size() && f.length == kLengths[f.id];
+    });
 }
 
 }  // namespace ioam::collector::source

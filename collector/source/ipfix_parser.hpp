@@ -67,8 +67,25 @@ struct Template {
     std::vector<FieldSpec> fields;
     std::size_t min_record_len = 0;  // fixed fields plus one octet per variable-length field
     std::size_t unknown_fields = 0;  // fields with role 0
+    // The reference ioam-exporter's shape (see is_reference_exporter()): its quirks are undone.
+    bool reference_exporter = false;
     bool options() const noexcept { return scope_count > 0; }
+    // How far one record moves the message sequence number: the reference exporter advances it
+    // by the template's field count per record instead of by one (RFC 7011 section 3.1).
+    std::size_t sequence_step() const noexcept { return reference_exporter ? fields.size() : 1; }
 };
+
+// The template of the DEX paper's reference Go exporter (Advanced-Observability/ioam-exporter):
+// id 293, ioamNamespaceId (PEN 10383, id 0, 2 octets) first, and nothing but its enterprise
+// elements 0-16, each with the length it always uses. The project's exporter never sends such
+// a template: its data templates start with observationTimeNanoseconds, its hop templates
+// carry no namespace (common/ipfix/record_layouts.hpp). Records of it need:
+// - node ids (3 and 7 octets) and the opaque schema id (3 octets) byte-reversed: it writes
+//   them little-endian;
+// - a long variable-length field's 2-octet length read little-endian too;
+// - the per-node records of one trace message (no flow id, no sequence) joined into one trace;
+// - its sequence numbers read as advancing by the field count per record (sequence_step()).
+bool is_reference_exporter(const Template& t) noexcept;
 using TemplatePtr = std::shared_ptr<const Template>;
 
 // Maps an element to the decoder's role for it (0 = not understood); fixed at template time.
@@ -123,7 +140,8 @@ Result<std::size_t> walk_records(const Template& t, Bytes data, std::vector<Byte
                     if (data.size() - pos < 2) {
                         return Errc::truncated;
                     }
-                    len = load_u16(&data[pos]);
+                    len = t.reference_exporter ? (data[pos] | data[pos + 1] << 8)
+                                               : load_u16(&data[pos]);
                     pos += 2;
                 }
             }

@@ -288,18 +288,18 @@ void IpfixProcessor::apply(Session& s, Bytes message, std::uint64_t now_ns) {
     d->stats.last_seen_ns = now_ns;
     observer_.on_message(s.info.address, header->domain, message.size());
 
-    std::optional<std::size_t> records = 0;
+    std::optional<std::size_t> advance = 0;  // of the sequence number
     for (const SetView& set : sets_) {
         if (set.id == kTemplateSetId || set.id == kOptionsTemplateSetId) {
             apply_templates(s, *d, set, now_ns);
         } else if (set.id >= kMinDataSetId) {
             auto n = apply_data(s, *d, set, header->export_time, now_ns);
-            records = records && n ? std::optional(*records + *n) : std::nullopt;
+            advance = advance && n ? std::optional(*advance + *n) : std::nullopt;
         } else {
             error(&s, d, IngestError::reserved_set_id);
         }
     }
-    account_sequence(s, *d, header->sequence, records);
+    account_sequence(s, *d, header->sequence, advance);
 }
 
 void IpfixProcessor::apply_templates(Session& s, Domain& d, const SetView& set,
@@ -367,17 +367,20 @@ std::optional<std::size_t> IpfixProcessor::apply_data(Session& s, Domain& d, con
             error(&s, &d, handler_error(st.error()));
         }
     });
+    if (Status st = handler_.on_set_end(ctx, *tmpl); !st) {
+        error(&s, &d, handler_error(st.error()));
+    }
     if (!n) {
         error(&s, &d, IngestError::record_overrun);
         return std::nullopt;
     }
     (tmpl->options() ? d.stats.options_records : d.stats.records) += *n;
     observer_.on_records(s.info.address, d.stats.domain, *n);
-    return *n;
+    return *n * tmpl->sequence_step();
 }
 
 void IpfixProcessor::account_sequence(Session& s, Domain& d, std::uint32_t seq,
-                                      std::optional<std::size_t> records) {
+                                      std::optional<std::size_t> advance) {
     std::uint64_t lost = 0;
     std::uint64_t reordered = 0;
     std::uint64_t restarts = 0;
@@ -395,8 +398,8 @@ void IpfixProcessor::account_sequence(Session& s, Domain& d, std::uint32_t seq,
         }
     }
     if (reordered == 0) {
-        d.next_seq = records
-                         ? std::optional<std::uint32_t>(seq + static_cast<std::uint32_t>(*records))
+        d.next_seq = advance
+                         ? std::optional<std::uint32_t>(seq + static_cast<std::uint32_t>(*advance))
                          : std::nullopt;
     }
     if (lost + reordered + restarts > 0) {

@@ -86,6 +86,9 @@ class RecordHandler {
     virtual ~RecordHandler() = default;
     virtual Status on_record(const RecordContext& ctx, const Template& t,
                              std::span<const Bytes> values) = 0;
+    // After the last record of a data set: records a handler joins (one trace sent as one
+    // record per node) are complete.
+    virtual Status on_set_end(const RecordContext& ctx, const Template& t) = 0;
 };
 
 // Counting hooks for metrics; `exporter` is the IP address (no port: bounded label values),
@@ -204,12 +207,13 @@ class IpfixProcessor {
     void apply(Session& s, Bytes message, std::uint64_t now_ns);
     Domain* domain_for(Session& s, std::uint32_t domain_id);
     void apply_templates(Session& s, Domain& d, const SetView& set, std::uint64_t now_ns);
-    // Returns the number of records, or nullopt when it cannot be known (unknown template or
-    // overrun), which suspends sequence accounting for this message.
+    // Returns how far the records move the sequence number (Template::sequence_step()), or
+    // nullopt when it cannot be known (unknown template or overrun), which suspends sequence
+    // accounting for this message.
     std::optional<std::size_t> apply_data(Session& s, Domain& d, const SetView& set,
                                           std::uint32_t export_time, std::uint64_t now_ns);
     void account_sequence(Session& s, Domain& d, std::uint32_t seq,
-                          std::optional<std::size_t> records);
+                          std::optional<std::size_t> advance);
     void error(const Session* s, Domain* d, IngestError e);
     void publish_counts();
     void remember_ended(const Session& s, std::uint64_t now_ns);

@@ -27,6 +27,10 @@ class RecordingHandler final : public source::RecordHandler, public source::Inge
         records.push_back(std::move(r));
         return Ok{};
     }
+    Status on_set_end(const source::RecordContext&, const source::Template&) override {
+        ++sets;
+        return Ok{};
+    }
     void on_message(std::string_view, std::uint32_t, std::size_t) override { ++messages; }
     void on_records(std::string_view, std::uint32_t, std::size_t) override {}
     void on_error(std::string_view exporter, source::IngestError e) override {
@@ -43,6 +47,7 @@ class RecordingHandler final : public source::RecordHandler, public source::Inge
     std::vector<Recorded> records;
     std::map<std::string, int> errors;
     int messages = 0;
+    int sets = 0;
     std::uint64_t lost = 0, reordered = 0, restarts = 0, unknown_fields = 0;
 };
 
