@@ -78,7 +78,7 @@ constexpr std::uint8_t kExtFlagSequence = 0x40;
 constexpr std::size_t kMaxNodeDataOctets = 255 * 4;
 constexpr std::size_t kMaxNodes = 255;
 
-constexpr std::uint64_t kMax24 = 0xffffff;
+constexpr std::uint64_t kMax24 = 0xffffff;      // trace type, opaque state schema id
 constexpr std::uint64_t kMaxNodeLen = 0x1f;     // NodeLen: 5 bits
 constexpr std::uint64_t kMaxTraceFlags = 0x0f;  // trace option flags: 4 bits
 

@@ -267,14 +267,38 @@ inline void set_raw(IoamNode& n, std::uint64_t raw) noexcept {
     }
 }
 
-// Sets the fields of trace-type `bit` from their shared wire word (the low word_octets(bit)
-// octets of `word`); other fields are left alone.
-inline void set_from_word(IoamNode& n, unsigned bit, std::uint64_t word) noexcept {
+// Trace-type bits with fields: 0 .. kBits - 1.
+inline constexpr unsigned kBits = kInfo[kCount - 1].bit + 1;
+
+// word_octets() of each bit, for run-time lookups.
+inline constexpr auto kWordOctets = [] {
+    std::array<std::uint8_t, kBits> out{};
+    for (unsigned b = 0; b < kBits; ++b) {
+        out[b] = static_cast<std::uint8_t>(word_octets(b));
+    }
+    return out;
+}();
+
+// Sets the fields of trace-type bit `Bit` from their shared wire word (its low
+// word_octets(Bit) octets); other fields are left alone.
+template <unsigned Bit>
+void set_word(IoamNode& n, std::uint64_t word) noexcept {
     for_each([&](auto i) {
-        if (row<i>.bit == bit) {
+        if constexpr (row<i>.bit == Bit) {
             set_raw<i>(n, (word >> shift_of(i)) & row<i>.max());
         }
     });
+}
+
+// The same for a bit known at run time (< kBits): one indirect call to the bit's straight-line
+// setter, not a search of the rows.
+inline void set_from_word(IoamNode& n, unsigned bit, std::uint64_t word) noexcept {
+    using SetWord = void (*)(IoamNode&, std::uint64_t) noexcept;
+    static constexpr auto kSetWord = []<unsigned... B>(std::integer_sequence<unsigned, B...>) {
+        return std::array<SetWord, kBits>{&set_word<B>...};
+    }
+    (std::make_integer_sequence<unsigned, kBits>{});
+    kSetWord[bit](n, word);
 }
 
 namespace detail {

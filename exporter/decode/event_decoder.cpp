@@ -159,7 +159,7 @@ constexpr std::uint32_t dex_bit(unsigned a) {
 }
 
 // One data attribute per trace-type bit 0-11, in bit order (the kernel's IOAM6_EVENT_ATTR_*).
-static_assert(kAttrDexBufferOccupancy - kAttrDexHopLimNodeId == 11);
+static_assert(kAttrDexBufferOccupancy - kAttrDexHopLimNodeId + 1 == node_fields::kBits);
 
 // Reads the network-order data attributes of a DEX event into the node.
 Status decode_dex_node(const Parsed& p, DexReport& r) {
@@ -171,7 +171,7 @@ Status decode_dex_node(const Parsed& p, DexReport& r) {
         r.trace_type |= dex_bit(a);
         // The attribute holds the field's word as in the node data, network order.
         const unsigned bit = a - kAttrDexHopLimNodeId;
-        const std::size_t size = node_fields::word_octets(bit);
+        const std::size_t size = node_fields::kWordOctets[bit];
         const auto payload = p.attr(a);
         if (payload.size() != size) {
             return Errc::bad_attribute_size;
