@@ -106,8 +106,8 @@ constexpr const char* kUpsertSegment =
 
 constexpr const char* kSelectRecord =
     "SELECT r.id,r.kind,r.time_ns,e.address,e.domain,r.obs_domain,p.namespace,r.trace_type,"
-    "r.node_len,r.flags,r.ext_flags,r.flow_id,r.seq,r.raw,r.nodes FROM records r JOIN exporters "
-    "e ON e.id=r.exporter JOIN paths p ON p.id=r.path";
+    "r.node_len,r.flags,r.ext_flags,r.flow_id,r.seq,r.raw,r.nodes,p.path FROM records r JOIN "
+    "exporters e ON e.id=r.exporter JOIN paths p ON p.id=r.path";
 
 // A node or namespace filter matching more paths than this does not narrow the blocks.
 constexpr std::size_t kMaxFilterPaths = 512;
@@ -1034,6 +1034,8 @@ class SqliteBackend final : public StoreBackend {
         out.id = s.i64(0);
         out.exporter = s.text(3);
         out.domain = static_cast<std::uint32_t>(s.i64(4));
+        out.path = s.text(15);
+        out.path.resize(std::min(out.path.size(), out.path.find('|')));  // path_text()'s wide ids
         std::vector<IoamNode> compact;
         const bool has_compact = !s.null(14);
         if (has_compact) {
