@@ -209,9 +209,18 @@ TEST(NodeFields, JsonKeys) {
 }
 
 TEST(NodeFields, StoreBlobRoundTrip) {
-    each_row([](std::size_t, const IoamNode& n, auto) {
+    each_row([](std::size_t i, const IoamNode& n, auto) {
         std::vector<std::uint8_t> blob;
         collector::store::encode_nodes(std::span(&n, 1), blob);
+        // Schema v3 blobs: presence bit r for row r < 16, little endian, first.
+        std::uint32_t mask = 0;
+        for (std::size_t r = 0; r < 16; ++r) {
+            mask |= nf::kInfo[r].bit == nf::kInfo[i].bit ? 1u << r : 0;
+        }
+        ASSERT_GE(blob.size(), 4u);
+        if (i < 16) {
+            EXPECT_EQ(blob[0] | blob[1] << 8 | blob[2] << 16 | std::uint32_t{blob[3]} << 24, mask);
+        }
         std::vector<IoamNode> back;
         ASSERT_TRUE(collector::store::decode_nodes(blob, back));
         ASSERT_EQ(back.size(), 1u);
