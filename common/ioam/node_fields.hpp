@@ -8,20 +8,24 @@
 //   JSON                       common/json/ioam_json.cpp                           json
 //   store blob, v1/v2 columns  collector/store/node_codec.cpp, sqlite_backend.cpp  (index), column
 // The generated element docs (docs/ipfix-elements.md, docs/ioam-elements.xml) follow from the
-// elements. tests/common/ioam/node_fields_test.cpp round-trips every row through every codec.
+// elements. tests/collector/node_fields_test.cpp round-trips every row through every codec.
 //
 // To add a field: add its std::optional member to IoamNode (common/model/ioam_trace.hpp) and
-// one row here, in trace-type bit order, with a new enterprise element id. Nothing else. Rows
-// are appended (never inserted) in practice, since a new field comes with a new bit: the
-// store's presence mask numbers rows by position, so an inserted row would misread stored
-// blobs (node_fields_test pins the existing order).
+// one row here, in trace-type bit order, with a new enterprise element id; then regenerate the
+// element docs (ioam-ie-gen). No codec changes. A field of a bit the code still treats as
+// undefined (12-21) also needs that bit moved to the defined ones in common/ioam/trace_type.hpp
+// and, for DEX events, the kernel's attribute for it (exporter/decode/event_decoder.hpp): the
+// static_asserts below and in the event decoder stop the build until then. Rows are appended,
+// never inserted: the store's presence mask numbers rows by position, so an inserted row would
+// misread stored blobs (node_fields_test pins the existing positions).
 //
 // Not in the table: the Opaque State Snapshot (bit 22), variable length and not an integer;
 // each codec handles it after the rows.
 //
 // Zero cost: the rows are constants of distinct types (one per member pointer) iterated with a
-// fold over their index, so a codec compiles to the straight-line code one would write by hand:
-// no loop, no function pointer, no lookup per field.
+// fold over their index, so a codec compiles to the straight-line code one would write by hand,
+// with no loop or lookup per field. Where the field is known only at run time (an IPFIX
+// template's element, a DEX event's attribute) one array index picks its straight-line setter.
 
 #include <array>
 #include <cstddef>
