@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -112,8 +114,12 @@ class MemoryReader final : public store::TraceReader, public TraceSink {
   private:
     template <typename Rec>
     void add(const Origin& o, const Rec& rec) {
+        std::string path;
+        if constexpr (std::is_same_v<Rec, IoamTrace>) {
+            path = analysis::path_key(rec.nodes);  // what the store keeps with a trace
+        }
         records_.push_back({static_cast<std::int64_t>(records_.size() + 1), std::string(o.exporter),
-                            o.domain, rec});
+                            o.domain, rec, std::move(path)});
     }
 
     template <typename Summary, typename Same>

@@ -45,19 +45,6 @@ std::optional<std::uint64_t> node_identity(const IoamNode& n) noexcept {
     return n.node_id_wide;
 }
 
-std::optional<std::int64_t> segment_delay_ns(std::span<const IoamNode> nodes, std::size_t i,
-                                             FractionUnit unit) noexcept {
-    if (i + 1 >= nodes.size()) {
-        return std::nullopt;
-    }
-    const auto here = node_time_ns(nodes[i], unit);
-    const auto upstream = node_time_ns(nodes[i + 1], unit);
-    if (!here || !upstream) {
-        return std::nullopt;
-    }
-    return *here - *upstream;
-}
-
 std::optional<std::int64_t> end_to_end_ns(std::span<const IoamNode> nodes,
                                           FractionUnit unit) noexcept {
     if (nodes.size() < 2) {

@@ -29,11 +29,6 @@ std::optional<std::int64_t> node_time_ns(const IoamNode& n, FractionUnit unit) n
 // is the one nearly every trace type carries).
 std::optional<std::uint64_t> node_identity(const IoamNode& n) noexcept;
 
-// Delay from the upstream neighbour to nodes[i] (nodes are newest first, so the upstream
-// neighbour of nodes[i] is nodes[i + 1]); nullopt for the first hop or without timestamps.
-std::optional<std::int64_t> segment_delay_ns(std::span<const IoamNode> nodes, std::size_t i,
-                                             FractionUnit unit) noexcept;
-
 // Newest minus oldest hop time, when both carry timestamps and there are two hops or more.
 std::optional<std::int64_t> end_to_end_ns(std::span<const IoamNode> nodes,
                                           FractionUnit unit) noexcept;

@@ -122,7 +122,7 @@ json record_json(const store::StoredRecord& r, analysis::FractionUnit unit) {
     j["exporter"] = r.exporter;
     j["domain"] = r.domain;
     if (const auto* t = std::get_if<IoamTrace>(&r.record)) {
-        j["path"] = analysis::path_key(t->nodes);
+        j["path"] = r.path;
         if (const auto e2e = analysis::end_to_end_ns(t->nodes, unit)) {
             j["end_to_end_ns"] = *e2e;
         }

@@ -369,24 +369,36 @@ struct Correlator::State {
         }
     }
 
-    // The hop at `j` (oldest first) of a trace whose hops 0..j-1 are in `hops` already.
-    void append_hop(std::vector<Hop>& hops, std::uint16_t ns, std::span<const IoamNode> nodes,
-                    std::size_t j) {
-        const std::size_t i = nodes.size() - 1 - j;  // newest-first index
-        const IoamNode& n = nodes[i];
-        Hop h;
-        h.hop.node = identity(n);
-        h.hop.time_ns = analysis::node_time_ns(n, config.fraction_unit);
-        h.hop.segment_ns = analysis::segment_delay_ns(nodes, i, config.fraction_unit);
-        h.hop.transit_delay_ns = n.transit_delay;
-        h.hop.queue_depth = n.queue_depth;
-        if (j == 0) {
-            h.chain = path_start(ns, h.hop.node);
-        } else {
-            h.chain = path_next(hops[j - 1].chain, h.hop.node);
-            learn_continued(hops[j - 1].chain, h.hop.node);
+    // Hops `from`..`to` (oldest first) of a trace whose hops 0..from-1 are in `hops` already.
+    // Each node's time is computed once: a hop's segment delay takes its upstream's.
+    void append_hops(std::vector<Hop>& hops, std::uint16_t ns, std::span<const IoamNode> nodes,
+                     std::size_t from, std::size_t to) {
+        const auto at = [&](std::size_t j) -> const IoamNode& {
+            return nodes[nodes.size() - 1 - j];  // nodes are newest first
+        };
+        std::optional<std::int64_t> upstream;
+        if (from > 0) {
+            upstream = analysis::node_time_ns(at(from - 1), config.fraction_unit);
         }
-        hops.push_back(h);
+        for (std::size_t j = from; j <= to; ++j) {
+            const IoamNode& n = at(j);
+            Hop h;
+            h.hop.node = identity(n);
+            h.hop.time_ns = analysis::node_time_ns(n, config.fraction_unit);
+            if (h.hop.time_ns && upstream) {
+                h.hop.segment_ns = *h.hop.time_ns - *upstream;
+            }
+            upstream = h.hop.time_ns;
+            h.hop.transit_delay_ns = n.transit_delay;
+            h.hop.queue_depth = n.queue_depth;
+            if (j == 0) {
+                h.chain = path_start(ns, h.hop.node);
+            } else {
+                h.chain = path_next(hops[j - 1].chain, h.hop.node);
+                learn_continued(hops[j - 1].chain, h.hop.node);
+            }
+            hops.push_back(h);
+        }
     }
 
     void link(std::uint32_t si) {
@@ -635,9 +647,7 @@ struct Correlator::State {
         r.ns = t.namespace_id;
         r.trace_type = t.trace_type;
         r.hops.reserve(t.nodes.size());
-        for (std::size_t j = 0; j < t.nodes.size(); ++j) {
-            append_hop(r.hops, r.ns, t.nodes, j);
-        }
+        append_hops(r.hops, r.ns, t.nodes, 0, t.nodes.size() - 1);
         r.hops.back().hop.reported = true;
         timeless_bytes += sizeof(Timeless) + r.hops.capacity() * sizeof(Hop);
         timeless.push_back(std::move(r));
@@ -704,9 +714,7 @@ struct Correlator::State {
                 return;
             }
             const std::size_t cap = s.hops.capacity();
-            for (std::size_t j = s.hops.size(); j <= r; ++j) {
-                append_hop(s.hops, s.ns, t.nodes, j);
-            }
+            append_hops(s.hops, s.ns, t.nodes, s.hops.size(), r);
             hop_bytes += (s.hops.capacity() - cap) * sizeof(Hop);
         }
         s.hops[r].hop.reported = true;

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "common/ioam/node_data.hpp"
+#include "common/ioam/node_fields.hpp"
 #include "common/ioam/trace_type.hpp"
 #include "common/ipfix/ioam_elements.hpp"
 #include "common/ipfix/record_layouts.hpp"
@@ -31,30 +32,16 @@ enum Role : std::uint8_t {
     kDexSequence,
     kDexFlags,
     kDexExtFlags,
-    // Per-node fields from here on.
-    kHopLimit,
-    kNodeId,
-    kIngressIf,
-    kEgressIf,
-    kTimestampSecs,
-    kTimestampFrac,
-    kTransitDelay,
-    kNamespaceData,
-    kQueueDepth,
-    kChecksum,
-    kHopLimitWide,
-    kNodeIdWide,
-    kIngressIfWide,
-    kEgressIfWide,
-    kNamespaceDataWide,
-    kBufferOccupancy,
     kOpaqueSchema,
     kOpaqueData,
     // Sampling options record (RFC 5477 section 8.2.2-3).
     kSamplingInterval,
     kSamplingSpace,
+    // Per-node fields from here on: kNodeField + their row in the node field table.
+    kNodeField,
     kUnderstood = 0xff,
 };
+static_assert(kNodeField + node_fields::kCount < kUnderstood, "roles are one octet");
 
 struct Named {
     std::string_view name;
@@ -62,7 +49,7 @@ struct Named {
 };
 
 // Element names are the registry's (common/ipfix/ioam_elements.cpp): the numbers come from
-// there, so they are written down once.
+// there, so they are written down once. The per-node fields follow from the node field table.
 constexpr std::array kRoleNames = {
     Named{"observationTimeNanoseconds", kObservationTime},
     Named{"observationDomainId", kObservationDomain},
@@ -76,22 +63,6 @@ constexpr std::array kRoleNames = {
     Named{"ioamDexSequenceNumber", kDexSequence},
     Named{"ioamDexFlags", kDexFlags},
     Named{"ioamDexExtFlags", kDexExtFlags},
-    Named{"ioamHopLimit", kHopLimit},
-    Named{"ioamNodeId", kNodeId},
-    Named{"ioamIngressIfId", kIngressIf},
-    Named{"ioamEgressIfId", kEgressIf},
-    Named{"ioamTimestampSeconds", kTimestampSecs},
-    Named{"ioamTimestampFraction", kTimestampFrac},
-    Named{"ioamTransitDelay", kTransitDelay},
-    Named{"ioamNamespaceData", kNamespaceData},
-    Named{"ioamQueueDepth", kQueueDepth},
-    Named{"ioamChecksumComplement", kChecksum},
-    Named{"ioamHopLimitWide", kHopLimitWide},
-    Named{"ioamNodeIdWide", kNodeIdWide},
-    Named{"ioamIngressIfIdWide", kIngressIfWide},
-    Named{"ioamEgressIfIdWide", kEgressIfWide},
-    Named{"ioamNamespaceDataWide", kNamespaceDataWide},
-    Named{"ioamBufferOccupancy", kBufferOccupancy},
     Named{"ioamOpaqueSchemaId", kOpaqueSchema},
     Named{"ioamOpaqueData", kOpaqueData},
     Named{"samplingPacketInterval", kSamplingInterval},
@@ -109,9 +80,7 @@ constexpr std::uint8_t kExtFlagSequence = 0x40;
 constexpr std::size_t kMaxNodeDataOctets = 255 * 4;
 constexpr std::size_t kMaxNodes = 255;
 
-// Widths of the IOAM fields narrower than the model's integer types.
-constexpr std::uint64_t kMax24 = 0xffffff;
-constexpr std::uint64_t kMax56 = 0xffffffffffffff;
+constexpr std::uint64_t kMax24 = 0xffffff;      // trace type, opaque state schema id
 constexpr std::uint64_t kMaxNodeLen = 0x1f;     // NodeLen: 5 bits
 constexpr std::uint64_t kMaxTraceFlags = 0x0f;  // trace option flags: 4 bits
 
@@ -142,40 +111,25 @@ Status set_field(std::optional<T>& out, Bytes b,
     return Ok{};
 }
 
+using SetNodeField = Status (*)(IoamNode&, Bytes) noexcept;
+
+// One setter per node field table row, indexed by role - kNodeField.
+constexpr auto kNodeFieldSetters = [] {
+    std::array<SetNodeField, node_fields::kCount> out{};
+    node_fields::for_each([&](auto i) {
+        out[i] = [](IoamNode& n, Bytes b) noexcept {
+            constexpr const auto& f = node_fields::row<decltype(i)::value>;
+            return set_field(n.*f.member, b, f.max());
+        };
+    });
+    return out;
+}();
+
 Status set_node_field(IoamNode& n, std::uint8_t role, Bytes b) {
+    if (role >= kNodeField && role < kNodeField + node_fields::kCount) {
+        return kNodeFieldSetters[role - kNodeField](n, b);
+    }
     switch (role) {
-        case kHopLimit:
-            return set_field(n.hop_limit, b);
-        case kNodeId:
-            return set_field(n.node_id, b, kMax24);
-        case kIngressIf:
-            return set_field(n.ingress_if_id, b);
-        case kEgressIf:
-            return set_field(n.egress_if_id, b);
-        case kTimestampSecs:
-            return set_field(n.timestamp_secs, b);
-        case kTimestampFrac:
-            return set_field(n.timestamp_frac, b);
-        case kTransitDelay:
-            return set_field(n.transit_delay, b);
-        case kNamespaceData:
-            return set_field(n.namespace_data, b);
-        case kQueueDepth:
-            return set_field(n.queue_depth, b);
-        case kChecksum:
-            return set_field(n.checksum_complement, b);
-        case kHopLimitWide:
-            return set_field(n.hop_limit_wide, b);
-        case kNodeIdWide:
-            return set_field(n.node_id_wide, b, kMax56);
-        case kIngressIfWide:
-            return set_field(n.ingress_if_id_wide, b);
-        case kEgressIfWide:
-            return set_field(n.egress_if_id_wide, b);
-        case kNamespaceDataWide:
-            return set_field(n.namespace_data_wide, b);
-        case kBufferOccupancy:
-            return set_field(n.buffer_occupancy, b);
         case kOpaqueSchema: {
             std::optional<std::uint32_t> schema;
             if (Status st = set_field(schema, b, kMax24); !st) {
@@ -254,6 +208,10 @@ std::uint8_t role_of(std::uint32_t pen, std::uint16_t id) noexcept {
                 // Understood elements without a use get a non-zero role to count as known.
                 out.push_back({e->pen, e->id, n.role == kNone ? kUnderstood : n.role});
             }
+        }
+        for (std::size_t i = 0; i < node_fields::kCount; ++i) {
+            const ipfix::ElementSpec& e = node_fields::kInfo[i].element;
+            out.push_back({e.pen, e.id, static_cast<std::uint8_t>(kNodeField + i)});
         }
         return out;
     }();

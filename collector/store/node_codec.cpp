@@ -2,22 +2,21 @@
 
 #include <cstddef>
 #include <optional>
-#include <tuple>
 #include <type_traits>
+
+#include "common/ioam/node_fields.hpp"
 
 namespace ioam::collector::store {
 
 namespace {
 
-// Every optional member but the opaque state, in mask bit order.
-template <typename Node>
-auto fields(Node& n) {
-    return std::tie(n.hop_limit, n.node_id, n.ingress_if_id, n.egress_if_id, n.timestamp_secs,
-                    n.timestamp_frac, n.transit_delay, n.namespace_data, n.queue_depth,
-                    n.checksum_complement, n.hop_limit_wide, n.node_id_wide, n.ingress_if_id_wide,
-                    n.egress_if_id_wide, n.namespace_data_wide, n.buffer_occupancy);
-}
+// The presence mask: bit i for node field table row i, and the opaque state above the 16 rows
+// of schema version 3 (a row added later takes the next free bit, so old blobs still read).
 constexpr std::uint32_t kOpaqueBit = 1u << 16;
+constexpr std::uint32_t mask_bit(std::size_t row) {
+    return std::uint32_t{1} << (row < 16 ? row : row + 1);
+}
+static_assert(node_fields::kCount < 31, "the presence mask is 32 bits");
 
 template <typename T>
 void put(std::vector<std::uint8_t>& out, T v) {
@@ -63,10 +62,14 @@ class Reader {
 void encode_nodes(std::span<const IoamNode> nodes, std::vector<std::uint8_t>& out) {
     for (const IoamNode& n : nodes) {
         std::uint32_t mask = n.opaque_state ? kOpaqueBit : 0;
-        std::uint32_t bit = 1;
-        std::apply([&](auto&... f) { ((mask |= f ? bit : 0, bit <<= 1), ...); }, fields(n));
+        node_fields::for_each(
+            [&](auto i) { mask |= (n.*node_fields::row<i>.member) ? mask_bit(i) : 0; });
         put(out, mask);
-        std::apply([&](auto&... f) { ((f ? put(out, *f) : void()), ...); }, fields(n));
+        node_fields::for_each([&](auto i) {
+            if (const auto& f = n.*node_fields::row<i>.member) {
+                put(out, *f);
+            }
+        });
         if (n.opaque_state) {
             put(out, n.opaque_state->schema_id);
             put(out, static_cast<std::uint16_t>(n.opaque_state->data.size()));
@@ -84,21 +87,13 @@ bool decode_nodes(std::span<const std::uint8_t> in, std::vector<IoamNode>& out) 
             return false;
         }
         bool ok = true;
-        std::uint32_t bit = 1;
-        std::apply(
-            [&](auto&... f) {
-                (
-                    [&] {
-                        if (mask & bit) {
-                            typename std::remove_cvref_t<decltype(f)>::value_type v{};
-                            ok = ok && r.get(v);
-                            f = v;
-                        }
-                        bit <<= 1;
-                    }(),
-                    ...);
-            },
-            fields(n));
+        node_fields::for_each([&](auto i) {
+            if (ok && (mask & mask_bit(i)) != 0) {
+                typename std::remove_cvref_t<decltype(node_fields::row<i>)>::value_type v{};
+                ok = r.get(v);
+                n.*node_fields::row<i>.member = v;
+            }
+        });
         if (!ok) {
             return false;
         }

@@ -22,6 +22,9 @@ struct StoredRecord {
     std::string exporter;
     std::uint32_t domain = 0;
     std::variant<IoamTrace, DexReport> record;
+    // The record's node identities oldest first (analysis::path_key), as the store computed
+    // them once when it wrote the record: readers pass it on rather than recompute it.
+    std::string path;
     RecordKind kind() const noexcept {
         return std::holds_alternative<IoamTrace>(record) ? RecordKind::trace : RecordKind::dex;
     }

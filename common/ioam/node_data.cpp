@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "common/ioam/node_fields.hpp"
 #include "common/ioam/trace_type.hpp"
 #include "common/ioam/wire.hpp"
 
@@ -15,53 +16,6 @@ using trace_type::bit;
 constexpr std::uint32_t kNoSchema = 0xffffffu;
 constexpr std::size_t kMaxOpaqueOctets = 255 * 4;  // 8-bit length in 4-octet units
 constexpr std::size_t kReserveNodes = 61;          // a full kernel trace of 4-octet nodes (244 / 4)
-
-// One subfield of a data field: its width and the node member it maps to. A subfield that
-// is `always` present (the hop limits) is never read as "unavailable".
-template <typename Opt>
-struct Sub {
-    unsigned bits;
-    Opt* field;
-    bool always = false;
-};
-template <typename Opt>
-Sub(unsigned, Opt*, bool = false) -> Sub<Opt>;
-
-// Calls f(bit, subfields...) for each data field of bits 0-11 in wire order. Node is
-// IoamNode or const IoamNode, so that the decoder and the encoder share one table.
-template <typename Node, typename F>
-void for_each_field(Node& n, F&& f) {
-    f(0u, Sub{8, &n.hop_limit, true}, Sub{24, &n.node_id});
-    f(1u, Sub{16, &n.ingress_if_id}, Sub{16, &n.egress_if_id});
-    f(2u, Sub{32, &n.timestamp_secs});
-    f(3u, Sub{32, &n.timestamp_frac});
-    f(4u, Sub{32, &n.transit_delay});
-    f(5u, Sub{32, &n.namespace_data});
-    f(6u, Sub{32, &n.queue_depth});
-    f(7u, Sub{32, &n.checksum_complement});
-    f(8u, Sub{8, &n.hop_limit_wide, true}, Sub{56, &n.node_id_wide});
-    f(9u, Sub{32, &n.ingress_if_id_wide}, Sub{32, &n.egress_if_id_wide});
-    f(10u, Sub{64, &n.namespace_data_wide});
-    f(11u, Sub{32, &n.buffer_occupancy});
-}
-
-template <typename Opt>
-void assign(const Sub<Opt>& s, std::uint64_t raw) {
-    using T = typename Opt::value_type;
-    if (s.always || raw != wire::ones(s.bits)) {
-        *s.field = static_cast<T>(raw);
-    }
-}
-
-template <typename Opt>
-bool fits(const Sub<Opt>& s) {
-    return !s.field->has_value() || static_cast<std::uint64_t>(**s.field) <= wire::ones(s.bits);
-}
-
-template <typename Opt>
-std::uint64_t raw_of(const Sub<Opt>& s) {
-    return s.field->has_value() ? static_cast<std::uint64_t>(**s.field) : wire::ones(s.bits);
-}
 
 // Undefined bits 12-21: one all-ones word each after bit 11's field. They count one unit of
 // NodeLen each, and nothing else does among them.
@@ -109,13 +63,16 @@ void encode_opaque_state(const std::optional<OpaqueState>& os, std::vector<std::
 Status decode_into(std::uint32_t type, unsigned undefined, std::span<const std::uint8_t> data,
                    IoamNode& node, std::size_t& consumed) {
     wire::Reader in(data);
-    for_each_field(node, [&](unsigned b, const auto&... subs) {
-        if ((type & bit(b)) == 0) {
+    std::uint64_t word = 0;
+    node_fields::for_each([&](auto i) {
+        constexpr const auto& f = node_fields::row<i>;
+        if ((type & bit(f.bit)) == 0) {
             return;
         }
-        unsigned shift = (subs.bits + ...);
-        const std::uint64_t word = in.take(shift / 8);
-        ((shift -= subs.bits, assign(subs, (word >> shift) & wire::ones(subs.bits))), ...);
+        if constexpr (node_fields::opens_word(i)) {
+            word = in.take(node_fields::word_octets(f.bit));
+        }
+        node_fields::set_raw<i>(node, (word >> node_fields::shift_of(i)) & f.max());
     });
     in.take_bytes(std::size_t{undefined} * 4);
     if ((type & trace_type::kOpaqueStateBit) != 0) {
@@ -193,20 +150,27 @@ Status encode_node(std::uint32_t type, const IoamNode& node, std::vector<std::ui
         return Errc::invalid_argument;
     }
     bool in_range = true;
-    for_each_field(node, [&](unsigned b, const auto&... subs) {
-        in_range = in_range && ((type & bit(b)) == 0 || (fits(subs) && ...));
+    node_fields::for_each([&](auto i) {
+        constexpr const auto& f = node_fields::row<i>;
+        const auto& v = node.*f.member;
+        in_range = in_range && ((type & bit(f.bit)) == 0 || !v || std::uint64_t{*v} <= f.max());
     });
     const bool opaque = (type & trace_type::kOpaqueStateBit) != 0;
     if (!in_range || (opaque && !check_opaque_state(node.opaque_state))) {
         return Errc::invalid_argument;
     }
-    for_each_field(node, [&](unsigned b, const auto&... subs) {
-        if ((type & bit(b)) == 0) {
+    std::uint64_t word = 0;
+    node_fields::for_each([&](auto i) {
+        constexpr const auto& f = node_fields::row<i>;
+        if ((type & bit(f.bit)) == 0) {
             return;
         }
-        std::uint64_t word = 0;
-        ((word = (subs.bits >= 64 ? 0 : word << subs.bits) | raw_of(subs)), ...);
-        wire::put(out, word, (subs.bits + ...) / 8);
+        const auto& v = node.*f.member;
+        word =
+            (node_fields::opens_word(i) ? 0 : word << f.bits) | (v ? std::uint64_t{*v} : f.max());
+        if constexpr (node_fields::shift_of(i) == 0) {
+            wire::put(out, word, node_fields::word_octets(f.bit));
+        }
     });
     for (unsigned i = undefined_count(type); i > 0; --i) {
         wire::put(out, wire::ones(32), 4);

@@ -1,6 +1,10 @@
 #include "common/ipfix/ioam_elements.hpp"
 
+#include <algorithm>
 #include <array>
+#include <utility>
+
+#include "common/ioam/node_fields.hpp"
 
 namespace ioam::ipfix {
 namespace {
@@ -8,8 +12,9 @@ namespace {
 using enum DataType;
 
 // Semantics and units use the IANA registry spellings (RFC 7012 section 3.2, "IPFIX Information
-// Element Units"), which ipfixcol2/libfds accepts as they are.
-constexpr std::array kElements = {
+// Element Units"), which ipfixcol2/libfds accepts as they are. The per-node field elements are
+// in the node field table (common/ioam/node_fields.hpp), merged in below.
+constexpr std::array kRecordElements = {
     // IANA elements.
     ElementSpec{"observationDomainId", 0, 149, 4, unsigned32, "identifier", "",
                 "Identifier of the Observation Domain that observed the IOAM data: one per "
@@ -34,40 +39,6 @@ constexpr std::array kElements = {
     ElementSpec{"ioamNamespaceId", kPen, 0, 2, unsigned16, "identifier", "",
                 "IOAM-Namespace-ID of the option (RFC 9197 section 4.3): the administrative "
                 "scope that gives the namespace-specific fields their meaning."},
-    ElementSpec{"ioamHopLimit", kPen, 1, 1, unsigned8, "quantity", "hops",
-                "Hop_Lim a node recorded (trace type bit 0): the IPv6 Hop Limit of the packet "
-                "when that node processed it (RFC 9197 section 4.4.2.1)."},
-    ElementSpec{"ioamNodeId", kPen, 2, 3, unsigned32, "identifier", "",
-                "24-bit node_id a node recorded (trace type bit 0), unique within the IOAM "
-                "namespace (RFC 9197 section 4.4.2.1)."},
-    ElementSpec{"ioamIngressIfId", kPen, 3, 2, unsigned16, "identifier", "",
-                "16-bit ingress_if_id (trace type bit 1): the interface on which the node "
-                "received the packet (RFC 9197 section 4.4.2.2)."},
-    ElementSpec{"ioamEgressIfId", kPen, 4, 2, unsigned16, "identifier", "",
-                "16-bit egress_if_id (trace type bit 1): the interface through which the node "
-                "forwarded the packet (RFC 9197 section 4.4.2.2)."},
-    ElementSpec{"ioamTimestampSeconds", kPen, 5, 4, unsigned32, "default", "seconds",
-                "Seconds part of the time the node received the packet (trace type bit 2); the "
-                "epoch and format are those of the namespace (RFC 9197 sections 4.4.2.3, 5)."},
-    ElementSpec{"ioamTimestampFraction", kPen, 6, 4, unsigned32, "default", "",
-                "Sub-second part of the reception time (trace type bit 3): nanoseconds for PTP, "
-                "microseconds for POSIX, a binary fraction for NTP timestamps, as the namespace "
-                "defines (RFC 9197 sections 4.4.2.4, 5); Linux writes microseconds."},
-    ElementSpec{"ioamNamespaceData", kPen, 7, 4, unsigned32, "default", "",
-                "4-octet namespace-specific data (trace type bit 5), opaque outside the "
-                "namespace (RFC 9197 section 4.4.2.6)."},
-    ElementSpec{"ioamQueueDepth", kPen, 8, 4, unsigned32, "quantity", "",
-                "Current length of the egress interface queue (trace type bit 6, RFC 9197 "
-                "section 4.4.2.7); Linux writes the egress qdisc backlog in octets."},
-    ElementSpec{"ioamNodeIdWide", kPen, 9, 7, unsigned64, "identifier", "",
-                "56-bit wide node_id (trace type bit 8, RFC 9197 section 4.4.2.9)."},
-    ElementSpec{"ioamIngressIfIdWide", kPen, 10, 4, unsigned32, "identifier", "",
-                "32-bit wide ingress_if_id (trace type bit 9, RFC 9197 section 4.4.2.10)."},
-    ElementSpec{"ioamEgressIfIdWide", kPen, 11, 4, unsigned32, "identifier", "",
-                "32-bit wide egress_if_id (trace type bit 9, RFC 9197 section 4.4.2.10)."},
-    ElementSpec{"ioamNamespaceDataWide", kPen, 12, 8, unsigned64, "default", "",
-                "8-octet namespace-specific data (trace type bit 10, RFC 9197 section "
-                "4.4.2.11)."},
     ElementSpec{"ioamOpaqueSchemaId", kPen, 13, 3, unsigned32, "identifier", "",
                 "24-bit Schema ID of the Opaque State Snapshot (trace type bit 22): how to "
                 "interpret ioamOpaqueData (RFC 9197 section 4.4.2.12)."},
@@ -80,15 +51,6 @@ constexpr std::array kElements = {
     ElementSpec{"ioamDexSequenceNumber", kPen, 16, 4, unsigned32, "default", "",
                 "IOAM Direct Exporting Sequence Number (RFC 9326 section 3.2), present when "
                 "extension flag bit 1 is set: per-flow packet counter, starts at 0, wraps."},
-    ElementSpec{"ioamTransitDelay", kPen, 17, 4, unsigned32, "quantity", "nanoseconds",
-                "Time the packet spent in the node, from reception to transmission (trace type "
-                "bit 4, RFC 9197 section 4.4.2.5); the most significant bit flags an overflow."},
-    ElementSpec{"ioamChecksumComplement", kPen, 18, 4, unsigned32, "default", "",
-                "Checksum Complement (trace type bit 7, RFC 9197 section 4.4.2.8): a value the "
-                "node wrote to keep an upper-layer checksum valid, meaningless on its own."},
-    ElementSpec{"ioamBufferOccupancy", kPen, 19, 4, unsigned32, "quantity", "",
-                "Occupancy of the buffer pool shared by the node's queues (trace type bit 11, "
-                "RFC 9197 section 4.4.2.13); units are implementation specific."},
     ElementSpec{"ioamTraceType", kPen, 20, 3, unsigned32, "flags", "",
                 "24-bit IOAM-Trace-Type (RFC 9197 section 4.4.1), RFC bit 0 being the most "
                 "significant (0x800000): which data fields each node wrote."},
@@ -112,10 +74,20 @@ constexpr std::array kElements = {
     ElementSpec{"ioamDexExtFlags", kPen, 27, 1, unsigned8, "flags", "",
                 "Extension-Flags of the Direct Exporting option (RFC 9326 section 3.2): 0x80 = "
                 "Flow ID present, 0x40 = Sequence Number present."},
-    ElementSpec{"ioamHopLimitWide", kPen, 28, 1, unsigned8, "quantity", "hops",
-                "Hop_Lim a node recorded with its wide node id (trace type bit 8, RFC 9197 "
-                "section 4.4.2.9)."},
 };
+
+// IANA elements first, then enterprise ones in id order: the order of the generated docs.
+constexpr auto kElements = [] {
+    std::array<ElementSpec, kRecordElements.size() + node_fields::kCount> out{};
+    auto end = std::copy(kRecordElements.begin(), kRecordElements.end(), out.begin());
+    for (const auto& f : node_fields::kInfo) {
+        *end++ = f.element;
+    }
+    std::sort(out.begin(), out.end(), [](const ElementSpec& a, const ElementSpec& b) {
+        return std::pair(a.pen != 0, a.id) < std::pair(b.pen != 0, b.id);
+    });
+    return out;
+}();
 
 }  // namespace
 

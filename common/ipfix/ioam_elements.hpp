@@ -1,5 +1,6 @@
 #pragma once
-// The project's IPFIX Information Elements and record layouts: the single source of truth.
+// The project's IPFIX Information Elements: the single source of truth, the per-node field
+// elements coming from the node field table (common/ioam/node_fields.hpp).
 // docs/ipfix-elements.md and the ipfixcol2/libfds element file are generated from this
 // table (tool ioam-ie-gen) and a test checks that the committed copies agree.
 //

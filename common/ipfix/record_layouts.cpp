@@ -5,6 +5,8 @@
 #include <string_view>
 #include <utility>
 
+#include "common/ioam/node_fields.hpp"
+
 namespace ioam::ipfix {
 namespace {
 
@@ -38,50 +40,40 @@ std::optional<T> narrow(std::optional<std::uint64_t> v) {
     return v ? std::optional<T>(static_cast<T>(*v)) : std::nullopt;
 }
 
-// Binds an IoamNode member to a NodeField, so each field is named once.
-template <auto Member>
-constexpr NodeField field(std::string_view name, unsigned bitno) {
-    return {name, bit(bitno), [](const IoamNode& n) noexcept { return widen(n.*Member); },
+// Row I of the node field table as a NodeField.
+template <std::size_t I>
+constexpr NodeField field() {
+    using Row = std::remove_cvref_t<decltype(node_fields::row<I>)>;
+    return {node_fields::row<I>.element.name, bit(node_fields::row<I>.bit),
+            [](const IoamNode& n) noexcept { return widen(n.*Row::member); },
             [](IoamNode& n, std::optional<std::uint64_t> v) {
-                using T = typename std::remove_reference_t<decltype(n.*Member)>::value_type;
-                n.*Member = narrow<T>(v);
+                n.*Row::member = narrow<typename Row::value_type>(v);
             }};
 }
 
-// Bit order, and within a bit the order of the fields on the wire.
-constexpr std::array kNodeFields = {
-    field<&IoamNode::hop_limit>("ioamHopLimit", 0),
-    field<&IoamNode::node_id>("ioamNodeId", 0),
-    field<&IoamNode::ingress_if_id>("ioamIngressIfId", 1),
-    field<&IoamNode::egress_if_id>("ioamEgressIfId", 1),
-    field<&IoamNode::timestamp_secs>("ioamTimestampSeconds", 2),
-    field<&IoamNode::timestamp_frac>("ioamTimestampFraction", 3),
-    field<&IoamNode::transit_delay>("ioamTransitDelay", 4),
-    field<&IoamNode::namespace_data>("ioamNamespaceData", 5),
-    field<&IoamNode::queue_depth>("ioamQueueDepth", 6),
-    field<&IoamNode::checksum_complement>("ioamChecksumComplement", 7),
-    field<&IoamNode::hop_limit_wide>("ioamHopLimitWide", 8),
-    field<&IoamNode::node_id_wide>("ioamNodeIdWide", 8),
-    field<&IoamNode::ingress_if_id_wide>("ioamIngressIfIdWide", 9),
-    field<&IoamNode::egress_if_id_wide>("ioamEgressIfIdWide", 9),
-    field<&IoamNode::namespace_data_wide>("ioamNamespaceDataWide", 10),
-    field<&IoamNode::buffer_occupancy>("ioamBufferOccupancy", 11),
-    NodeField{"ioamOpaqueSchemaId", kOpaqueBit,
-              [](const IoamNode& n) noexcept {
-                  return n.opaque_state ? std::optional<std::uint64_t>(n.opaque_state->schema_id)
-                                        : std::nullopt;
-              },
-              [](IoamNode& n, std::optional<std::uint64_t> v) {
-                  if (!v) {
-                      n.opaque_state.reset();
-                      return;
-                  }
-                  if (!n.opaque_state) {
-                      n.opaque_state.emplace();
-                  }
-                  n.opaque_state->schema_id = static_cast<std::uint32_t>(*v);
-              }},
-};
+constexpr NodeField kOpaqueSchemaField{
+    "ioamOpaqueSchemaId", kOpaqueBit,
+    [](const IoamNode& n) noexcept {
+        return n.opaque_state ? std::optional<std::uint64_t>(n.opaque_state->schema_id)
+                              : std::nullopt;
+    },
+    [](IoamNode& n, std::optional<std::uint64_t> v) {
+        if (!v) {
+            n.opaque_state.reset();
+            return;
+        }
+        if (!n.opaque_state) {
+            n.opaque_state.emplace();
+        }
+        n.opaque_state->schema_id = static_cast<std::uint32_t>(*v);
+    }};
+
+// Bit order, and within a bit the order of the fields on the wire: the table's rows, then the
+// opaque state snapshot's schema id (bit 22).
+constexpr auto kNodeFields = []<std::size_t... I>(std::index_sequence<I...>) {
+    return std::array{field<I>()..., kOpaqueSchemaField};
+}
+(std::make_index_sequence<node_fields::kCount>{});
 
 const NodeField* node_field(const ElementSpec& e) {
     for (const auto& f : kNodeFields) {

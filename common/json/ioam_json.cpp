@@ -1,6 +1,9 @@
 #include "common/json/ioam_json.hpp"
 
 #include <cstdio>
+#include <string_view>
+
+#include "common/ioam/node_fields.hpp"
 
 namespace ioam::json {
 namespace {
@@ -8,7 +11,7 @@ namespace {
 using nlohmann::json;
 
 template <typename T>
-void put(json& j, const char* key, const std::optional<T>& v) {
+void put(json& j, std::string_view key, const std::optional<T>& v) {
     if (v) {
         j[key] = *v;
     }
@@ -35,22 +38,10 @@ std::string trace_type_hex(std::uint32_t trace_type) {
 
 json to_json(const IoamNode& n) {
     json j = json::object();
-    put(j, "hop_limit", n.hop_limit);
-    put(j, "node_id", n.node_id);
-    put(j, "ingress_if_id", n.ingress_if_id);
-    put(j, "egress_if_id", n.egress_if_id);
-    put(j, "timestamp_secs", n.timestamp_secs);
-    put(j, "timestamp_frac", n.timestamp_frac);
-    put(j, "transit_delay", n.transit_delay);
-    put(j, "namespace_data", n.namespace_data);
-    put(j, "queue_depth", n.queue_depth);
-    put(j, "checksum_complement", n.checksum_complement);
-    put(j, "hop_limit_wide", n.hop_limit_wide);
-    put(j, "node_id_wide", n.node_id_wide);
-    put(j, "ingress_if_id_wide", n.ingress_if_id_wide);
-    put(j, "egress_if_id_wide", n.egress_if_id_wide);
-    put(j, "namespace_data_wide", n.namespace_data_wide);
-    put(j, "buffer_occupancy", n.buffer_occupancy);
+    node_fields::for_each([&](auto i) {
+        constexpr const auto& f = node_fields::row<i>;
+        put(j, f.json, n.*f.member);
+    });
     if (n.opaque_state) {
         j["opaque_state"] = {{"schema_id", n.opaque_state->schema_id},
                              {"data", hex(n.opaque_state->data)}};

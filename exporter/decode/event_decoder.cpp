@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "common/ioam/node_data.hpp"
+#include "common/ioam/node_fields.hpp"
 #include "common/ioam/trace_type.hpp"
 
 namespace ioam::exporter::decode {
@@ -36,21 +37,6 @@ T load_be(const std::uint8_t* p) {
         v = static_cast<T>((v << 8) | p[i]);
     }
     return v;
-}
-
-template <typename T>
-constexpr T all_ones() {
-    return static_cast<T>(~T{0});
-}
-
-// Absent when the node wrote all ones of the field's width (RFC 9197 "unavailable").
-template <typename T>
-std::optional<T> field(std::uint64_t v, unsigned bits) {
-    const std::uint64_t ones = bits == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << bits) - 1;
-    if ((v & ones) == ones) {
-        return std::nullopt;
-    }
-    return static_cast<T>(v & ones);
 }
 
 struct Parsed {
@@ -172,6 +158,9 @@ constexpr std::uint32_t dex_bit(unsigned a) {
     return trace_type::kOpaqueStateBit;
 }
 
+// One data attribute per trace-type bit 0-11, in bit order (the kernel's IOAM6_EVENT_ATTR_*).
+static_assert(kAttrDexBufferOccupancy - kAttrDexHopLimNodeId + 1 == node_fields::kBits);
+
 // Reads the network-order data attributes of a DEX event into the node.
 Status decode_dex_node(const Parsed& p, DexReport& r) {
     IoamNode& n = r.node;
@@ -180,58 +169,16 @@ Status decode_dex_node(const Parsed& p, DexReport& r) {
             continue;
         }
         r.trace_type |= dex_bit(a);
-        const bool wide = a >= kAttrDexHopLimNodeIdWide && a <= kAttrDexNamespaceDataWide;
-        const std::size_t size = wide ? 8 : 4;
+        // The attribute holds the field's word as in the node data, network order.
+        const unsigned bit = a - kAttrDexHopLimNodeId;
+        const std::size_t size = node_fields::kWordOctets[bit];
         const auto payload = p.attr(a);
         if (payload.size() != size) {
             return Errc::bad_attribute_size;
         }
-        const std::uint64_t v =
-            wide ? load_be<std::uint64_t>(payload.data()) : load_be<std::uint32_t>(payload.data());
-        switch (a) {
-            case kAttrDexHopLimNodeId:
-                n.hop_limit = field<std::uint8_t>(v >> 24, 8);
-                n.node_id = field<std::uint32_t>(v, 24);
-                break;
-            case kAttrDexIngressEgress:
-                n.ingress_if_id = field<std::uint16_t>(v >> 16, 16);
-                n.egress_if_id = field<std::uint16_t>(v, 16);
-                break;
-            case kAttrDexTimestamp:
-                n.timestamp_secs = field<std::uint32_t>(v, 32);
-                break;
-            case kAttrDexTimestampFrac:
-                n.timestamp_frac = field<std::uint32_t>(v, 32);
-                break;
-            case kAttrDexTransit:
-                n.transit_delay = field<std::uint32_t>(v, 32);
-                break;
-            case kAttrDexNamespaceData:
-                n.namespace_data = field<std::uint32_t>(v, 32);
-                break;
-            case kAttrDexQueueDepth:
-                n.queue_depth = field<std::uint32_t>(v, 32);
-                break;
-            case kAttrDexChecksum:
-                n.checksum_complement = field<std::uint32_t>(v, 32);
-                break;
-            case kAttrDexHopLimNodeIdWide:
-                n.hop_limit_wide = field<std::uint8_t>(v >> 56, 8);
-                n.node_id_wide = field<std::uint64_t>(v, 56);
-                break;
-            case kAttrDexIngressEgressWide:
-                n.ingress_if_id_wide = field<std::uint32_t>(v >> 32, 32);
-                n.egress_if_id_wide = field<std::uint32_t>(v, 32);
-                break;
-            case kAttrDexNamespaceDataWide:
-                n.namespace_data_wide = field<std::uint64_t>(v, 64);
-                break;
-            case kAttrDexBufferOccupancy:
-                n.buffer_occupancy = field<std::uint32_t>(v, 32);
-                break;
-            default:
-                break;
-        }
+        const std::uint64_t v = size == 8 ? load_be<std::uint64_t>(payload.data())
+                                          : load_be<std::uint32_t>(payload.data());
+        node_fields::set_from_word(n, bit, v);
     }
     for (unsigned a = kAttrDexBit12; a <= kAttrDexBit21; ++a) {
         if (p.has(a)) {  // undefined fields: only their presence is recorded

@@ -11,6 +11,7 @@
 
 #include "collector/store/node_codec.hpp"
 #include "common/ioam/node_data.hpp"
+#include "common/ioam/node_fields.hpp"
 #include "common/ioam/trace_type.hpp"
 
 namespace ioam::collector::store {
@@ -105,8 +106,8 @@ constexpr const char* kUpsertSegment =
 
 constexpr const char* kSelectRecord =
     "SELECT r.id,r.kind,r.time_ns,e.address,e.domain,r.obs_domain,p.namespace,r.trace_type,"
-    "r.node_len,r.flags,r.ext_flags,r.flow_id,r.seq,r.raw,r.nodes FROM records r JOIN exporters "
-    "e ON e.id=r.exporter JOIN paths p ON p.id=r.path";
+    "r.node_len,r.flags,r.ext_flags,r.flow_id,r.seq,r.raw,r.nodes,p.path FROM records r JOIN "
+    "exporters e ON e.id=r.exporter JOIN paths p ON p.id=r.path";
 
 // A node or namespace filter matching more paths than this does not narrow the blocks.
 constexpr std::size_t kMaxFilterPaths = 512;
@@ -322,30 +323,41 @@ std::variant<IoamTrace, DexReport> old_record(const Stmt& r, std::vector<IoamNod
     return d;
 }
 
+// The `hops` columns of versions 1 and 2: the node field table's, then the opaque state.
+std::string old_hops_query() {
+    std::string q = "SELECT ";
+    for (const auto& f : node_fields::kInfo) {
+        if (!f.column.empty()) {
+            q.append(f.column).append(",");
+        }
+    }
+    return q + "opaque_schema,opaque_data FROM hops WHERE record_id=? ORDER BY idx";
+}
+
+// Index in old_hops_query() of row `row`'s column (of the opaque schema for row == kCount).
+constexpr int old_hop_column(std::size_t row) {
+    int col = 0;
+    for (std::size_t i = 0; i < row; ++i) {
+        col += node_fields::kInfo[i].column.empty() ? 0 : 1;
+    }
+    return col;
+}
+
 std::vector<IoamNode> old_hops(Stmt& h, std::int64_t id) {
     std::vector<IoamNode> nodes;
     h.bind(1, id);
     each_row(h, [&] {
         IoamNode& n = nodes.emplace_back();
-        n.hop_limit = h.opt<std::uint8_t>(0);
-        n.node_id = h.opt<std::uint32_t>(1);
-        n.ingress_if_id = h.opt<std::uint16_t>(2);
-        n.egress_if_id = h.opt<std::uint16_t>(3);
-        n.timestamp_secs = h.opt<std::uint32_t>(4);
-        n.timestamp_frac = h.opt<std::uint32_t>(5);
-        n.transit_delay = h.opt<std::uint32_t>(6);
-        n.namespace_data = h.opt<std::uint32_t>(7);
-        n.queue_depth = h.opt<std::uint32_t>(8);
-        n.checksum_complement = h.opt<std::uint32_t>(9);
-        n.hop_limit_wide = h.opt<std::uint8_t>(10);
-        n.node_id_wide = h.opt<std::uint64_t>(11);
-        n.ingress_if_id_wide = h.opt<std::uint32_t>(12);
-        n.egress_if_id_wide = h.opt<std::uint32_t>(13);
-        n.namespace_data_wide = h.opt<std::uint64_t>(14);
-        n.buffer_occupancy = h.opt<std::uint32_t>(15);
-        if (!h.null(16)) {
-            const auto data = h.blob(17);
-            n.opaque_state = OpaqueState{static_cast<std::uint32_t>(h.i64(16)),
+        node_fields::for_each([&](auto i) {
+            using Row = std::remove_cvref_t<decltype(node_fields::row<i>)>;
+            if constexpr (!node_fields::row<i>.column.empty()) {
+                n.*Row::member = h.opt<typename Row::value_type>(old_hop_column(i));
+            }
+        });
+        const int schema = old_hop_column(node_fields::kCount);
+        if (!h.null(schema)) {
+            const auto data = h.blob(schema + 1);
+            n.opaque_state = OpaqueState{static_cast<std::uint32_t>(h.i64(schema)),
                                          std::vector<std::uint8_t>(data.begin(), data.end())};
         }
     });
@@ -693,12 +705,7 @@ class SqliteBackend final : public StoreBackend {
             Stmt r(db,
                    "SELECT id,kind,time_ns,exporter,domain,namespace,trace_type,node_len,flags,"
                    "ext_flags,flow_id,seq,raw FROM records_v2 ORDER BY id");
-            Stmt h(db,
-                   "SELECT hop_limit,node_id,ingress_if,egress_if,ts_secs,ts_frac,"
-                   "transit_delay,namespace_data,queue_depth,checksum,hop_limit_wide,"
-                   "node_id_wide,ingress_if_wide,egress_if_wide,namespace_data_wide,"
-                   "buffer_occupancy,opaque_schema,opaque_data FROM hops WHERE record_id=? ORDER "
-                   "BY idx");
+            Stmt h(db, old_hops_query().c_str());
             Batch batch;
             const auto flush = [&] {
                 insert_batch(batch);
@@ -1027,6 +1034,8 @@ class SqliteBackend final : public StoreBackend {
         out.id = s.i64(0);
         out.exporter = s.text(3);
         out.domain = static_cast<std::uint32_t>(s.i64(4));
+        out.path = s.text(15);
+        out.path.resize(std::min(out.path.size(), out.path.find('|')));  // path_text()'s wide ids
         std::vector<IoamNode> compact;
         const bool has_compact = !s.null(14);
         if (has_compact) {
