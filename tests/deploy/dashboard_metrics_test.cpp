@@ -15,6 +15,7 @@
 #include "tests/collector/ioam_messages.hpp"
 #include "tests/collector/net_helpers.hpp"
 #include "tests/collector/temp_path.hpp"
+#include "tests/common/metrics/exposition.hpp"
 
 namespace ioam::collector {
 namespace {
@@ -137,6 +138,41 @@ std::set<std::string> expect_exposed(const std::string& exposition,
     return used;
 }
 
+// The metric a template variable takes its values from (label_values(METRIC{...}, label)).
+std::string variable_metric(const std::string& name) {
+    const json dash = load_dashboard();
+    for (const json& v : dash.at("templating").at("list")) {
+        if (v.at("name") == name) {
+            std::smatch m;
+            const std::string def = v.at("definition").get<std::string>();
+            if (std::regex_search(def, m, std::regex(R"(label_values\(([A-Za-z_:][\w:]*))"))) {
+                return m[1].str();
+            }
+        }
+    }
+    ADD_FAILURE() << "no label_values variable " << name;
+    return "";
+}
+
+// Linux writes "not available" in the transit delay field: a panel built on it stays empty on
+// a healthy Linux demo, and says so.
+TEST(Dashboard, PanelsOnFieldsLinuxLeavesEmptySaySo) {
+    const json dash = load_dashboard();
+    for (const json& p : dash.at("panels")) {
+        for (const json& t : p.at("targets")) {
+            if (t.at("expr").get<std::string>().find("ioam_hop_transit_delay") !=
+                std::string::npos) {
+                EXPECT_NE(p.at("title").get<std::string>().find("Linux"), std::string::npos)
+                    << p.at("title");
+                EXPECT_NE(p.value("description", "").find("Linux does not fill"), std::string::npos)
+                    << p.at("title");
+            }
+        }
+    }
+    EXPECT_EQ(variable_metric("node").find("transit"), std::string::npos)
+        << "$node must not depend on a field Linux leaves empty";
+}
+
 TEST(Dashboard, EveryExpressionNamesAMetric) {
     for (const std::string& e : expressions(load_dashboard())) {
         EXPECT_FALSE(metric_names(e).empty()) << e;
@@ -186,6 +222,14 @@ TEST(Dashboard, EveryMetricIsExposedByALiveCollector) {
 
     const std::set<std::string> used =
         expect_exposed(body, [](const std::string& m) { return !is_exporter_metric(m); });
+    // $node lists every node of the trace, the last one (the sink) included.
+    const std::string node_metric = variable_metric("node");
+    const auto exposition = ioam::metrics::test::parse_exposition(body);
+    for (const char* node : {"1", "2", "3"}) {
+        EXPECT_FALSE(exposition.find(node_metric, {{"node", node}}).empty())
+            << node_metric << " has no series of node " << node << ":\n"
+            << body;
+    }
     // The panels the dashboard promises.
     for (const char* m :
          {"ioam_hop_transit_delay_seconds_bucket", "ioam_segment_delay_seconds_bucket",
