@@ -16,6 +16,7 @@
 #include "tests/collector/net_helpers.hpp"
 #include "tests/collector/temp_path.hpp"
 #include "tests/common/metrics/exposition.hpp"
+#include "tests/common/metrics/promtool.hpp"
 
 namespace ioam::collector {
 namespace {
@@ -122,6 +123,17 @@ bool is_zombie(pid_t pid) {
     return line.find(") Z ") != std::string::npos;
 }
 
+// A binary's /metrics passes promtool's parser and linter (units, _total, help texts).
+void expect_promtool_clean(const std::string& exposition) {
+    const auto problems = ioam::metrics::test::promtool_problems(exposition);
+    if (!problems) {
+        std::cerr << "SKIPPED LOUDLY: promtool not installed (Debian package prometheus): "
+                     "/metrics not linted\n";
+        return;
+    }
+    EXPECT_EQ(*problems, "") << exposition;
+}
+
 // Every metric of the dashboard that `keep` selects has a sample in `exposition`.
 std::set<std::string> expect_exposed(const std::string& exposition,
                                      const std::function<bool(const std::string&)>& keep) {
@@ -220,6 +232,7 @@ TEST(Dashboard, EveryMetricIsExposedByALiveCollector) {
                body.find("ioam_path_packets_total{") != std::string::npos;
     })) << body;
 
+    expect_promtool_clean(body);
     const std::set<std::string> used =
         expect_exposed(body, [](const std::string& m) { return !is_exporter_metric(m); });
     // $node lists every node of the trace, the last one (the sink) included.
@@ -265,6 +278,7 @@ TEST(Dashboard, EveryExporterMetricIsExposedByALiveExporter) {
         }
         FAIL() << "no /metrics from ioam-exporter: " << why;
     }
+    expect_promtool_clean(body);
     const std::set<std::string> used = expect_exposed(body, is_exporter_metric);
     EXPECT_TRUE(used.contains("ioam_exporter_kernel_drops_total"));
     child.signal(SIGTERM);
