@@ -110,7 +110,7 @@ struct Pipeline::Impl {
                 [](const Export& x) { return x.builder->stats().records; });
         counter("ioam_exporter_messages_total", "IPFIX messages sent",
                 [](const Export& x) { return x.sink->stats().messages; });
-        counter("ioam_exporter_bytes_total", "IPFIX octets sent",
+        counter("ioam_exporter_bytes_total", "Bytes of IPFIX messages sent",
                 [](const Export& x) { return x.sink->stats().octets; });
         counter("ioam_exporter_send_errors_total", "Failed sends and broken connections",
                 [](const Export& x) { return x.sink->stats().send_errors; });

@@ -413,7 +413,8 @@ void CollectorMetrics::watch_store(store::TraceStore& s) {
     };
     r.gauge_function("ioam_collector_store_queue_depth", "Records waiting for the store's writer")
         .add({}, stat(&store::StoreStats::queued));
-    r.gauge_function("ioam_collector_store_queue_bytes", "Estimated memory of the records waiting")
+    r.gauge_function("ioam_collector_store_queue_bytes",
+                     "Estimated memory of the records waiting for the store's writer")
         .add({}, stat(&store::StoreStats::queued_bytes));
     r.counter_function("ioam_collector_store_dropped_total",
                        "UDP records dropped because the store queue was full")
@@ -441,7 +442,8 @@ void CollectorMetrics::watch_store(store::TraceStore& s) {
     r.counter_function("ioam_collector_store_retention_deleted_total",
                        "Records removed by retention")
         .add({}, stat(&store::StoreStats::retained_deleted));
-    r.gauge_function("ioam_collector_store_size_bytes", "SQLite pages in use times page size")
+    r.gauge_function("ioam_collector_store_size_bytes",
+                     "Size of the SQLite database (pages in use times page size)")
         .add({}, stat(&store::StoreStats::db_bytes));
     Histogram& latency =
         r.histogram("ioam_collector_store_batch_seconds", "Duration of one SQLite write batch", {},
@@ -459,7 +461,8 @@ void CollectorMetrics::watch_listener(const source::IpfixListener& l) {
         .add({}, stat(&source::ListenerStats::udp_datagrams));
     r.counter_function(
          "ioam_collector_udp_kernel_drops_total",
-         "UDP datagrams the kernel dropped before the collector read them (SO_MEMINFO)")
+         "UDP datagrams the kernel dropped because the receive buffer was full (raise "
+         "--udp-receive-buffer)")
         .add({}, stat(&source::ListenerStats::udp_kernel_drops));
     r.counter_function("ioam_collector_tcp_connections_total", "TCP exporter connections accepted")
         .add({}, stat(&source::ListenerStats::tcp_connections));
@@ -533,7 +536,8 @@ void CollectorMetrics::watch_correlator(const correlate::Correlator& c) {
             "DEX reports without flow id or sequence number (not counted as packets)",
             &S::unjoinable);
     counter("ioam_correlator_forgotten_keys_total",
-            "Keys of closed packets dropped before their window to keep the byte bound",
+            "Closed packets forgotten before their correlation window ended, to stay under "
+            "--correlation-max-bytes: a late report of one is no longer recognised as late",
             &S::forgotten);
     gauge("ioam_correlator_pending", "Packets and timeless reports awaiting a decision",
           &S::pending);
