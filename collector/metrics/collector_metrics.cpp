@@ -66,9 +66,11 @@ struct StringHash {
 template <typename Key, typename Value, typename Hash = std::hash<Key>>
 class SeriesCache {
   public:
-    // evict(value) removes the entry's series from their families.
-    SeriesCache(std::size_t cap, Clock::duration ttl, std::function<void(const Value&)> evict)
-        : cap_(cap), ttl_(ttl), evict_(std::move(evict)) {}
+    // evict(value) removes the entry's series from their families; refuse() returns the
+    // families' sink series (counted as refused), for keys beyond the cap.
+    SeriesCache(std::size_t cap, Clock::duration ttl, std::function<void(Value&)> evict,
+                std::function<Value()> refuse)
+        : cap_(cap), ttl_(ttl), evict_(std::move(evict)), refuse_(std::move(refuse)) {}
 
     template <typename K, typename Make>
     Value& get(const K& key, Clock::time_point now, Make&& make) {
@@ -80,8 +82,8 @@ class SeriesCache {
             return it->second.value;
         }
         if (map_.size() >= cap_) {
-            // Past the cap the families are full too: make() returns their sink series.
-            overflow_ = make();
+            // No label lookups for keys past the cap either: a flood of them stays cheap.
+            overflow_ = refuse_();
             return overflow_;
         }
         return map_.emplace(Key(key), Slot{make(), now}).first->second.value;
@@ -94,18 +96,20 @@ class SeriesCache {
     };
     void sweep(Clock::time_point now) {
         last_sweep_ = now;
-        std::erase_if(map_, [&](const auto& entry) {
-            if (now - entry.second.used < ttl_) {
-                return false;
+        for (auto it = map_.begin(); it != map_.end();) {
+            if (now - it->second.used < ttl_) {
+                ++it;
+                continue;
             }
-            evict_(entry.second.value);
-            return true;
-        });
+            evict_(it->second.value);
+            it = map_.erase(it);
+        }
     }
 
     std::size_t cap_;
     Clock::duration ttl_;
-    std::function<void(const Value&)> evict_;
+    std::function<void(Value&)> evict_;
+    std::function<Value()> refuse_;
     std::unordered_map<Key, Slot, Hash, std::equal_to<>> map_;
     Clock::time_point last_sweep_{};
     Value overflow_{};
@@ -200,43 +204,17 @@ struct CollectorMetrics::Impl {
                              {"flow", "node"}, c.max_dex_flows)),
           decoded_traces(decoded.with({"trace"})),
           decoded_dex(decoded.with({"dex"})),
-          exporter_cache(c.max_exporters, c.series_ttl,
-                         [this](const ExporterSeries& s) {
-                             messages.remove(*s.messages);
-                             records.remove(*s.records);
-                             bytes.remove(*s.bytes);
-                             seq_lost.remove(*s.seq_lost);
-                             seq_reordered.remove(*s.seq_reordered);
-                             seq_restarts.remove(*s.seq_restarts);
-                         }),
-          address_cache(c.max_exporters, c.series_ttl,
-                        [this](const AddressSeries& s) {
-                            unknown_fields.remove(*s.unknown_fields);
-                            for (Counter* e : s.errors) {
-                                errors.remove(*e);
-                            }
-                        }),
-          node_cache(c.max_series_per_family, c.series_ttl,
-                     [this](const NodeSeries& s) {
-                         transit.remove(*s.transit);
-                         queue_depth.remove(*s.queue);
-                         node_packets.remove(*s.packets);
-                     }),
-          segment_cache(c.max_series_per_family, c.series_ttl,
-                        [this](const SegmentSeries& s) {
-                            segment.remove(*s.delay);
-                            segment_lost.remove(*s.lost);
-                        }),
-          path_cache(c.max_series_per_family, c.series_ttl,
-                     [this](const PathSeries& s) {
-                         path_delay.remove(*s.delay);
-                         path_packets.remove(*s.packets);
-                         path_lost.remove(*s.lost);
-                     }),
-          dex_cache(c.max_dex_flows, c.series_ttl, [this](const DexFlow& f) {
-              dex_reports.remove(*f.reports);
-              dex_lost.remove(*f.lost);
-          }) {
+          exporter_cache(c.max_exporters, c.series_ttl, evictor<ExporterSeries>(),
+                         refuser<ExporterSeries>()),
+          address_cache(c.max_exporters, c.series_ttl, evictor<AddressSeries>(),
+                        refuser<AddressSeries>()),
+          node_cache(c.max_series_per_family, c.series_ttl, evictor<NodeSeries>(),
+                     refuser<NodeSeries>()),
+          segment_cache(c.max_series_per_family, c.series_ttl, evictor<SegmentSeries>(),
+                        refuser<SegmentSeries>()),
+          path_cache(c.max_series_per_family, c.series_ttl, evictor<PathSeries>(),
+                     refuser<PathSeries>()),
+          dex_cache(c.max_dex_flows, c.series_ttl, evictor<DexFlow>(), refuser<DexFlow>()) {
         // The reasons are known from start-up: their series exist at zero.
         for (const auto reason : {IncompleteReason::ipfix_loss, IncompleteReason::exporter_silent,
                                   IncompleteReason::evicted, IncompleteReason::unknown}) {
@@ -253,31 +231,84 @@ struct CollectorMetrics::Impl {
         Counter* seq_lost = nullptr;
         Counter* seq_reordered = nullptr;
         Counter* seq_restarts = nullptr;
+        template <typename F>
+        void visit(Impl& m, F&& f) {
+            f(m.messages, messages);
+            f(m.records, records);
+            f(m.bytes, bytes);
+            f(m.seq_lost, seq_lost);
+            f(m.seq_reordered, seq_reordered);
+            f(m.seq_restarts, seq_restarts);
+        }
     };
     // Keyed by address: errors may come before a message header names the domain.
     struct AddressSeries {
         std::array<Counter*, source::kIngestErrorCount> errors{};
         Counter* unknown_fields = nullptr;
+        template <typename F>
+        void visit(Impl& m, F&& f) {
+            for (Counter*& e : errors) {
+                f(m.errors, e);
+            }
+            f(m.unknown_fields, unknown_fields);
+        }
     };
     struct NodeSeries {
         Histogram* transit = nullptr;
         Gauge* queue = nullptr;
         Counter* packets = nullptr;
+        template <typename F>
+        void visit(Impl& m, F&& f) {
+            f(m.transit, transit);
+            f(m.queue_depth, queue);
+            f(m.node_packets, packets);
+        }
     };
     struct SegmentSeries {
         Histogram* delay = nullptr;
         Counter* lost = nullptr;
+        template <typename F>
+        void visit(Impl& m, F&& f) {
+            f(m.segment, delay);
+            f(m.segment_lost, lost);
+        }
     };
     struct PathSeries {
         Histogram* delay = nullptr;
         Counter* packets = nullptr;
         Counter* lost = nullptr;
+        template <typename F>
+        void visit(Impl& m, F&& f) {
+            f(m.path_delay, delay);
+            f(m.path_packets, packets);
+            f(m.path_lost, lost);
+        }
     };
     struct DexFlow {
         std::optional<std::uint32_t> last_seq;
         Counter* reports = nullptr;
         Counter* lost = nullptr;
+        template <typename F>
+        void visit(Impl& m, F&& f) {
+            f(m.dex_reports, reports);
+            f(m.dex_lost, lost);
+        }
     };
+
+    // Cache callbacks over every (family, series) pair of an entry.
+    template <typename Value>
+    std::function<void(Value&)> evictor() {
+        return
+            [this](Value& v) { v.visit(*this, [](auto& family, auto* s) { family.remove(*s); }); };
+    }
+    template <typename Value>
+    std::function<Value()> refuser() {
+        return [this] {
+            Value v;
+            v.visit(*this, [](auto& family, auto*& s) { s = &family.refuse(); });
+            return v;
+        };
+    }
 
     AddressSeries& address(std::string_view a, Clock::time_point t) {
         return address_cache.get(a, t, [&] {

@@ -119,6 +119,12 @@ class Family {
     }
     // The only series of a family without labels: same as with({}).
     Metric& get() { return with(std::span<const std::string_view>{}); }
+    // The sink, counted as refused, without a lookup: for callers that keep their own bounded
+    // map of series and know this label set is past the cap.
+    Metric& refuse() {
+        dropped_.Increment();
+        return *sink_;
+    }
 
     // Drops a series returned by with() from the exposition; references to it dangle from now
     // on. The sink and series removed already are ignored.

@@ -205,15 +205,19 @@ TEST(CollectorMetrics, StaleSeriesAreEvictedAndMakeRoomForNewOnes) {
         reg, {.max_dex_flows = 2, .series_ttl = std::chrono::seconds(60), .now = test_now});
     m.consume(Origin{"e", 1}, dex(1, 0));
     m.consume(Origin{"e", 1}, dex(2, 0));
-    m.consume(Origin{"e", 1}, dex(3, 0));  // over the cap: not reported
+    m.consume(Origin{"e", 1}, dex(3, 0));  // over the cap: not reported, counted as refused
+    m.consume(Origin{"e", 1}, dex(3, 1));
     Exposition e = parse_exposition(reg.render());
     EXPECT_EQ(e.find("ioam_dex_flow_reports_total").size(), 2u);
     EXPECT_FALSE(e.value("ioam_dex_flow_reports_total", {{"flow", "3"}, {"node", "4"}}));
+    EXPECT_EQ(value_of(e, "ioam_metrics_series_dropped_total",
+                       {{"family", "ioam_dex_flow_reports_total"}}),
+              2);
 
     test_now_value += std::chrono::seconds(30);
     m.consume(Origin{"e", 1}, dex(2, 1));  // flow 2 stays fresh
     test_now_value += std::chrono::seconds(31);
-    m.consume(Origin{"e", 1}, dex(3, 1));  // flow 1 is 61 s old: it goes, flow 3 comes in
+    m.consume(Origin{"e", 1}, dex(3, 2));  // flow 1 is 61 s old: it goes, flow 3 comes in
     e = parse_exposition(reg.render());
     EXPECT_FALSE(e.value("ioam_dex_flow_reports_total", {{"flow", "1"}, {"node", "4"}}));
     EXPECT_EQ(value_of(e, "ioam_dex_flow_reports_total", {{"flow", "2"}, {"node", "4"}}), 2);

@@ -197,6 +197,17 @@ TEST(MetricsCap, OverflowGoesToUnrenderedSinkAndIsCounted) {
     EXPECT_EQ(e.find("c_total").size(), 2u);
 }
 
+TEST(MetricsCap, RefuseCountsWithoutALookup) {
+    Registry reg;
+    auto& f = reg.counter("c_total", "C.", {"k"}, 1);
+    auto& sink = f.refuse();
+    EXPECT_EQ(&sink, &f.refuse());
+    EXPECT_EQ(f.size(), 0u);
+    f.with({"a"});
+    EXPECT_EQ(&sink, &f.with({"b"}));
+    EXPECT_EQ(dropped(reg, "c_total"), 3);
+}
+
 TEST(MetricsCap, WrongLabelCountGoesToSink) {
     Registry reg;
     auto& f = reg.gauge("g", "G.", {"a", "b"});
