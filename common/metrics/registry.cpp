@@ -1,5 +1,6 @@
 #include "common/metrics/registry.hpp"
 
+#include <prometheus/check_names.h>
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
@@ -14,30 +15,6 @@
 
 namespace ioam::metrics {
 namespace {
-
-bool is_alpha(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
-
-// [a-zA-Z_:][a-zA-Z0-9_:]*
-bool valid_metric_name(std::string_view s) {
-    if (s.empty() || is_digit(s[0])) {
-        return false;
-    }
-    return std::all_of(s.begin(), s.end(),
-                       [](char c) { return is_alpha(c) || is_digit(c) || c == ':'; });
-}
-
-// [a-zA-Z_][a-zA-Z0-9_]*, not starting with "__" (reserved for Prometheus' internal use).
-bool valid_label_name(std::string_view s) {
-    if (s.empty() || is_digit(s[0]) || s.starts_with("__")) {
-        return false;
-    }
-    return std::all_of(s.begin(), s.end(), [](char c) { return is_alpha(c) || is_digit(c); });
-}
 
 [[noreturn]] void invalid(std::string_view family, std::string_view why) {
     throw std::invalid_argument("metric family '" + std::string(family) + "': " + std::string(why));
@@ -273,7 +250,7 @@ Registry::Entry* Registry::check_locked(prometheus::MetricType type, bool functi
                                         std::string_view name, std::string_view help,
                                         const std::vector<std::string>& label_names,
                                         const std::vector<double>& buckets) {
-    if (!valid_metric_name(name)) {
+    if (!prometheus::CheckMetricName(std::string(name))) {
         invalid(name, "invalid metric name");
     }
     if (type == prometheus::MetricType::Counter && !name.ends_with("_total")) {
@@ -284,7 +261,7 @@ Registry::Entry* Registry::check_locked(prometheus::MetricType type, bool functi
         invalid(name, "help text must be one line without backslashes");
     }
     for (std::size_t i = 0; i < label_names.size(); ++i) {
-        if (!valid_label_name(label_names[i])) {
+        if (!prometheus::CheckLabelName(label_names[i])) {
             invalid(name, "invalid label name '" + label_names[i] + "'");
         }
         if (type == prometheus::MetricType::Histogram && label_names[i] == "le") {
