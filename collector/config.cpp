@@ -64,6 +64,7 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
     std::uint64_t template_lifetime_s = c.processor.udp_template_lifetime_ns / kNsPerSecond;
     std::uint64_t session_idle_s = c.processor.udp_session_idle_ns / kNsPerSecond;
     std::uint64_t exporter_silent_s = c.routes.exporter_silent_ns / kNsPerSecond;
+    auto series_ttl_s = static_cast<std::uint64_t>(c.metrics.series_ttl.count());
     config::add_unsigned(app, "--udp-template-lifetime", template_lifetime_s,
                          "seconds a UDP template lives without a refresh", 1, kWeek);
     config::add_unsigned(app, "--udp-session-idle", session_idle_s,
@@ -151,6 +152,10 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
                          1, kMaxCount);
     config::add_unsigned(app, "--max-dex-flows", c.metrics.max_dex_flows,
                          "(flow, node) series for DEX loss", 1, kMaxCount);
+    config::add_unsigned(app, "--metrics-series-ttl", series_ttl_s,
+                         "seconds without an update before a label set leaves /metrics and "
+                         "frees its place under the caps (0: never)",
+                         0, kWeek);
 
     double correlation_window_s = static_cast<double>(c.correlator.window_ns) / kNsPerSecond;
     app.add_option("--correlation-window", correlation_window_s,
@@ -189,6 +194,7 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
     c.processor.udp_template_lifetime_ns = template_lifetime_s * kNsPerSecond;
     c.processor.udp_session_idle_ns = session_idle_s * kNsPerSecond;
     c.routes.exporter_silent_ns = exporter_silent_s * kNsPerSecond;
+    c.metrics.series_ttl = std::chrono::seconds(series_ttl_s);
     c.http.header_timeout = std::chrono::seconds(http_header_timeout_s);
     c.http.request_timeout = std::chrono::seconds(http_request_timeout_s);
     c.http.idle_timeout = std::chrono::seconds(http_idle_timeout_s);

@@ -37,8 +37,8 @@ sigset_t block_stop_signals() {
 int run(const Config& config) {
     const sigset_t stop_signals = block_stop_signals();
 
-    ioam::metrics::Registry registry(
-        {.max_series_per_family = config.metrics.max_series_per_family});
+    ioam::metrics::Registry registry({.max_series_per_family = config.metrics.max_series_per_family,
+                                      .program = "ioam-collector"});
     metrics::CollectorMetrics collector_metrics(registry, config.metrics);
     const auto store_ptr = store::make_store(config.store);
     store::TraceStore& store = *store_ptr;

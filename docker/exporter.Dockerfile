@@ -19,7 +19,7 @@ FROM debian:12 AS runtime
 # Shared libraries of the binary only (tests/deploy checks them against its ldd output).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        libfixbuf9 libglib2.0-0 libnl-3-200 libnl-genl-3-200 libspdlog1.10 libfmt9 \
+        libfixbuf9 libglib2.0-0 libnl-3-200 libnl-genl-3-200 libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/exporter/ioam-exporter /usr/local/bin/ioam-exporter
 # Stays root: CAP_NET_ADMIN comes from --cap-add NET_ADMIN, and Docker's default capability set

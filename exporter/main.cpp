@@ -27,7 +27,7 @@ constexpr auto kShutdownGrace = std::chrono::seconds(3);
 
 int run(const ExporterConfig& cfg) {
     boost::asio::io_context io(1);
-    ioam::metrics::Registry registry;
+    ioam::metrics::Registry registry({.program = "ioam-exporter"});
 
     PipelineOptions popts;
     popts.domain_id = cfg.domain_id;

@@ -20,6 +20,14 @@ using metrics::Gauge;
 
 constexpr std::size_t kErrcSlots = 64;  // Errc values are small
 
+template <typename F>
+void for_each_errc(F&& f) {
+    for (auto v = static_cast<std::size_t>(Errc::truncated);
+         v <= static_cast<std::size_t>(Errc::invalid_argument) && v < kErrcSlots; ++v) {
+        f(static_cast<Errc>(v));
+    }
+}
+
 // One collector: its transport session (record builder) and its transport (sink).
 struct Export {
     sink::MessageSinkPtr sink;
@@ -57,6 +65,10 @@ struct Pipeline::Impl {
                           "Events sampled one in N by arrival because they carry no packet "
                           "identity (a trace without timestamps): other nodes keep other packets")
                   .get()) {
+        // Every reason exists at zero from start-up: dashboards show 0, not "no data".
+        for_each_errc([&](Errc e) {
+            decode_error_slots[static_cast<std::size_t>(e)] = &decode_errors.with({to_string(e)});
+        });
         for (const auto& uri : collectors) {
             add_collector(io, uri);
         }
@@ -81,20 +93,24 @@ struct Pipeline::Impl {
     void bind_metrics(Export& e) {
         const std::string label = e.sink->uri().to_string();
         const auto counter = [&](const char* name, const char* help, auto read) {
-            registry.counter(name, help, {"collector"}).with({label}).set_function([&e, read] {
+            registry.counter_function(name, help, {"collector"}).add({label}, [&e, read] {
                 return static_cast<double>(read(e));
             });
         };
         const auto gauge = [&](const char* name, const char* help, auto read) {
-            registry.gauge(name, help, {"collector"}).with({label}).set_function([&e, read] {
+            registry.gauge_function(name, help, {"collector"}).add({label}, [&e, read] {
                 return static_cast<double>(read(e));
             });
         };
+        for_each_errc([&](Errc err) {
+            e.record_errors[static_cast<std::size_t>(err)] =
+                &record_errors.with({label, to_string(err)});
+        });
         counter("ioam_exporter_records_total", "IPFIX data records built",
                 [](const Export& x) { return x.builder->stats().records; });
         counter("ioam_exporter_messages_total", "IPFIX messages sent",
                 [](const Export& x) { return x.sink->stats().messages; });
-        counter("ioam_exporter_bytes_total", "IPFIX octets sent",
+        counter("ioam_exporter_bytes_total", "Bytes of IPFIX messages sent",
                 [](const Export& x) { return x.sink->stats().octets; });
         counter("ioam_exporter_send_errors_total", "Failed sends and broken connections",
                 [](const Export& x) { return x.sink->stats().send_errors; });
@@ -129,12 +145,12 @@ struct Pipeline::Impl {
             spdlog::debug("skipped a kernel event: {}", to_string(st.error()));
             errc_counter(decode_error_slots, st.error(), [&]() -> Counter& {
                 return decode_errors.with({to_string(st.error())});
-            }).inc();
+            }).Increment();
             return;
         }
-        (std::holds_alternative<IoamTrace>(event) ? trace_events : dex_events).inc();
+        (std::holds_alternative<IoamTrace>(event) ? trace_events : dex_events).Increment();
         if (!sampled_in()) {
-            sampled_out.inc();
+            sampled_out.Increment();
             return;
         }
         if (json_out != nullptr) {
@@ -148,8 +164,8 @@ struct Pipeline::Impl {
             if (!added) {
                 const auto label = e->sink->uri().to_string();
                 errc_counter(e->record_errors, added.error(), [&]() -> Counter& {
-                    return record_errors.with({label, std::string(to_string(added.error()))});
-                }).inc();
+                    return record_errors.with({label, to_string(added.error())});
+                }).Increment();
             }
         }
     }
@@ -166,7 +182,7 @@ struct Pipeline::Impl {
         }
         // No identity (a trace without timestamps): nodes cannot agree on a packet, so one
         // event in N, counted per exporter.
-        unidentified_sampling.inc();
+        unidentified_sampling.Increment();
         return sample_counter++ % options.sample_one_in == 0;
     }
 
@@ -250,7 +266,7 @@ void Pipeline::on_message(std::span<const std::uint8_t> nlmsg, std::uint64_t rec
 }
 
 void Pipeline::on_kernel_drop() {
-    impl_->kernel_drops.inc();
+    impl_->kernel_drops.Increment();
 }
 
 void Pipeline::on_batch_end() {

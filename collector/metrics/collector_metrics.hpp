@@ -3,12 +3,15 @@
 // per-report counts), IOAM telemetry aggregated from correlated packets (a PacketSink: each
 // packet once, on its full path), and store/listener/correlator gauges read at scrape time. Every
 // labelled family is capped (common/metrics); the per-key caches here are capped to the same size,
-// so memory stays bounded whatever the exporters send.
+// so memory stays bounded whatever the exporters send, and their series leave the exposition
+// once not updated for MetricsConfig::series_ttl. A new exporter's series (errors included)
+// appear at zero with its first message.
 //
 // Threading: the IngestObserver and TraceSink methods are called from the one ingest thread
 // (under the processor's lock); the PacketSink method by the correlator (never concurrently
 // with itself; it touches no state the other methods use); render() from any thread.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -37,10 +40,18 @@ class Correlator;
 
 namespace ioam::collector::metrics {
 
+using Clock = std::chrono::steady_clock;
+// CLOCK_MONOTONIC_COARSE, cheap enough to read once per packet.
+Clock::time_point coarse_now() noexcept;
+
 struct MetricsConfig {
     std::size_t max_series_per_family = 2000;  // label sets per family
     std::size_t max_exporters = 256;           // exporter label values
     std::size_t max_dex_flows = 1000;          // (flow, node) pairs tracked for DEX loss
+    // A label set not updated for this long leaves the exposition, which makes room for new
+    // ones under the caps (zero: never).
+    std::chrono::seconds series_ttl{600};
+    Clock::time_point (*now)() = coarse_now;  // tests step time with their own
 };
 
 class CollectorMetrics final : public TraceSink, public PacketSink, public source::IngestObserver {

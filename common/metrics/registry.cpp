@@ -1,39 +1,20 @@
 #include "common/metrics/registry.hpp"
 
-#include <array>
-#include <charconv>
+#include <prometheus/check_names.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <set>
 #include <stdexcept>
+
+#include "common/metrics/process_metrics.hpp"
 
 namespace ioam::metrics {
 namespace {
-
-bool is_alpha(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
-
-// [a-zA-Z_:][a-zA-Z0-9_:]*
-bool valid_metric_name(std::string_view s) {
-    if (s.empty() || is_digit(s[0])) {
-        return false;
-    }
-    return std::all_of(s.begin(), s.end(),
-                       [](char c) { return is_alpha(c) || is_digit(c) || c == ':'; });
-}
-
-// [a-zA-Z_][a-zA-Z0-9_]*, not starting with "__" (reserved for Prometheus' internal use).
-bool valid_label_name(std::string_view s) {
-    if (s.empty() || is_digit(s[0]) || s.starts_with("__")) {
-        return false;
-    }
-    return std::all_of(s.begin(), s.end(), [](char c) { return is_alpha(c) || is_digit(c); });
-}
 
 [[noreturn]] void invalid(std::string_view family, std::string_view why) {
     throw std::invalid_argument("metric family '" + std::string(family) + "': " + std::string(why));
@@ -74,9 +55,10 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
     return len;
 }
 
-// Escapes for HELP text (quotes == false) or a label value (quotes == true). Label values come
-// from the network, so invalid UTF-8, which Prometheus rejects, becomes U+FFFD.
-void append_escaped(std::string& out, std::string_view s, bool quotes) {
+// Label values come from the network; invalid UTF-8, which Prometheus rejects, becomes U+FFFD.
+std::string valid_utf8(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
     for (std::size_t i = 0; i < s.size();) {
         const std::size_t len = utf8_length(s, i);
         if (len == 0) {
@@ -84,86 +66,16 @@ void append_escaped(std::string& out, std::string_view s, bool quotes) {
             ++i;
             continue;
         }
-        const char c = s[i];
-        if (c == '\\') {
-            out += "\\\\";
-        } else if (c == '\n') {
-            out += "\\n";
-        } else if (c == '"' && quotes) {
-            out += "\\\"";
-        } else {
-            out.append(s.substr(i, len));
-        }
+        out.append(s.substr(i, len));
         i += len;
     }
-}
-
-template <typename T>
-void append_chars(std::string& out, T v) {
-    char buf[32];
-    const auto res = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, res.ptr);
-}
-
-// Go's strconv.ParseFloat reads all of these; integral values print without an exponent.
-void append_number(std::string& out, double v) {
-    if (std::isnan(v)) {
-        out += "NaN";
-    } else if (std::isinf(v)) {
-        out += v > 0 ? "+Inf" : "-Inf";
-    } else if (v == std::trunc(v) && v >= -0x1p63 && v < 0x1p63) {
-        append_chars(out, static_cast<std::int64_t>(v));
-    } else {
-        append_chars(out, v);  // shortest representation that round-trips
-    }
-}
-
-// name{l1="v1",l2="v2",le="..."} value
-template <typename Values>
-void append_sample(std::string& out, std::string_view name, std::string_view suffix,
-                   const std::vector<std::string>& label_names, const Values& values,
-                   const double* le, double value) {
-    out += name;
-    out += suffix;
-    if (!label_names.empty() || le != nullptr) {
-        char sep = '{';
-        for (std::size_t i = 0; i < label_names.size(); ++i) {
-            out += sep;
-            out += label_names[i];
-            out += "=\"";
-            append_escaped(out, values[i], true);
-            out += '"';
-            sep = ',';
-        }
-        if (le != nullptr) {
-            out += sep;
-            out += "le=\"";
-            append_number(out, *le);
-            out += '"';
-        }
-        out += '}';
-    }
-    out += ' ';
-    append_number(out, value);
-    out += '\n';
-}
-
-std::string_view type_name(MetricType type) {
-    switch (type) {
-        case MetricType::counter:
-            return "counter";
-        case MetricType::gauge:
-            return "gauge";
-        case MetricType::histogram:
-            return "histogram";
-    }
-    return "untyped";
+    return out;
 }
 
 // Every sample name a family renders, to detect clashes between families.
-std::vector<std::string> sample_names(std::string_view name, MetricType type) {
+std::vector<std::string> sample_names(std::string_view name, prometheus::MetricType type) {
     std::vector<std::string> names{std::string(name)};
-    if (type == MetricType::histogram) {
+    if (type == prometheus::MetricType::Histogram) {
         for (const char* suffix : {"_bucket", "_sum", "_count"}) {
             names.push_back(std::string(name) + suffix);
         }
@@ -187,6 +99,17 @@ std::vector<double> checked_buckets(std::string_view family, std::vector<double>
     return buckets;
 }
 
+template <typename Metric>
+auto builder() {
+    if constexpr (std::is_same_v<Metric, Counter>) {
+        return prometheus::BuildCounter();
+    } else if constexpr (std::is_same_v<Metric, Gauge>) {
+        return prometheus::BuildGauge();
+    } else {
+        return prometheus::BuildHistogram();
+    }
+}
+
 // Bounds computed as start * factor^i carry binary noise (9.999999999999999e-06); 15
 // significant digits give the bounds a person would write (1e-05) and render.
 double round15(double v) {
@@ -196,45 +119,6 @@ double round15(double v) {
 }
 
 }  // namespace
-
-// --- series ---------------------------------------------------------------------------------
-
-double detail::Scalar::value() const {
-    const auto fn = function_.load();
-    return fn ? (*fn)() : value_.load(std::memory_order_relaxed);
-}
-
-void detail::Scalar::set_function(ValueFunction fn) {
-    function_.store(fn ? std::make_shared<const ValueFunction>(std::move(fn)) : nullptr);
-}
-
-Histogram::Histogram(std::span<const double> bounds)
-    : bounds_(bounds),
-      buckets_(std::make_unique<std::atomic<std::uint64_t>[]>(bounds.size() + 1)) {}
-
-void Histogram::observe(double v) noexcept {
-    // lower_bound finds the first bound >= v: "le" is inclusive.
-    const std::size_t i =
-        std::isnan(v) ? bounds_.size()
-                      : static_cast<std::size_t>(
-                            std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
-    buckets_[i].fetch_add(1, std::memory_order_relaxed);
-    sum_.fetch_add(v, std::memory_order_relaxed);
-}
-
-std::vector<std::uint64_t> Histogram::cumulative_counts() const {
-    std::vector<std::uint64_t> counts(bounds_.size() + 1);
-    std::uint64_t total = 0;
-    for (std::size_t i = 0; i < counts.size(); ++i) {
-        total += buckets_[i].load(std::memory_order_relaxed);
-        counts[i] = total;
-    }
-    return counts;
-}
-
-std::uint64_t Histogram::count() const {
-    return cumulative_counts().back();
-}
 
 std::vector<double> exponential_buckets(double start, double factor, std::size_t count) {
     if (count == 0 || !(start > 0) || !(factor > 1)) {
@@ -258,146 +142,76 @@ std::vector<double> linear_buckets(double start, double width, std::size_t count
     return bounds;
 }
 
-// --- families -------------------------------------------------------------------------------
-
-detail::FamilyBase::FamilyBase(std::string name, std::string help,
-                               std::vector<std::string> label_names, std::size_t max_series,
-                               std::mutex& mutex, Counter* dropped)
-    : name_(std::move(name)),
-      help_(std::move(help)),
-      label_names_(std::move(label_names)),
-      max_series_(max_series),
-      mutex_(mutex),
-      dropped_(dropped) {}
-
-template <typename Metric>
-Family<Metric>::Family(std::string name, std::string help, std::vector<std::string> label_names,
-                       std::size_t max_series, std::mutex& mutex, Counter* dropped,
-                       std::vector<double> bounds)
-    : FamilyBase(std::move(name), std::move(help), std::move(label_names), max_series, mutex,
-                 dropped),
-      bounds_(std::move(bounds)),
-      sink_(make_metric()) {
-    // A family without labels has exactly one series: render it from the start.
-    if (label_names_.empty()) {
-        series_.emplace(std::vector<std::string>{}, make_metric());
-    }
-}
-
-template <typename Metric>
-std::unique_ptr<Metric> Family<Metric>::make_metric() const {
-    if constexpr (std::is_same_v<Metric, Histogram>) {
-        return std::make_unique<Histogram>(bounds_);
-    } else {
-        return std::make_unique<Metric>();
-    }
-}
-
-template <typename Metric>
-template <typename Values>
-Metric& Family<Metric>::lookup_locked(const Values& values) {
-    if (values.size() != label_names_.size() ||
+std::optional<prometheus::Labels> detail::make_labels(const std::vector<std::string>& names,
+                                                      std::span<const std::string_view> values) {
+    if (values.size() != names.size() ||
         std::any_of(values.begin(), values.end(),
-                    [](const auto& v) { return v.size() > kMaxLabelValueBytes; })) {
-        dropped_->inc();
-        return *sink_;
+                    [](std::string_view v) { return v.size() > kMaxLabelValueBytes; })) {
+        return std::nullopt;
     }
-    if (const auto it = series_.find(values); it != series_.end()) {
-        return *it->second;
+    prometheus::Labels labels;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        labels.emplace(names[i], valid_utf8(values[i]));
     }
-    if (series_.size() >= max_series_) {
-        dropped_->inc();
-        return *sink_;
+    return labels;
+}
+
+// --- function families ----------------------------------------------------------------------
+
+void FunctionFamily::add(std::initializer_list<std::string_view> values,
+                         std::function<double()> fn) {
+    auto labels = detail::make_labels(
+        label_names_, std::span<const std::string_view>(values.begin(), values.size()));
+    if (!labels) {
+        invalid(name_, "wrong number of label values, or one longer than kMaxLabelValueBytes");
     }
-    auto& slot = series_[std::vector<std::string>(values.begin(), values.end())];
-    slot = make_metric();
-    return *slot;
+    std::lock_guard lock(mutex_);
+    series_.insert_or_assign(std::move(*labels), std::move(fn));
 }
 
-template <typename Metric>
-Metric& Family<Metric>::with(std::initializer_list<std::string_view> values) {
-    return with(std::span<const std::string_view>(values.begin(), values.size()));
-}
-
-template <typename Metric>
-Metric& Family<Metric>::with(std::span<const std::string_view> values) {
-    const std::lock_guard lock(mutex_);
-    return lookup_locked(values);
-}
-
-template <typename Metric>
-Metric& Family<Metric>::with(std::span<const std::string> values) {
-    const std::lock_guard lock(mutex_);
-    return lookup_locked(values);
-}
-
-template <typename Metric>
-std::size_t Family<Metric>::size() const {
-    const std::lock_guard lock(mutex_);
-    return series_.size();
-}
-
-template <typename Metric>
-MetricType Family<Metric>::type() const noexcept {
-    if constexpr (std::is_same_v<Metric, Counter>) {
-        return MetricType::counter;
-    } else if constexpr (std::is_same_v<Metric, Gauge>) {
-        return MetricType::gauge;
-    } else {
-        return MetricType::histogram;
-    }
-}
-
-template <typename Metric>
-void Family<Metric>::render(std::string& out) const {
-    if (series_.empty()) {
-        return;  // nothing to say yet; a bare HELP/TYPE would only confuse readers
-    }
-    out += "# HELP ";
-    out += name_;
-    out += ' ';
-    append_escaped(out, help_, false);
-    out += "\n# TYPE ";
-    out += name_;
-    out += ' ';
-    out += type_name(type());
-    out += '\n';
-    for (const auto& [values, metric] : series_) {
-        if constexpr (std::is_same_v<Metric, Histogram>) {
-            const auto counts = metric->cumulative_counts();
-            for (std::size_t i = 0; i < bounds_.size(); ++i) {
-                append_sample(out, name_, "_bucket", label_names_, values, &bounds_[i],
-                              static_cast<double>(counts[i]));
-            }
-            const double inf = std::numeric_limits<double>::infinity();
-            append_sample(out, name_, "_bucket", label_names_, values, &inf,
-                          static_cast<double>(counts.back()));
-            append_sample(out, name_, "_sum", label_names_, values, nullptr, metric->sum());
-            append_sample(out, name_, "_count", label_names_, values, nullptr,
-                          static_cast<double>(counts.back()));
-        } else {
-            append_sample(out, name_, "", label_names_, values, nullptr, metric->value());
+std::vector<prometheus::MetricFamily> FunctionFamily::Collect() const {
+    prometheus::MetricFamily family{name_, help_, type_, {}};
+    std::lock_guard lock(mutex_);
+    for (const auto& [labels, fn] : series_) {
+        prometheus::ClientMetric m;
+        for (const auto& [k, v] : labels) {
+            m.label.push_back({k, v});
         }
+        if (type_ == prometheus::MetricType::Counter) {
+            m.counter.value = fn();
+        } else {
+            m.gauge.value = fn();
+        }
+        family.metric.push_back(std::move(m));
     }
+    return {std::move(family)};
 }
-
-template class Family<Counter>;
-template class Family<Gauge>;
-template class Family<Histogram>;
 
 // --- registry -------------------------------------------------------------------------------
 
-Registry::Registry(RegistryOptions options) : options_(options) {
+struct Registry::Entry {
+    prometheus::MetricType type;
+    bool function;
+    std::string help;
+    std::vector<std::string> label_names;
+    std::vector<double> buckets;
+    std::shared_ptr<void> object;  // Family<Metric> or FunctionFamily
+};
+
+Registry::Registry(RegistryOptions options)
+    : options_(std::move(options)), registry_(std::make_shared<prometheus::Registry>()) {
     if (options_.max_series_per_family == 0) {
         throw std::invalid_argument("RegistryOptions::max_series_per_family must be > 0");
     }
-    // One series per family and families are created by code, so this family needs no cap.
-    dropped_ = &add<Counter>(MetricType::counter, kDroppedFamilyName,
-                             "Calls to with() answered by the unrendered sink series because "
-                             "the family was at its label-set cap or got the wrong label count",
-                             {"family"}, {}, std::numeric_limits<std::size_t>::max());
-    const std::lock_guard lock(mutex_);
-    dropped_->dropped_ = &dropped_->lookup_locked(std::array{kDroppedFamilyName});
+    dropped_ = &prometheus::BuildCounter()
+                    .Name(std::string(kDroppedFamilyName))
+                    .Help(
+                        "Label sets not recorded because the family was at its cap on label "
+                        "sets, or a label value was too long: raise the cap if this grows")
+                    .Register(*registry_);
+    std::lock_guard lock(mutex_);
+    families_.emplace(std::string(kDroppedFamilyName),
+                      Entry{prometheus::MetricType::Counter, false, "", {"family"}, {}, nullptr});
 }
 
 Registry::~Registry() = default;
@@ -405,41 +219,52 @@ Registry::~Registry() = default;
 Family<Counter>& Registry::counter(std::string_view name, std::string_view help,
                                    const std::vector<std::string>& label_names,
                                    std::optional<std::size_t> max_series) {
-    return add<Counter>(MetricType::counter, name, help, label_names, {}, max_series);
+    return add<Counter>(prometheus::MetricType::Counter, name, help, label_names, {}, max_series);
 }
 
 Family<Gauge>& Registry::gauge(std::string_view name, std::string_view help,
                                const std::vector<std::string>& label_names,
                                std::optional<std::size_t> max_series) {
-    return add<Gauge>(MetricType::gauge, name, help, label_names, {}, max_series);
+    return add<Gauge>(prometheus::MetricType::Gauge, name, help, label_names, {}, max_series);
 }
 
 Family<Histogram>& Registry::histogram(std::string_view name, std::string_view help,
                                        const std::vector<std::string>& label_names,
                                        std::vector<double> buckets,
                                        std::optional<std::size_t> max_series) {
-    return add<Histogram>(MetricType::histogram, name, help, label_names,
+    return add<Histogram>(prometheus::MetricType::Histogram, name, help, label_names,
                           checked_buckets(name, std::move(buckets)), max_series);
 }
 
-template <typename Metric>
-Family<Metric>& Registry::add(MetricType type, std::string_view name, std::string_view help,
-                              const std::vector<std::string>& label_names,
-                              std::vector<double> buckets, std::optional<std::size_t> max_series) {
-    if (!valid_metric_name(name)) {
+FunctionFamily& Registry::counter_function(std::string_view name, std::string_view help,
+                                           const std::vector<std::string>& label_names) {
+    return add_function(prometheus::MetricType::Counter, name, help, label_names);
+}
+
+FunctionFamily& Registry::gauge_function(std::string_view name, std::string_view help,
+                                         const std::vector<std::string>& label_names) {
+    return add_function(prometheus::MetricType::Gauge, name, help, label_names);
+}
+
+Registry::Entry* Registry::check_locked(prometheus::MetricType type, bool function,
+                                        std::string_view name, std::string_view help,
+                                        const std::vector<std::string>& label_names,
+                                        const std::vector<double>& buckets) {
+    if (!prometheus::CheckMetricName(std::string(name))) {
         invalid(name, "invalid metric name");
     }
-    if (type == MetricType::counter && !name.ends_with("_total")) {
+    if (type == prometheus::MetricType::Counter && !name.ends_with("_total")) {
         invalid(name, "counter names must end in _total");
     }
-    if (help.empty()) {
-        invalid(name, "help text must not be empty");
+    // prometheus-cpp 1.0 writes HELP unescaped: a newline would end the line early.
+    if (help.empty() || help.find_first_of("\\\n") != std::string_view::npos) {
+        invalid(name, "help text must be one line without backslashes");
     }
     for (std::size_t i = 0; i < label_names.size(); ++i) {
-        if (!valid_label_name(label_names[i])) {
+        if (!prometheus::CheckLabelName(label_names[i])) {
             invalid(name, "invalid label name '" + label_names[i] + "'");
         }
-        if (type == MetricType::histogram && label_names[i] == "le") {
+        if (type == prometheus::MetricType::Histogram && label_names[i] == "le") {
             invalid(name, "label 'le' is reserved for histogram buckets");
         }
         if (std::find(label_names.begin(), label_names.begin() + static_cast<std::ptrdiff_t>(i),
@@ -447,45 +272,89 @@ Family<Metric>& Registry::add(MetricType type, std::string_view name, std::strin
             invalid(name, "duplicate label name '" + label_names[i] + "'");
         }
     }
-    const std::size_t cap = max_series.value_or(options_.max_series_per_family);
-    if (cap == 0) {
-        invalid(name, "max_series must be > 0");
-    }
-
-    const std::lock_guard lock(mutex_);
     if (const auto it = families_.find(name); it != families_.end()) {
-        auto* same = dynamic_cast<Family<Metric>*>(it->second.get());
-        if (same == nullptr || same->help() != help || same->label_names() != label_names ||
-            same->bounds_ != buckets) {
+        const Entry& e = it->second;
+        if (e.type != type || e.function != function || e.help != help ||
+            e.label_names != label_names || e.buckets != buckets || e.object == nullptr) {
             invalid(name, "already registered with a different type, help, labels or buckets");
         }
-        return *same;
+        return &it->second;
     }
     const auto new_names = sample_names(name, type);
     for (const auto& [other_name, other] : families_) {
-        for (const auto& taken : sample_names(other_name, other->type())) {
+        for (const auto& taken : sample_names(other_name, other.type)) {
             if (std::find(new_names.begin(), new_names.end(), taken) != new_names.end()) {
                 invalid(name, "sample name '" + taken + "' clashes with family " + other_name);
             }
         }
     }
-    // The drop counter's own family does not exist yet while it is being created.
-    Counter* dropped = dropped_ != nullptr ? &dropped_->lookup_locked(std::array{name}) : nullptr;
-    std::unique_ptr<Family<Metric>> family(new Family<Metric>(std::string(name), std::string(help),
-                                                              label_names, cap, mutex_, dropped,
-                                                              std::move(buckets)));
-    auto& ref = *family;
-    families_.emplace(std::string(name), std::move(family));
+    return nullptr;
+}
+
+template <typename Metric>
+Family<Metric>& Registry::add(prometheus::MetricType type, std::string_view name,
+                              std::string_view help, const std::vector<std::string>& label_names,
+                              std::vector<double> buckets, std::optional<std::size_t> max_series) {
+    const std::size_t cap = max_series.value_or(options_.max_series_per_family);
+    if (cap == 0) {
+        invalid(name, "max_series must be > 0");
+    }
+    std::lock_guard lock(mutex_);
+    if (Entry* e = check_locked(type, false, name, help, label_names, buckets)) {
+        return *static_cast<Family<Metric>*>(e->object.get());
+    }
+    auto& lib =
+        builder<Metric>().Name(std::string(name)).Help(std::string(help)).Register(*registry_);
+    auto& dropped = dropped_->Add({{"family", std::string(name)}});
+    std::shared_ptr<Family<Metric>> family(
+        new Family<Metric>(lib, label_names, cap, dropped, buckets));
+    Family<Metric>& ref = *family;
+    families_.emplace(std::string(name), Entry{type, false, std::string(help), label_names,
+                                               std::move(buckets), std::move(family)});
+    return ref;
+}
+
+FunctionFamily& Registry::add_function(prometheus::MetricType type, std::string_view name,
+                                       std::string_view help,
+                                       const std::vector<std::string>& label_names) {
+    std::lock_guard lock(mutex_);
+    if (Entry* e = check_locked(type, true, name, help, label_names, {})) {
+        return *static_cast<FunctionFamily*>(e->object.get());
+    }
+    std::shared_ptr<FunctionFamily> family(
+        new FunctionFamily(type, std::string(name), std::string(help), label_names));
+    FunctionFamily& ref = *family;
+    families_.emplace(std::string(name),
+                      Entry{type, true, std::string(help), label_names, {}, std::move(family)});
     return ref;
 }
 
 std::string Registry::render() const {
-    const std::lock_guard lock(mutex_);
-    std::string out;
-    for (const auto& [name, family] : families_) {
-        family->render(out);
+    std::vector<prometheus::MetricFamily> all = registry_->Collect();
+    {
+        std::lock_guard lock(mutex_);
+        std::set<std::string_view> present;
+        for (const auto& f : all) {
+            present.insert(f.name);
+        }
+        // The library leaves out families without series; they exist from start-up here.
+        for (const auto& [name, e] : families_) {
+            if (e.function) {
+                for (auto& f : static_cast<const FunctionFamily*>(e.object.get())->Collect()) {
+                    all.push_back(std::move(f));
+                }
+            } else if (!present.contains(name)) {
+                all.push_back({name, e.help, e.type, {}});
+            }
+        }
     }
-    return out;
+    if (!options_.program.empty()) {
+        for (auto& f : process_metrics(options_.program)) {
+            all.push_back(std::move(f));
+        }
+    }
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return prometheus::TextSerializer().Serialize(all);
 }
 
 }  // namespace ioam::metrics

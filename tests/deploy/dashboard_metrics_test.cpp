@@ -15,6 +15,8 @@
 #include "tests/collector/ioam_messages.hpp"
 #include "tests/collector/net_helpers.hpp"
 #include "tests/collector/temp_path.hpp"
+#include "tests/common/metrics/exposition.hpp"
+#include "tests/common/metrics/promtool.hpp"
 
 namespace ioam::collector {
 namespace {
@@ -121,6 +123,17 @@ bool is_zombie(pid_t pid) {
     return line.find(") Z ") != std::string::npos;
 }
 
+// A binary's /metrics passes promtool's parser and linter (units, _total, help texts).
+void expect_promtool_clean(const std::string& exposition) {
+    const auto problems = ioam::metrics::test::promtool_problems(exposition);
+    if (!problems) {
+        std::cerr << "SKIPPED LOUDLY: promtool not installed (Debian package prometheus): "
+                     "/metrics not linted\n";
+        return;
+    }
+    EXPECT_EQ(*problems, "") << exposition;
+}
+
 // Every metric of the dashboard that `keep` selects has a sample in `exposition`.
 std::set<std::string> expect_exposed(const std::string& exposition,
                                      const std::function<bool(const std::string&)>& keep) {
@@ -135,6 +148,41 @@ std::set<std::string> expect_exposed(const std::string& exposition,
         }
     }
     return used;
+}
+
+// The metric a template variable takes its values from (label_values(METRIC{...}, label)).
+std::string variable_metric(const std::string& name) {
+    const json dash = load_dashboard();
+    for (const json& v : dash.at("templating").at("list")) {
+        if (v.at("name") == name) {
+            std::smatch m;
+            const std::string def = v.at("definition").get<std::string>();
+            if (std::regex_search(def, m, std::regex(R"(label_values\(([A-Za-z_:][\w:]*))"))) {
+                return m[1].str();
+            }
+        }
+    }
+    ADD_FAILURE() << "no label_values variable " << name;
+    return "";
+}
+
+// Linux writes "not available" in the transit delay field: a panel built on it stays empty on
+// a healthy Linux demo, and says so.
+TEST(Dashboard, PanelsOnFieldsLinuxLeavesEmptySaySo) {
+    const json dash = load_dashboard();
+    for (const json& p : dash.at("panels")) {
+        for (const json& t : p.at("targets")) {
+            if (t.at("expr").get<std::string>().find("ioam_hop_transit_delay") !=
+                std::string::npos) {
+                EXPECT_NE(p.at("title").get<std::string>().find("Linux"), std::string::npos)
+                    << p.at("title");
+                EXPECT_NE(p.value("description", "").find("Linux does not fill"), std::string::npos)
+                    << p.at("title");
+            }
+        }
+    }
+    EXPECT_EQ(variable_metric("node").find("transit"), std::string::npos)
+        << "$node must not depend on a field Linux leaves empty";
 }
 
 TEST(Dashboard, EveryExpressionNamesAMetric) {
@@ -184,8 +232,17 @@ TEST(Dashboard, EveryMetricIsExposedByALiveCollector) {
                body.find("ioam_path_packets_total{") != std::string::npos;
     })) << body;
 
+    expect_promtool_clean(body);
     const std::set<std::string> used =
         expect_exposed(body, [](const std::string& m) { return !is_exporter_metric(m); });
+    // $node lists every node of the trace, the last one (the sink) included.
+    const std::string node_metric = variable_metric("node");
+    const auto exposition = ioam::metrics::test::parse_exposition(body);
+    for (const char* node : {"1", "2", "3"}) {
+        EXPECT_FALSE(exposition.find(node_metric, {{"node", node}}).empty())
+            << node_metric << " has no series of node " << node << ":\n"
+            << body;
+    }
     // The panels the dashboard promises.
     for (const char* m :
          {"ioam_hop_transit_delay_seconds_bucket", "ioam_segment_delay_seconds_bucket",
@@ -221,6 +278,7 @@ TEST(Dashboard, EveryExporterMetricIsExposedByALiveExporter) {
         }
         FAIL() << "no /metrics from ioam-exporter: " << why;
     }
+    expect_promtool_clean(body);
     const std::set<std::string> used = expect_exposed(body, is_exporter_metric);
     EXPECT_TRUE(used.contains("ioam_exporter_kernel_drops_total"));
     child.signal(SIGTERM);

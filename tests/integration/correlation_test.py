@@ -14,38 +14,20 @@ Needs root; exits 77 (ctest: skipped) without it. Usage: correlation_test.py --b
 """
 
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_test import (Failure, Harness, check, main_for, NODES, NODE_IDS,  # noqa: E402
-                      IOAM_NS)
+from e2e_test import (Failure, Harness, check, main_for, parse_metrics,  # noqa: E402
+                      NODES, NODE_IDS, IOAM_NS)
 from packet_identity import identity  # noqa: E402
 
 FULL_PATH = "101,102,103,104"
 SEGMENTS = [("101", "102"), ("102", "103"), ("103", "104")]
 SAMPLE_N = 4
 DROP_PERCENT = 30
-
-SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)')
-LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def parse_metrics(text):
-    """Prometheus text format -> list of (name, labels, value)."""
-    out = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE_RE.match(line)
-        if m:
-            labels = dict(LABEL_RE.findall(m.group(2) or ""))
-            out.append((m.group(1), labels, float(m.group(3))))
-    return out
-
 
 def total(samples, name, **want):
     return sum(v for n, labels, v in samples

@@ -10,6 +10,7 @@ Usage: e2e_test.py --bin-dir BUILD_DIR [--source-dir REPO]
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -20,6 +21,29 @@ import time
 import urllib.request
 
 from packet_identity import identity
+
+SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)')
+LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """Prometheus text format -> list of (name, labels, value)."""
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE_RE.match(line)
+        if m:
+            labels = dict(LABEL_RE.findall(m.group(2) or ""))
+            out.append((m.group(1), labels, float(m.group(3))))
+    return out
+
+
+def metric_value(samples, name, **labels):
+    """Value of the one sample with exactly these labels, None if absent."""
+    want = {k: str(v) for k, v in labels.items()}
+    values = [v for n, l, v in samples if n == name and l == want]
+    return values[0] if len(values) == 1 else None
 
 NODES = ["r1", "r2", "r3", "sink"]           # IOAM nodes, in path order
 NODE_IDS = {"r1": 101, "r2": 102, "r3": 103, "sink": 104}
@@ -280,15 +304,16 @@ def run(h):
               f"{node}: segment delay present and non-negative")
     # Each probe is one packet on the full path and nothing on its prefixes; a packet is counted
     # once its reports are joined (at most the correlation window after its first report).
-    series = f'ioam_path_packets_total{{namespace="{IOAM_NS}",path="101,102,103,104"}}'
-    path_values = lambda: [line.split()[-1] for line in h.http("/metrics").splitlines()
-                           if line.startswith(series + " ")]
-    h.wait_for(lambda: path_values() == [str(total)], f"/metrics: {series} = {total}")
-    metrics = h.http("/metrics")
-    check(not any(f'path="{p}"' in metrics for p in ("101", "101,102", "101,102,103")),
+    full = {"namespace": IOAM_NS, "path": "101,102,103,104"}
+    h.wait_for(lambda: metric_value(parse_metrics(h.http("/metrics")), "ioam_path_packets_total",
+                                    **full) == total,
+               f"/metrics: ioam_path_packets_total{full} = {total}")
+    samples = parse_metrics(h.http("/metrics"))
+    check(not any(n == "ioam_path_packets_total" and l.get("path") in ("101", "101,102",
+                                                                       "101,102,103")
+                  for n, l, _ in samples),
           "/metrics: no packets counted on a prefix of the path")
-    seg = 'ioam_segment_delay_seconds_count{'
-    check(any(line.startswith(seg) for line in metrics.splitlines()),
+    check(any(n == "ioam_segment_delay_seconds_count" for n, _, _ in samples),
           "/metrics: per-segment delay histogram present")
 
     print("phase 2: sampling 1/%d on r2, consistent: by packet identity" % SAMPLE_N)

@@ -7,23 +7,19 @@
 #include "collector/correlate/correlator.hpp"
 #include "common/metrics/registry.hpp"
 #include "tests/collector/correlate/packet_reports.hpp"
+#include "tests/common/metrics/exposition.hpp"
 
 namespace ioam::collector::metrics {
 namespace {
 
 using namespace ioam::collector::test;
+using ioam::metrics::test::Exposition;
+using ioam::metrics::test::LabelMap;
+using ioam::metrics::test::parse_exposition;
 
-bool has(const std::string& text, const std::string& line) {
-    return text.find(line) != std::string::npos;
-}
-
-// The value of the sample whose name and labels are `series`, NaN when absent.
-double value_of(const std::string& text, const std::string& series) {
-    const auto pos = text.find("\n" + series + " ");
-    if (pos == std::string::npos) {
-        return std::nan("");
-    }
-    return std::stod(text.substr(pos + series.size() + 2));
+// The value of one sample, NaN when absent (EXPECT_EQ against a number then fails).
+double value_of(const Exposition& e, const std::string& name, const LabelMap& labels = {}) {
+    return e.value(name, labels).value_or(std::nan(""));
 }
 
 TEST(CollectorMetrics, IngestCounters) {
@@ -35,18 +31,52 @@ TEST(CollectorMetrics, IngestCounters) {
     m.on_records("10.0.0.1", 1, 7);
     m.on_error("10.0.0.2", source::IngestError::set_overrun);
     m.on_sequence("10.0.0.1", 1, 5, 1, 0);
-    const std::string text = reg.render();
-    EXPECT_TRUE(has(text, "ioam_collector_ipfix_messages_total{exporter=\"10.0.0.1/1\"} 2"));
-    EXPECT_TRUE(has(text, "ioam_collector_ipfix_messages_total{exporter=\"10.0.0.1/2\"} 1"));
-    EXPECT_TRUE(has(text, "ioam_collector_ipfix_bytes_total{exporter=\"10.0.0.1/1\"} 150"));
-    EXPECT_TRUE(has(text, "ioam_collector_ipfix_records_total{exporter=\"10.0.0.1/1\"} 7"));
-    EXPECT_TRUE(
-        has(text,
-            "ioam_collector_ingest_errors_total{exporter=\"10.0.0.2\",reason=\"set_overrun\"} 1"));
-    EXPECT_TRUE(has(
-        text, "ioam_collector_sequence_lost_records_total{exporter=\"10.0.0.1\",domain=\"1\"} 5"));
-    EXPECT_TRUE(
-        has(text, "ioam_collector_sequence_reordered_total{exporter=\"10.0.0.1\",domain=\"1\"} 1"));
+    const Exposition e = parse_exposition(reg.render());
+    EXPECT_EQ(value_of(e, "ioam_collector_ipfix_messages_total", {{"exporter", "10.0.0.1/1"}}), 2);
+    EXPECT_EQ(value_of(e, "ioam_collector_ipfix_messages_total", {{"exporter", "10.0.0.1/2"}}), 1);
+    EXPECT_EQ(value_of(e, "ioam_collector_ipfix_bytes_total", {{"exporter", "10.0.0.1/1"}}), 150);
+    EXPECT_EQ(value_of(e, "ioam_collector_ipfix_records_total", {{"exporter", "10.0.0.1/1"}}), 7);
+    EXPECT_EQ(value_of(e, "ioam_collector_ingest_errors_total",
+                       {{"exporter", "10.0.0.2"}, {"reason", "set_overrun"}}),
+              1);
+    EXPECT_EQ(value_of(e, "ioam_collector_sequence_lost_records_total",
+                       {{"exporter", "10.0.0.1"}, {"domain", "1"}}),
+              5);
+    EXPECT_EQ(value_of(e, "ioam_collector_sequence_reordered_total",
+                       {{"exporter", "10.0.0.1"}, {"domain", "1"}}),
+              1);
+}
+
+// A healthy system shows its error counters at zero, not "no data".
+TEST(CollectorMetrics, ErrorSeriesExistAtZeroFromTheFirstMessage) {
+    ioam::metrics::Registry reg;
+    CollectorMetrics m(reg, {});
+    Exposition e = parse_exposition(reg.render());
+    for (const char* reason : {"ipfix_loss", "exporter_silent", "evicted", "unknown"}) {
+        EXPECT_EQ(value_of(e, "ioam_packets_incomplete_total", {{"reason", reason}}), 0) << reason;
+    }
+    EXPECT_EQ(value_of(e, "ioam_collector_decoded_records_total", {{"kind", "dex"}}), 0);
+    // Families whose label values are not known yet exist (HELP, TYPE) without samples.
+    for (const char* family : {"ioam_collector_ingest_errors_total", "ioam_path_packets_total",
+                               "ioam_dex_flow_lost_packets_total"}) {
+        EXPECT_EQ(e.type.count(family), 1u) << family;
+    }
+
+    m.on_message("10.0.0.1", 3, 100);
+    e = parse_exposition(reg.render());
+    for (std::size_t i = 0; i < source::kIngestErrorCount; ++i) {
+        const auto reason = std::string(source::to_string(static_cast<source::IngestError>(i)));
+        EXPECT_EQ(value_of(e, "ioam_collector_ingest_errors_total",
+                           {{"exporter", "10.0.0.1"}, {"reason", reason}}),
+                  0)
+            << reason;
+    }
+    for (const char* family :
+         {"ioam_collector_sequence_lost_records_total", "ioam_collector_sequence_reordered_total",
+          "ioam_collector_sequence_restarts_total"}) {
+        EXPECT_EQ(value_of(e, family, {{"exporter", "10.0.0.1"}, {"domain", "3"}}), 0) << family;
+    }
+    EXPECT_EQ(value_of(e, "ioam_collector_unknown_fields_total", {{"exporter", "10.0.0.1"}}), 0);
 }
 
 // Reports of packets over 1,2,3,4 through a real correlator into the metrics.
@@ -60,10 +90,10 @@ class PacketMetrics : public ::testing::Test {
         }
         correlator.consume(node_origin(path[upto]), t);
     }
-    std::string scrape() {
+    Exposition scrape() {
         clock.advance_ms(2001);
         correlator.tick();
-        return reg.render();
+        return parse_exposition(reg.render());
     }
 
     static inline const std::vector<std::uint32_t> kPath = {1, 2, 3, 4};
@@ -81,36 +111,31 @@ TEST_F(PacketMetrics, EachPacketCountsOnceOnItsFullPath) {
         }
     }
     m.watch_correlator(correlator);
-    const std::string text = scrape();
-    EXPECT_EQ(value_of(text, "ioam_path_packets_total{namespace=\"7\",path=\"1,2,3,4\"}"),
-              kPackets);
-    for (const char* prefix : {"1", "1,2", "1,2,3"}) {
-        EXPECT_FALSE(has(text, std::string("path=\"") + prefix + "\"}")) << prefix;
-    }
+    const Exposition e = scrape();
+    const LabelMap full_path = {{"namespace", "7"}, {"path", "1,2,3,4"}};
+    EXPECT_EQ(value_of(e, "ioam_path_packets_total", full_path), kPackets);
+    EXPECT_EQ(e.find("ioam_path_packets_total").size(), 1u) << "no prefix of the path counted";
     for (const auto& [from, to] : {std::pair("1", "2"), std::pair("2", "3"), std::pair("3", "4")}) {
-        const std::string labels =
-            std::string("{namespace=\"7\",from=\"") + from + "\",to=\"" + to + "\"}";
-        EXPECT_EQ(value_of(text, "ioam_segment_delay_seconds_count" + labels), kPackets) << labels;
-        EXPECT_NEAR(value_of(text, "ioam_segment_delay_seconds_sum" + labels), kPackets * 1e-4,
-                    1e-9);
+        const LabelMap labels = {{"namespace", "7"}, {"from", from}, {"to", to}};
+        EXPECT_EQ(value_of(e, "ioam_segment_delay_seconds_count", labels), kPackets) << from;
+        EXPECT_NEAR(value_of(e, "ioam_segment_delay_seconds_sum", labels), kPackets * 1e-4, 1e-9);
     }
-    EXPECT_EQ(value_of(text, "ioam_path_delay_seconds_count{namespace=\"7\",path=\"1,2,3,4\"}"),
-              kPackets);
-    EXPECT_NEAR(value_of(text, "ioam_path_delay_seconds_sum{namespace=\"7\",path=\"1,2,3,4\"}"),
-                kPackets * 3e-4, 1e-9);
+    EXPECT_EQ(value_of(e, "ioam_path_delay_seconds_count", full_path), kPackets);
+    EXPECT_NEAR(value_of(e, "ioam_path_delay_seconds_sum", full_path), kPackets * 3e-4, 1e-9);
     for (const char* node : {"1", "2", "3", "4"}) {
-        const std::string labels = std::string("{namespace=\"7\",node=\"") + node + "\"}";
-        EXPECT_EQ(value_of(text, "ioam_node_packets_total" + labels), kPackets) << node;
+        const LabelMap labels = {{"namespace", "7"}, {"node", node}};
+        EXPECT_EQ(value_of(e, "ioam_node_packets_total", labels), kPackets) << node;
         // Each node's own hop once per packet, though four reports carried hop 1.
-        EXPECT_EQ(value_of(text, "ioam_hop_transit_delay_seconds_count" + labels), kPackets);
-        EXPECT_EQ(value_of(text, "ioam_node_queue_depth" + labels), 12);
+        EXPECT_EQ(value_of(e, "ioam_hop_transit_delay_seconds_count", labels), kPackets);
+        EXPECT_EQ(value_of(e, "ioam_node_queue_depth", labels), 12);
     }
-    EXPECT_EQ(value_of(text, "ioam_collector_decoded_records_total{kind=\"trace\"}"), 4 * kPackets)
+    EXPECT_EQ(value_of(e, "ioam_collector_decoded_records_total", {{"kind", "trace"}}),
+              4 * kPackets)
         << "the per-report counter is unchanged";
-    EXPECT_EQ(value_of(text, "ioam_correlator_reports_total"), 4 * kPackets);
-    EXPECT_EQ(value_of(text, "ioam_correlator_packets_total"), kPackets);
-    EXPECT_EQ(value_of(text, "ioam_correlator_pending"), 0);
-    EXPECT_EQ(value_of(text, "ioam_path_lost_packets_total{namespace=\"7\",path=\"1,2,3,4\"}"), 0);
+    EXPECT_EQ(value_of(e, "ioam_correlator_reports_total"), 4 * kPackets);
+    EXPECT_EQ(value_of(e, "ioam_correlator_packets_total"), kPackets);
+    EXPECT_EQ(value_of(e, "ioam_correlator_pending"), 0);
+    EXPECT_EQ(value_of(e, "ioam_path_lost_packets_total", full_path), 0);
 }
 
 TEST_F(PacketMetrics, LossIsCountedOnItsSegment) {
@@ -130,33 +155,91 @@ TEST_F(PacketMetrics, LossIsCountedOnItsSegment) {
     report(30, 0);
     report(30, 1);
     report(30, 2);  // node 4's exporter lost records: not network loss
-    const std::string text = scrape();
-    EXPECT_EQ(value_of(text, "ioam_path_packets_total{namespace=\"7\",path=\"1,2,3,4\"}"), 17);
-    EXPECT_EQ(
-        value_of(text, "ioam_segment_lost_packets_total{namespace=\"7\",from=\"2\",to=\"3\"}"), 3);
-    EXPECT_EQ(value_of(text, "ioam_path_lost_packets_total{namespace=\"7\",path=\"1,2\"}"), 3);
-    for (const char* other : {"from=\"1\",to=\"2\"", "from=\"3\",to=\"4\""}) {
-        EXPECT_EQ(value_of(text, std::string("ioam_segment_lost_packets_total{namespace=\"7\",") +
-                                     other + "}"),
+    const Exposition e = scrape();
+    EXPECT_EQ(value_of(e, "ioam_path_packets_total", {{"namespace", "7"}, {"path", "1,2,3,4"}}),
+              17);
+    EXPECT_EQ(value_of(e, "ioam_segment_lost_packets_total",
+                       {{"namespace", "7"}, {"from", "2"}, {"to", "3"}}),
+              3);
+    EXPECT_EQ(value_of(e, "ioam_path_lost_packets_total", {{"namespace", "7"}, {"path", "1,2"}}),
+              3);
+    for (const auto& [from, to] : {std::pair("1", "2"), std::pair("3", "4")}) {
+        EXPECT_EQ(value_of(e, "ioam_segment_lost_packets_total",
+                           {{"namespace", "7"}, {"from", from}, {"to", to}}),
                   0)
-            << other;
+            << from;
     }
-    EXPECT_EQ(value_of(text, "ioam_packets_incomplete_total{reason=\"ipfix_loss\"}"), 1);
+    EXPECT_EQ(value_of(e, "ioam_packets_incomplete_total", {{"reason", "ipfix_loss"}}), 1);
+}
+
+DexReport dex(std::uint32_t flow, std::uint32_t seq) {
+    DexReport d;
+    d.flow_id = flow;
+    d.node = make_node(4, 1, 1);
+    d.sequence_number = seq;
+    return d;
 }
 
 TEST(CollectorMetrics, DexFlowLoss) {
     ioam::metrics::Registry reg;
     CollectorMetrics m(reg, {});
-    DexReport d;
-    d.flow_id = 99;
-    d.node = make_node(4, 1, 1);
     for (std::uint32_t seq : {0u, 1u, 4u, 3u, 5u}) {  // 2 and 3 skipped; 3 arrives late
-        d.sequence_number = seq;
-        m.consume(Origin{"e", 1}, d);
+        m.consume(Origin{"e", 1}, dex(99, seq));
     }
-    const std::string text = reg.render();
-    EXPECT_TRUE(has(text, "ioam_dex_flow_reports_total{flow=\"99\",node=\"4\"} 5"));
-    EXPECT_TRUE(has(text, "ioam_dex_flow_lost_packets_total{flow=\"99\",node=\"4\"} 2"));
+    const Exposition e = parse_exposition(reg.render());
+    EXPECT_EQ(value_of(e, "ioam_dex_flow_reports_total", {{"flow", "99"}, {"node", "4"}}), 5);
+    EXPECT_EQ(value_of(e, "ioam_dex_flow_lost_packets_total", {{"flow", "99"}, {"node", "4"}}), 2);
+}
+
+// Time as the tests set it (MetricsConfig::now is a plain function pointer).
+Clock::time_point test_now_value;
+Clock::time_point test_now() {
+    return test_now_value;
+}
+
+// Regression: after --max-dex-flows (flow, node) pairs, new DEX flows were never reported.
+TEST(CollectorMetrics, StaleSeriesAreEvictedAndMakeRoomForNewOnes) {
+    ioam::metrics::Registry reg;
+    test_now_value = Clock::time_point(std::chrono::hours(1));
+    CollectorMetrics m(
+        reg, {.max_dex_flows = 2, .series_ttl = std::chrono::seconds(60), .now = test_now});
+    m.consume(Origin{"e", 1}, dex(1, 0));
+    m.consume(Origin{"e", 1}, dex(2, 0));
+    m.consume(Origin{"e", 1}, dex(3, 0));  // over the cap: not reported, counted as refused
+    m.consume(Origin{"e", 1}, dex(3, 1));
+    Exposition e = parse_exposition(reg.render());
+    EXPECT_EQ(e.find("ioam_dex_flow_reports_total").size(), 2u);
+    EXPECT_FALSE(e.value("ioam_dex_flow_reports_total", {{"flow", "3"}, {"node", "4"}}));
+    EXPECT_EQ(value_of(e, "ioam_metrics_series_dropped_total",
+                       {{"family", "ioam_dex_flow_reports_total"}}),
+              2);
+
+    test_now_value += std::chrono::seconds(30);
+    m.consume(Origin{"e", 1}, dex(2, 1));  // flow 2 stays fresh
+    test_now_value += std::chrono::seconds(31);
+    m.consume(Origin{"e", 1}, dex(3, 2));  // flow 1 is 61 s old: it goes, flow 3 comes in
+    e = parse_exposition(reg.render());
+    EXPECT_FALSE(e.value("ioam_dex_flow_reports_total", {{"flow", "1"}, {"node", "4"}}));
+    EXPECT_EQ(value_of(e, "ioam_dex_flow_reports_total", {{"flow", "2"}, {"node", "4"}}), 2);
+    EXPECT_EQ(value_of(e, "ioam_dex_flow_reports_total", {{"flow", "3"}, {"node", "4"}}), 1);
+    EXPECT_EQ(e.find("ioam_dex_flow_lost_packets_total").size(), 2u);
+
+    // Path series go the same way, on the correlator's thread.
+    Packet p;
+    p.namespace_id = 1;
+    p.hops.resize(1);
+    p.hops[0].node = 5;
+    p.path = "5";
+    m.consume(p);
+    EXPECT_EQ(parse_exposition(reg.render()).find("ioam_path_packets_total").size(), 1u);
+    test_now_value += std::chrono::seconds(61);
+    p.hops[0].node = 6;
+    p.path = "6";
+    m.consume(p);
+    e = parse_exposition(reg.render());
+    EXPECT_FALSE(e.value("ioam_path_packets_total", {{"namespace", "1"}, {"path", "5"}}));
+    EXPECT_FALSE(e.value("ioam_node_packets_total", {{"namespace", "1"}, {"node", "5"}}));
+    EXPECT_EQ(value_of(e, "ioam_path_packets_total", {{"namespace", "1"}, {"path", "6"}}), 1);
 }
 
 TEST(CollectorMetrics, LabelSetsAreCapped) {
@@ -171,14 +254,11 @@ TEST(CollectorMetrics, LabelSetsAreCapped) {
         p.path = std::to_string(i) + "," + std::to_string(i + 100);
         m.consume(p);
     }
-    const std::string text = reg.render();
-    std::size_t paths = 0;
-    for (auto pos = text.find("ioam_path_packets_total{"); pos != std::string::npos;
-         pos = text.find("ioam_path_packets_total{", pos + 1)) {
-        ++paths;
-    }
-    EXPECT_EQ(paths, 3u);
-    EXPECT_TRUE(has(text, "ioam_metrics_series_dropped_total{family=\"ioam_path_packets_total\"}"));
+    const Exposition e = parse_exposition(reg.render());
+    EXPECT_EQ(e.find("ioam_path_packets_total").size(), 3u);
+    EXPECT_GT(
+        value_of(e, "ioam_metrics_series_dropped_total", {{"family", "ioam_path_packets_total"}}),
+        0);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "common/ipfix/record_layouts.hpp"
 #include "exporter/decode/event_decoder.hpp"
 #include "exporter/metrics_server.hpp"
+#include "tests/common/metrics/exposition.hpp"
 #include "tests/exporter/support/ipfix_reader.hpp"
 #include "tests/exporter/support/nl_message.hpp"
 #include "tests/exporter/support/udp_probe.hpp"
@@ -54,8 +55,8 @@ struct Collector {
     }
 };
 
-std::string render(const metrics::Registry& r) {
-    return r.render();
+metrics::test::Exposition render(const metrics::Registry& r) {
+    return metrics::test::parse_exposition(r.render());
 }
 
 bool contains(const std::string& text, const std::string& what) {
@@ -90,9 +91,9 @@ TEST(Pipeline, UdpCollectorThatRestartedDecodesTheNextMessage) {
     for (const auto& r : records) {
         EXPECT_EQ(r.uint({10383, 0}), 123u);
     }
-    EXPECT_TRUE(contains(render(registry),
-                         "ioam_exporter_retried_messages_total{collector=\"udp://127.0.0.1:" +
-                             std::to_string(port) + "\"} 1"));
+    EXPECT_EQ(render(registry).value("ioam_exporter_retried_messages_total",
+                                     {{"collector", "udp://127.0.0.1:" + std::to_string(port)}}),
+              1);
     bool done = false;
     p.shutdown([&] { done = true; });
     EXPECT_TRUE(done);
@@ -119,16 +120,20 @@ TEST(Pipeline, EventsBecomeRecordsAndMetrics) {
     EXPECT_EQ(records[0].uint({10383, 0}), 123u);
     EXPECT_EQ(records[0].uint({0, 149}), 5u);
 
-    const auto text = render(registry);
-    const auto label = "collector=\"" + c.uri().to_string() + "\"";
-    EXPECT_TRUE(contains(text, "ioam_exporter_events_total{type=\"trace\"} 2")) << text;
-    EXPECT_TRUE(contains(text, "ioam_exporter_decode_errors_total{reason=\"unknown_command\"} 1"))
-        << text;
-    EXPECT_TRUE(contains(text, "ioam_exporter_kernel_drops_total 1")) << text;
-    EXPECT_TRUE(contains(text, "ioam_exporter_records_total{" + label + "} 2")) << text;
-    EXPECT_TRUE(contains(text, "ioam_exporter_messages_total{" + label + "} 2")) << text;
-    EXPECT_TRUE(contains(text, "ioam_exporter_template_sends_total{" + label + "} 2")) << text;
-    EXPECT_TRUE(contains(text, "ioam_exporter_batch_records{" + label + "} 0")) << text;
+    const auto e = render(registry);
+    const metrics::test::LabelMap label = {{"collector", c.uri().to_string()}};
+    EXPECT_EQ(e.value("ioam_exporter_events_total", {{"type", "trace"}}), 2);
+    EXPECT_EQ(e.value("ioam_exporter_decode_errors_total", {{"reason", "unknown_command"}}), 1);
+    // Every other reason is there at zero from start-up, for the collector too.
+    EXPECT_EQ(e.value("ioam_exporter_decode_errors_total", {{"reason", "truncated"}}), 0);
+    auto record_label = label;
+    record_label["reason"] = "too_large";
+    EXPECT_EQ(e.value("ioam_exporter_record_errors_total", record_label), 0);
+    EXPECT_EQ(e.value("ioam_exporter_kernel_drops_total"), 1);
+    EXPECT_EQ(e.value("ioam_exporter_records_total", label), 2);
+    EXPECT_EQ(e.value("ioam_exporter_messages_total", label), 2);
+    EXPECT_EQ(e.value("ioam_exporter_template_sends_total", label), 2);
+    EXPECT_EQ(e.value("ioam_exporter_batch_records", label), 0);
 
     bool done = false;
     p.shutdown([&] { done = true; });
@@ -179,8 +184,8 @@ TEST(Pipeline, SamplesThePacketsWhoseIdentityFallsInTheKeptShare) {
     }
     EXPECT_EQ(traces(c.drain()), expected);
     EXPECT_NEAR(static_cast<double>(expected), kPackets / kN, 5 * std::sqrt(kPackets / kN));
-    EXPECT_TRUE(contains(render(registry), "ioam_exporter_events_sampled_out_total " +
-                                               std::to_string(kPackets - expected)));
+    EXPECT_EQ(render(registry).value("ioam_exporter_events_sampled_out_total"),
+              kPackets - expected);
 
     // The same packet seen again is kept or left out again, whatever came in between.
     const auto same = trace_event(7);
@@ -209,8 +214,9 @@ TEST(Pipeline, TracesWithoutIdentityAreSampledByCount) {
     }
     p.flush();
     EXPECT_EQ(traces(c.drain()), 3u);
-    EXPECT_TRUE(contains(render(registry), "ioam_exporter_events_sampled_by_count_total 9"));
-    EXPECT_TRUE(contains(render(registry), "ioam_exporter_events_sampled_out_total 6"));
+    const auto e = render(registry);
+    EXPECT_EQ(e.value("ioam_exporter_events_sampled_by_count_total"), 9);
+    EXPECT_EQ(e.value("ioam_exporter_events_sampled_out_total"), 6);
 }
 
 TEST(Pipeline, PrintsJsonLines) {
@@ -236,7 +242,7 @@ TEST(Pipeline, PrintsJsonLines) {
 TEST(MetricsServer, ServesTheRegistry) {
     asio::io_context io;
     metrics::Registry registry;
-    registry.counter("ioam_test_total", "test").get().inc(3);
+    registry.counter("ioam_test_total", "test").get().Increment(3);
     MetricsServer server(io, "127.0.0.1:0", registry);
     std::thread loop([&] { io.run(); });
     const auto get = [&](const std::string& target) {
@@ -256,7 +262,10 @@ TEST(MetricsServer, ServesTheRegistry) {
     loop.join();
     EXPECT_TRUE(ok.starts_with("HTTP/1.1 200")) << ok;
     EXPECT_TRUE(contains(ok, "text/plain; version=0.0.4")) << ok;
-    EXPECT_TRUE(contains(ok, "ioam_test_total 3")) << ok;
+    EXPECT_EQ(metrics::test::parse_exposition(ok.substr(ok.find("\r\n\r\n") + 4))
+                  .value("ioam_test_total"),
+              3)
+        << ok;
     EXPECT_TRUE(missing.starts_with("HTTP/1.1 404")) << missing;
 }
 
