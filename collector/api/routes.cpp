@@ -457,20 +457,24 @@ Response Routes::series(std::string_view query, const char* key, Read&& read,
     if (!p) {
         return error(400, bad);
     }
-    const std::uint64_t from = p->get("from").value_or(0) / kMinuteNs * kMinuteNs;
+    const std::uint64_t requested = p->get("from").value_or(0);
     const std::uint64_t to = p->get("to").value_or(now_ns());
-    if (to <= from) {
+    if (to <= requested) {
         return error(400, "parameter 'to' must be later than 'from'");
     }
     const std::uint64_t points =
         std::clamp<std::uint64_t>(p->get("points").value_or(60), 1, config_.max_series_points);
-    const std::uint64_t span = to - from;
+    // The step from the span asked for; the buckets start at the minute holding 'from', so
+    // there may be one point more than asked.
+    const std::uint64_t span = to - requested;
     std::uint64_t step = span / points + (span % points != 0);
     step = std::max<std::uint64_t>(1, step / kMinuteNs + (step % kMinuteNs != 0)) * kMinuteNs;
+    const std::uint64_t from = requested / kMinuteNs * kMinuteNs;
     const std::size_t n = limit(p->get("limit"));
     json out = json::array();
-    for (std::uint64_t t = from; t<to; t = to - t> step ? t + step : to) {
-        auto rows = read(store::Window{t, to - t > step ? t + step : to}, n);
+    for (std::uint64_t t = from, end = 0; t < to; t = end) {
+        end = to - t > step ? t + step : to;
+        auto rows = read(store::Window{t, end}, n);
         if (!rows) {
             return error(500, "store query failed");
         }

@@ -233,7 +233,7 @@ const views = {
     h2.textContent = "Segments (lossiest, then slowest first; click for latency over time)";
     main.appendChild(h2);
     const wrap = document.createElement("div");
-    wrap.innerHTML = table("segments", [{ h: "segment", l: true, f: (x) => `${x.from} → ${x.to}` }, ...trafficColumns],
+    wrap.innerHTML = table("segments", [{ h: "segment", l: true, cls: "key", f: (x) => `${x.from} → ${x.to}` }, ...trafficColumns],
       segs.slice().sort(byTrouble),
       (x) => ({ class: `segment clickable${x.lost > 0 ? " lossy" : ""}`, "data-key": `${x.from}-${x.to}` }));
     wrap.querySelectorAll("tr.segment").forEach((tr) => tr.addEventListener("click", () => { location.hash = `latency/segment/${tr.dataset.key}`; }));
@@ -279,7 +279,7 @@ const views = {
     main.appendChild(note);
     const wrap = document.createElement("div");
     wrap.innerHTML = table("series-table", [{ h: "from", l: true, f: (r) => fmtTime(r.t) },
-      ...trafficColumns.slice(0, 6).map((c) => ({ ...c, f: (r) => c.f(r.s) }))], rows.slice().reverse());
+      ...trafficColumns.slice(0, 6).map((c) => ({ ...c, f: (r) => c.f(r.s) }))], rows.slice().reverse(), () => ({ class: "point" }));
     main.appendChild(wrap);
     main.dataset.drawn = chosen.key;
   },
@@ -291,7 +291,7 @@ const views = {
     const maxT = Math.max(1, ...nodes.map((n) => n.transit_delay.max_ns || 0));
     const mean = (d) => (d.count ? d.mean_ns : null);
     main.innerHTML = `<h2>Nodes (${nodes.length})</h2>` + table("nodes", [
-      { h: "node", l: true, f: (n) => n.node_id },
+      { h: "node", l: true, cls: "key", f: (n) => n.node_id },
       { h: "packets", f: (n) => fmtCount(n.records) },
       { h: "transit mean", f: (n) => fmtNs(mean(n.transit_delay)) },
       { h: "transit max", f: (n) => fmtNs(n.transit_delay.count ? n.transit_delay.max_ns : null) },
@@ -310,10 +310,10 @@ const views = {
     if (!r.changed && main.dataset.drawn) return;
     const ex = r.data.exporters;
     main.innerHTML = `<h2>Exporters (${ex.length} of ${r.data.total} sessions)</h2>` + table("exporters", [
-      { h: "exporter", l: true, f: (e) => esc(`${e.address}:${e.port}`) },
+      { h: "exporter", l: true, cls: "key", f: (e) => esc(`${e.address}:${e.port}`) },
       { h: "transport", l: true, f: (e) => esc(e.transport) },
       { h: "domain", f: (e) => e.domain },
-      { h: "state", l: true, f: (e) => `<span class="badge ${esc(e.state)}">${esc(e.state)}</span>` },
+      { h: "state", l: true, cls: "state", f: (e) => `<span class="badge ${esc(e.state)}">${esc(e.state)}</span>` },
       { h: "messages", f: (e) => fmtCount(e.messages) },
       { h: "records", f: (e) => fmtCount(e.records) },
       { h: "lost (sequence)", cls: "loss", f: (e) => fmtCount(e.lost) },
