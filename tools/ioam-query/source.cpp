@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <type_traits>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -181,9 +182,7 @@ class ApiSource final : public Source {
     }
 
     std::vector<store::PathSummary> paths(store::Window w, std::size_t limit) override {
-        std::vector<store::PathSummary> out;
-        const json body = get(summary_target("paths", w, limit));
-        for (const json& j : body.at("paths")) {
+        return summaries("paths", w, limit, [](const json& j) {
             store::PathSummary s;
             traffic(j, s);
             s.namespace_id = get_or<std::uint16_t>(j, "namespace", 0);
@@ -191,41 +190,48 @@ class ApiSource final : public Source {
                 s.path += (s.path.empty() ? "" : ",") +
                           (n.is_null() ? std::string("?") : std::to_string(n.get<std::uint64_t>()));
             }
-            out.push_back(std::move(s));
-        }
-        return out;
+            return s;
+        });
     }
 
     std::vector<store::NodeSummary> nodes(store::Window w, std::size_t limit) override {
-        std::vector<store::NodeSummary> out;
-        const json body = get(summary_target("nodes", w, limit));
-        for (const json& j : body.at("nodes")) {
-            out.push_back({get_or<std::uint64_t>(j, "node_id", 0),
-                           get_or<std::uint64_t>(j, "first_seen_ns", 0),
-                           get_or<std::uint64_t>(j, "last_seen_ns", 0),
-                           get_or<std::uint64_t>(j, "records", 0), delay(j.at("transit_delay")),
-                           delay(j.at("segment_delay")), delay(j.at("queue_depth"))});
-        }
-        return out;
+        return summaries("nodes", w, limit, [](const json& j) {
+            return store::NodeSummary{get_or<std::uint64_t>(j, "node_id", 0),
+                                      get_or<std::uint64_t>(j, "first_seen_ns", 0),
+                                      get_or<std::uint64_t>(j, "last_seen_ns", 0),
+                                      get_or<std::uint64_t>(j, "records", 0),
+                                      delay(j.at("transit_delay")),
+                                      delay(j.at("segment_delay")),
+                                      delay(j.at("queue_depth"))};
+        });
     }
 
     std::vector<store::SegmentSummary> segments(store::Window w, std::size_t limit) override {
-        std::vector<store::SegmentSummary> out;
-        const json body = get(summary_target("segments", w, limit));
-        for (const json& j : body.at("segments")) {
+        return summaries("segments", w, limit, [](const json& j) {
             store::SegmentSummary s;
             traffic(j, s);
             s.from = get_or<std::uint64_t>(j, "from", 0);
             s.to = get_or<std::uint64_t>(j, "to", 0);
-            out.push_back(std::move(s));
-        }
-        return out;
+            return s;
+        });
     }
 
     // The collector's --api-max-limit default: a larger limit is cut to it.
     std::size_t max_limit() const override { return 1000; }
 
   private:
+    // The rows of /api/v1/{what}, each made by `row`.
+    template <typename Row>
+    std::vector<std::invoke_result_t<Row, const json&>> summaries(const char* what, store::Window w,
+                                                                  std::size_t limit, Row&& row) {
+        std::vector<std::invoke_result_t<Row, const json&>> out;
+        const json body = get(summary_target(what, w, limit));
+        for (const json& j : body.at(what)) {
+            out.push_back(row(j));
+        }
+        return out;
+    }
+
     static std::string summary_target(const char* what, store::Window w, std::size_t limit) {
         std::string t = std::string("/api/v1/") + what + "?limit=" + std::to_string(limit) +
                         "&from=" + std::to_string(w.from_ns);

@@ -50,10 +50,13 @@ function fmtCount(n) {
   if (n === null || n === undefined) return "—";
   return Number.isInteger(n) ? n.toLocaleString("en-US") : n.toLocaleString("en-US", { maximumFractionDigits: 1 });
 }
+// A segment's lost packets never crossed it; a path's are among its packets (the path as far
+// as they went).
 function lossPct(lost, packets) {
   const total = packets + lost;
   return total > 0 ? (100 * lost) / total : 0;
 }
+const lossOf = (s) => (s.nodes ? (s.packets ? (100 * s.lost) / s.packets : 0) : lossPct(s.lost, s.packets));
 function fmtPct(p) {
   return p === 0 ? "0 %" : `${p < 0.01 ? p.toExponential(1) : p.toPrecision(3)} %`;
 }
@@ -112,7 +115,7 @@ function pathGraph(nodes, segmentsByKey) {
       seg ? `p50 ${fmtNs(seg.delay_p50_ns)} · p99 ${fmtNs(seg.delay_p99_ns)}` : "no segment data"));
     if (seg) {
       g.appendChild(svgEl("text", { x: mid, y: y + 22, class: lossy ? "loss" : "" },
-        `loss ${fmtPct(lossPct(seg.lost, seg.packets))} (${fmtCount(seg.lost)})`));
+        `loss ${fmtPct(lossOf(seg))} (${fmtCount(seg.lost)})`));
     }
     svg.appendChild(g);
   });
@@ -178,7 +181,7 @@ function table(id, columns, rows, rowAttrs = () => ({})) {
 const trafficColumns = [
   { h: "packets", f: (s) => fmtCount(s.packets) },
   { h: "lost", cls: "loss", f: (s) => fmtCount(s.lost) },
-  { h: "loss", cls: "loss", f: (s) => fmtPct(lossPct(s.lost, s.packets)) },
+  { h: "loss", cls: "loss", f: (s) => fmtPct(lossOf(s)) },
   { h: "p50", cls: "p50", f: (s) => fmtNs(s.delay_p50_ns) },
   { h: "p90", f: (s) => fmtNs(s.delay_p90_ns) },
   { h: "p99", cls: "p99", f: (s) => fmtNs(s.delay_p99_ns) },
@@ -188,7 +191,7 @@ const trafficColumns = [
 ];
 const segKey = (s) => `${s.from}>${s.to}`;
 // Lossiest first, then slowest: the row an operator looks for.
-const byTrouble = (a, b) => lossPct(b.lost, b.packets) - lossPct(a.lost, a.packets) ||
+const byTrouble = (a, b) => lossOf(b) - lossOf(a) ||
   (b.delay_p99_ns || 0) - (a.delay_p99_ns || 0);
 
 // ---- views --------------------------------------------------------------------------------
@@ -206,7 +209,7 @@ const views = {
       call.textContent = "No correlated packets in this window (choose a longer window?).";
     } else if (worst.lost > 0) {
       call.className = "card callout";
-      call.innerHTML = `Segment <b>${worst.from} → ${worst.to}</b> loses the most: <b>${fmtPct(lossPct(worst.lost, worst.packets))}</b> ` +
+      call.innerHTML = `Segment <b>${worst.from} → ${worst.to}</b> loses the most: <b>${fmtPct(lossOf(worst))}</b> ` +
         `(${fmtCount(worst.lost)} packets, p99 ${fmtNs(worst.delay_p99_ns)}), seen since ${fmtTime(worst.first_seen_ns)}. ` +
         `<a href="#latency/segment/${worst.from}-${worst.to}">Over time</a>`;
     } else {
@@ -223,7 +226,7 @@ const views = {
       const card = document.createElement("div");
       card.className = "card path";
       card.innerHTML = `<div class="title">namespace ${path.namespace} · ${esc(pathText(path.nodes))}</div>` +
-        `<div class="muted">${fmtCount(path.packets)} packets, ${fmtCount(path.lost)} lost (${fmtPct(lossPct(path.lost, path.packets))}), ` +
+        `<div class="muted">${fmtCount(path.packets)} packets, ${fmtCount(path.lost)} lost (${fmtPct(lossOf(path))}), ` +
         `end to end p50 ${fmtNs(path.delay_p50_ns)} p99 ${fmtNs(path.delay_p99_ns)}, ${fmtTime(path.first_seen_ns)} – ${fmtAgo(path.last_seen_ns)} ` +
         `<a href="#latency/path/${path.namespace}:${path.nodes.join(",")}">over time</a></div>`;
       card.appendChild(pathGraph(path.nodes, bySeg));
