@@ -40,6 +40,8 @@ class Dom(HTMLParser):
         self.rows = {}  # tr class word -> [{td class: text}]
         self.elements = {}  # element id -> attributes
         self.svgs = []  # classes of the svg elements
+        self.selected = {}  # select id -> value of its selected option
+        self._select = None
         self._stack = []
         self._row = None
         self._cell = None
@@ -54,6 +56,10 @@ class Dom(HTMLParser):
             self.elements[a["id"]] = a
         if tag == "svg":
             self.svgs.extend(classes)
+        if tag == "select":
+            self._select = a.get("id")
+        if tag == "option" and self._select and "selected" in a:
+            self.selected[self._select] = a.get("value")
         if tag == "svg" and "path-graph" in classes:
             self.path_graphs.append([])
         if tag == "g" and "node" in classes and self.path_graphs:
@@ -140,9 +146,9 @@ def send_recording(path, port):
 
 
 def chromium(browser, profile, url, extra):
-    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-           "--disable-extensions", f"--user-data-dir={profile}", "--enable-logging=stderr",
-           "--v=0", "--virtual-time-budget=10000", *extra, url]
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+           "--no-first-run", "--disable-extensions", f"--user-data-dir={profile}",
+           "--enable-logging=stderr", "--v=0", "--virtual-time-budget=10000", *extra, url]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
         fail(f"chromium exited {r.returncode} for {url}: {r.stderr[-2000:]}")
@@ -192,6 +198,14 @@ def check_nodes(dom):
     ids = sorted(r.get("key", "") for r in dom.rows.get("node", []))
     if ids != ["1", "2", "3", "4"]:
         fail(f"nodes: rows {ids}")
+
+
+def check_latency_of(key):
+    def check(dom):
+        check_latency(dom)
+        if dom.selected.get("series-key") != key:
+            fail(f"latency: showing {dom.selected.get('series-key')}, asked for {key}")
+    return check
 
 
 def check_latency(dom):
@@ -255,7 +269,9 @@ def main():
         check_view(browser, profile, base, "exporters", check_exporters)
         check_view(browser, profile, base, "nodes", check_nodes)
         check_view(browser, profile, base, "latency", check_latency)
-        check_view(browser, profile, base, "latency/segment/2-3", check_latency)
+        check_view(browser, profile, base, "latency/segment/2-3", check_latency_of("segment/2-3"))
+        check_view(browser, profile, base, "latency/path/123:1,2,3,4",
+                   check_latency_of("path/123:1,2,3,4"))
         check_view(browser, profile, base, "records", check_records)
         check_view(browser, profile, base, "dex", check_dex)
 

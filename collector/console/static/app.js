@@ -210,8 +210,8 @@ const views = {
     } else if (worst.lost > 0) {
       call.className = "card callout";
       call.innerHTML = `Segment <b>${worst.from} → ${worst.to}</b> loses the most: <b>${fmtPct(lossOf(worst))}</b> ` +
-        `(${fmtCount(worst.lost)} packets, p99 ${fmtNs(worst.delay_p99_ns)}), seen since ${fmtTime(worst.first_seen_ns)}. ` +
-        `<a href="#latency/segment/${worst.from}-${worst.to}">Over time</a>`;
+        `(${fmtCount(worst.lost)} packets, p99 ${fmtNs(worst.delay_p99_ns)}) in this window. ` +
+        `<a href="#latency/segment/${worst.from}-${worst.to}">Since when?</a>`;
     } else {
       const slow = segs.slice().sort((a, b) => (b.delay_p99_ns || 0) - (a.delay_p99_ns || 0))[0];
       call.className = "card callout ok";
