@@ -32,11 +32,13 @@ function fmtNs(ns) {
   if (a < 1e9) return `${(ns / 1e6).toPrecision(3)} ms`;
   return `${(ns / 1e9).toPrecision(3)} s`;
 }
-function fmtTime(ns) {
+// Local time; `ms` adds milliseconds (records, which come many per second).
+function fmtTime(ns, ms = false) {
   if (!ns) return "—";
   const d = new Date(ns / 1e6);
   const p = (n, w = 2) => String(n).padStart(w, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}` +
+    (ms ? `.${p(d.getMilliseconds(), 3)}` : "");
 }
 function fmtAgo(ns) {
   if (!ns) return "—";
@@ -352,7 +354,7 @@ const views = {
     if (!r.changed && main.dataset.drawn) return;
     main.querySelector("#record-rows").innerHTML = table("records", [
       { h: "id", f: (x) => x.id },
-      { h: "time", f: (x) => fmtTime(x.observation_time_ns) },
+      { h: "time", f: (x) => fmtTime(x.observation_time_ns, true) },
       { h: "kind", l: true, f: (x) => x.kind },
       { h: "exporter", l: true, f: (x) => esc(x.exporter) },
       { h: "ns", f: (x) => x.namespace },
