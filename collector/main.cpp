@@ -63,7 +63,9 @@ int run(const Config& config) {
         config.routes);
     ioam::net::HttpServer http(
         config.http,
-        [&routes](const ioam::net::HttpRequest& r) { return routes.handle(r.method, r.target); },
+        [&routes](const ioam::net::HttpRequest& r) {
+            return routes.handle(r.method, r.target, r.if_none_match);
+        },
         &api::Routes::is_cheap);
 
     store.start();

@@ -85,6 +85,7 @@ start probe-opaque "${probe[@]}" --icmp --trace-type 0,2,3,22 --opaque-octets 8 
 
 cat <<TXT
 == running: source -> r1 (101) -> r2 (102) -> r3 (103) -> sink (104)
+   Console:   http://$http/  (paths, per-segment delay and loss, latency over time, exporters)
    API:       http://$http/api/v1/paths   .../nodes   .../records?limit=5   .../exporters
    Metrics:   http://$http/metrics  (exporters: http://127.0.0.1:9561..9564/metrics)
    Store:     $db (SQLite)

@@ -23,6 +23,8 @@ TEST_PACKAGES=(
   bc flex bison libelf-dev libssl-dev patch xz-utils
   # tests/deploy validates docker/compose.yaml
   docker-compose
+  # tests/console loads the collector's web console in headless Chromium
+  chromium
 )
 
 # --build-only: what a build needs (the Dockerfiles' build stages).

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "collector/analysis/dex_flow.hpp"
+#include "collector/console/assets.hpp"
 #include "common/json/ioam_json.hpp"
 
 namespace ioam::collector::api {
@@ -151,12 +152,98 @@ std::optional<Response> no_parameters(std::string_view query) {
     return std::nullopt;
 }
 
+// The summaries share their parameters, their errors and their shape: {key: [one per row]}.
+template <typename Read, typename RowJson>
+Response summary(const std::optional<std::pair<store::Window, std::size_t>>& params,
+                 const std::string& bad, const char* key, Read&& read, RowJson&& row_json) {
+    if (!params) {
+        return error(400, bad);
+    }
+    auto rows = read(params->first, params->second);
+    if (!rows) {
+        return error(500, "store query failed");
+    }
+    json out = json::array();
+    for (const auto& r : *rows) {
+        out.push_back(row_json(r));
+    }
+    return json_response(200, json{{key, std::move(out)}});
+}
+
+// Packets, loss, times and delay of a path or segment summary.
+template <typename Summary>
+json traffic_json(const Summary& s) {
+    return {{"packets", s.packets},
+            {"lost", s.lost},
+            {"first_seen_ns", s.first_seen_ns},
+            {"last_seen_ns", s.last_seen_ns},
+            {"delay", delay_json(s.delay)},
+            {"delay_p50_ns", optional_json(s.percentiles.p50_ns)},
+            {"delay_p90_ns", optional_json(s.percentiles.p90_ns)},
+            {"delay_p99_ns", optional_json(s.percentiles.p99_ns)}};
+}
+
+json path_nodes_json(std::string_view path) {
+    json nodes = json::array();
+    for (std::string_view rest = path; !rest.empty();) {
+        const auto comma = rest.find(',');
+        const auto id = parse_id(rest.substr(0, comma));
+        nodes.push_back(id ? json(*id) : json(nullptr));
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    }
+    return nodes;
+}
+
+json path_json(const store::PathSummary& s) {
+    json j = traffic_json(s);
+    j["namespace"] = s.namespace_id;
+    j["nodes"] = path_nodes_json(s.path);
+    return j;
+}
+
+json segment_json(const store::SegmentSummary& s) {
+    json j = traffic_json(s);
+    j["from"] = s.from;
+    j["to"] = s.to;
+    return j;
+}
+
 constexpr std::string_view kRecordPrefix = "/api/v1/records/";
 constexpr std::string_view kDexFlowPrefix = "/api/v1/dex/flows/";
 
 }  // namespace
 
 Response Routes::handle(std::string_view method, std::string_view target) const {
+    return handle(method, target, {});
+}
+
+Response Routes::handle(std::string_view method, std::string_view target,
+                        std::string_view if_none_match) const {
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (method == "GET") {
+        if (auto page = console::serve(path, if_none_match)) {
+            return *page;
+        }
+    }
+    Response r = api(method, target);
+    if (r.status == 200 && path != "/metrics") {
+        // FNV-1a: a content tag, not a secret.
+        std::uint64_t h = 14695981039346656037ull;
+        for (const char c : r.body) {
+            h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+        }
+        char tag[24];
+        std::snprintf(tag, sizeof tag, "\"%016llx\"", static_cast<unsigned long long>(h));
+        r.etag = tag;
+        if (console::etag_matches(if_none_match, r.etag)) {
+            r.status = 304;
+            r.body.clear();
+        }
+    }
+    return r;
+}
+
+Response Routes::api(std::string_view method, std::string_view target) const {
     const auto qmark = target.find('?');
     const std::string_view path = target.substr(0, qmark);
     const std::string_view query =
@@ -193,6 +280,13 @@ Response Routes::handle(std::string_view method, std::string_view target) const 
         r = paths(query);
     } else if (path == "/api/v1/segments") {
         r = segments(query);
+    } else if (path == "/api/v1/paths/series") {
+        r = series(
+            query, "paths", [&](auto w, auto n) { return reader_.paths(w, n); }, path_json);
+    } else if (path == "/api/v1/segments/series") {
+        r = series(
+            query, "segments", [&](auto w, auto n) { return reader_.segments(w, n); },
+            segment_json);
     } else if (path == "/api/v1/exporters") {
         r = exporters(query);
     } else if (path.starts_with(kDexFlowPrefix)) {
@@ -319,52 +413,6 @@ std::optional<std::pair<store::Window, std::size_t>> Routes::summary_params(
     return std::pair{w, limit(p->get("limit"))};
 }
 
-namespace {
-
-// The summaries share their parameters, their errors and their shape: {key: [one per row]}.
-template <typename Read, typename RowJson>
-Response summary(const std::optional<std::pair<store::Window, std::size_t>>& params,
-                 const std::string& bad, const char* key, Read&& read, RowJson&& row_json) {
-    if (!params) {
-        return error(400, bad);
-    }
-    auto rows = read(params->first, params->second);
-    if (!rows) {
-        return error(500, "store query failed");
-    }
-    json out = json::array();
-    for (const auto& r : *rows) {
-        out.push_back(row_json(r));
-    }
-    return json_response(200, json{{key, std::move(out)}});
-}
-
-// Packets, loss, times and delay of a path or segment summary.
-template <typename Summary>
-json traffic_json(const Summary& s) {
-    return {{"packets", s.packets},
-            {"lost", s.lost},
-            {"first_seen_ns", s.first_seen_ns},
-            {"last_seen_ns", s.last_seen_ns},
-            {"delay", delay_json(s.delay)},
-            {"delay_p50_ns", optional_json(s.percentiles.p50_ns)},
-            {"delay_p90_ns", optional_json(s.percentiles.p90_ns)},
-            {"delay_p99_ns", optional_json(s.percentiles.p99_ns)}};
-}
-
-json path_nodes_json(std::string_view path) {
-    json nodes = json::array();
-    for (std::string_view rest = path; !rest.empty();) {
-        const auto comma = rest.find(',');
-        const auto id = parse_id(rest.substr(0, comma));
-        nodes.push_back(id ? json(*id) : json(nullptr));
-        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-    }
-    return nodes;
-}
-
-}  // namespace
-
 Response Routes::nodes(std::string_view query) const {
     std::string bad;
     const auto params = summary_params(query, bad);
@@ -385,13 +433,7 @@ Response Routes::paths(std::string_view query) const {
     std::string bad;
     const auto params = summary_params(query, bad);
     return summary(
-        params, bad, "paths", [&](auto w, auto n) { return reader_.paths(w, n); },
-        [](const store::PathSummary& s) {
-            json j = traffic_json(s);
-            j["namespace"] = s.namespace_id;
-            j["nodes"] = path_nodes_json(s.path);
-            return j;
-        });
+        params, bad, "paths", [&](auto w, auto n) { return reader_.paths(w, n); }, path_json);
 }
 
 Response Routes::segments(std::string_view query) const {
@@ -399,12 +441,51 @@ Response Routes::segments(std::string_view query) const {
     const auto params = summary_params(query, bad);
     return summary(
         params, bad, "segments", [&](auto w, auto n) { return reader_.segments(w, n); },
-        [](const store::SegmentSummary& s) {
-            json j = traffic_json(s);
-            j["from"] = s.from;
-            j["to"] = s.to;
-            return j;
-        });
+        segment_json);
+}
+
+// The summaries of consecutive windows, for a chart of a path's or segment's delay and loss over
+// time: 'points' windows of whole minutes (the rollups' grain) covering [from, to), each with
+// its 'limit' busiest keys. One summary read per point: the work is that of one summary over
+// the whole window.
+template <typename Read, typename RowJson>
+Response Routes::series(std::string_view query, const char* key, Read&& read,
+                        RowJson&& row_json) const {
+    constexpr std::uint64_t kMinuteNs = 60ull * 1'000'000'000;
+    std::string bad;
+    auto p = Params::parse(query, {"from", "to", "points", "limit"}, bad);
+    if (!p) {
+        return error(400, bad);
+    }
+    const std::uint64_t requested = p->get("from").value_or(0);
+    const std::uint64_t to = p->get("to").value_or(now_ns());
+    if (to <= requested) {
+        return error(400, "parameter 'to' must be later than 'from'");
+    }
+    const std::uint64_t points =
+        std::clamp<std::uint64_t>(p->get("points").value_or(60), 1, config_.max_series_points);
+    // The step from the span asked for; the buckets start at the minute holding 'from', so
+    // there may be one point more than asked.
+    const std::uint64_t span = to - requested;
+    std::uint64_t step = span / points + (span % points != 0);
+    step = std::max<std::uint64_t>(1, step / kMinuteNs + (step % kMinuteNs != 0)) * kMinuteNs;
+    const std::uint64_t from = requested / kMinuteNs * kMinuteNs;
+    const std::size_t n = limit(p->get("limit"));
+    json out = json::array();
+    for (std::uint64_t t = from, end = 0; t < to; t = end) {
+        end = to - t > step ? t + step : to;
+        auto rows = read(store::Window{t, end}, n);
+        if (!rows) {
+            return error(500, "store query failed");
+        }
+        json items = json::array();
+        for (const auto& r : *rows) {
+            items.push_back(row_json(r));
+        }
+        out.push_back(json{{"t_ns", t}, {key, std::move(items)}});
+    }
+    return json_response(200,
+                         json{{"from_ns", from}, {"step_ns", step}, {"points", std::move(out)}});
 }
 
 std::string_view Routes::exporter_state(const source::ExporterStats& e, std::uint64_t now) const {

@@ -4,6 +4,10 @@
 // unknown parameter), 404, 405. Work per request is bounded: rows are read in pages within the
 // response budget, DEX flows by report and node counts.
 //
+// The web console (collector/console) is served at "/". Every 200 answer but /metrics carries an
+// ETag (a hash of the body) and If-None-Match with that tag gets 304 with no body, so a console
+// polling a summary that has not changed costs the client nothing to parse.
+//
 // Threading: handle() may be called from several threads if the reader and providers allow
 // it (TraceReader serialises; the providers must be thread-safe).
 
@@ -35,6 +39,8 @@ struct RoutesConfig {
     // A live exporter sends at least its templates every refresh (30 s by default): one
     // silent for longer than this is shown as "silent".
     std::uint64_t exporter_silent_ns = 90ull * 1'000'000'000;
+    // /api/v1/{paths,segments}/series: most points (time buckets) in one answer.
+    std::size_t max_series_points = 240;
 };
 
 struct Providers {
@@ -49,16 +55,21 @@ class Routes {
         : reader_(reader), providers_(std::move(providers)), config_(config) {}
 
     Response handle(std::string_view method, std::string_view target) const;
+    Response handle(std::string_view method, std::string_view target,
+                    std::string_view if_none_match) const;
     // The targets whose handling is cheap and bounded (health, metrics): fit for an I/O thread.
     static bool is_cheap(std::string_view target);
 
   private:
+    Response api(std::string_view method, std::string_view target) const;
     std::size_t limit(std::optional<std::uint64_t> requested) const;
     Response records(std::string_view query) const;
     Response record(std::string_view id) const;
     Response nodes(std::string_view query) const;
     Response paths(std::string_view query) const;
     Response segments(std::string_view query) const;
+    template <typename Read, typename RowJson>
+    Response series(std::string_view query, const char* key, Read&& read, RowJson&& row_json) const;
     std::optional<std::pair<store::Window, std::size_t>> summary_params(std::string_view query,
                                                                         std::string& bad) const;
     Response exporters(std::string_view query) const;

@@ -179,7 +179,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
             head = req.method() == http::verb::head;
             method = head ? "GET" : std::string(req.method_string());
             target = std::string(req.target());
-            const HttpRequest request{method, target};
+            if_none_match = std::string(req[http::field::if_none_match]);
+            const HttpRequest request{method, target, if_none_match};
             if (!impl.pool || (impl.is_inline && impl.is_inline(target))) {
                 send(impl.call(request), keep_alive);
                 return;
@@ -188,7 +189,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
             // along so that its last reference always drops on the I/O thread.
             asio::post(*impl.pool, [self = shared_from_this(), keep_alive]() mutable {
                 Session& s = *self;
-                HttpResponse response = s.impl.call(HttpRequest{s.method, s.target});
+                HttpResponse response =
+                    s.impl.call(HttpRequest{s.method, s.target, s.if_none_match});
                 asio::post(s.impl.io, [self = std::move(self), keep_alive,
                                        response = std::move(response)]() mutable {
                     self->send(std::move(response), keep_alive);
@@ -203,6 +205,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
             res->set(http::field::content_type, r.content_type);
             if (r.status == 405) {
                 res->set(http::field::allow, "GET, HEAD");
+            }
+            if (!r.etag.empty()) {
+                res->set(http::field::etag, r.etag);
+                res->set(http::field::cache_control, "no-cache");
             }
             res->keep_alive(keep_alive);
             res->body() = std::move(r.body);
@@ -239,6 +245,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         bool head = false;
         std::string method;  // of the request in progress, for a worker thread
         std::string target;
+        std::string if_none_match;
     };
 
     // I/O thread only.

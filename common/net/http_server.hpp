@@ -3,7 +3,8 @@
 // holds up telemetry. Every client input is bounded: connections in total and per client
 // address, header and body octets, time to receive a header and a whole request, idle time
 // between keep-alive requests, requests per second per connection (429 beyond). A handler that
-// throws gives 500; HEAD is answered as GET without the body.
+// throws gives 500; HEAD is answered as GET without the body. The handler sees If-None-Match
+// and may answer 304 to a response's ETag.
 //
 // With its own I/O thread, handlers run on `worker_threads` threads, except those `is_inline`
 // selects (cheap ones such as /healthz and /metrics), which run on the I/O thread: a slow
@@ -20,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace boost::asio {
 class io_context;
@@ -28,14 +30,22 @@ class io_context;
 namespace ioam::net {
 
 struct HttpRequest {
-    std::string_view method;  // "GET" for a HEAD request
-    std::string_view target;  // path and query, as sent
+    std::string_view method;         // "GET" for a HEAD request
+    std::string_view target;         // path and query, as sent
+    std::string_view if_none_match;  // the If-None-Match header, empty when absent
 };
 
 struct HttpResponse {
-    int status = 200;
-    std::string content_type = "application/json";
+    // A constructor rather than an aggregate: {status, type, body} stays complete.
+    HttpResponse(int s = 200, std::string type = "application/json", std::string b = {},
+                 std::string tag = {})
+        : status(s), content_type(std::move(type)), body(std::move(b)), etag(std::move(tag)) {}
+
+    int status;
+    std::string content_type;
     std::string body;
+    // Sent as ETag with "Cache-Control: no-cache" (clients revalidate) when not empty.
+    std::string etag;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

@@ -418,9 +418,50 @@ std::optional<FileId> file_id(const std::string& path) {
     return FileId{st.st_dev, st.st_ino};
 }
 
+// Another process's database, for reading only (ioam-query): SQLITE_OPEN_READONLY through a
+// "file:...?mode=ro" URI, so that nothing is ever written to it (no schema, no journal mode, no
+// conversion); WAL lets it read while the collector writes.
+Db open_read_only(const std::string& path) {
+    if (!file_id(path)) {
+        throw std::runtime_error("cannot open " + path + ": no such file");
+    }
+    std::string uri = "file:";
+    for (const char c : path) {
+        if (c == '%' || c == '?' || c == '#') {
+            constexpr char kHex[] = "0123456789ABCDEF";
+            const auto u = static_cast<unsigned char>(c);
+            uri += {'%', kHex[u >> 4], kHex[u & 15]};
+        } else {
+            uri += c;
+        }
+    }
+    uri += "?mode=ro";
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(
+        uri.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
+    Db db(raw);
+    if (rc != SQLITE_OK) {
+        throw std::runtime_error("cannot open " + path + ": " +
+                                 (raw ? sqlite3_errmsg(raw) : "out of memory"));
+    }
+    sqlite3_busy_timeout(db.get(), 2000);
+    const auto version = pragma_int(db.get(), "PRAGMA user_version");
+    if (version != kSqliteSchemaVersion) {
+        throw std::runtime_error("database " + path + " has schema version " +
+                                 std::to_string(version) + ", this reader reads version " +
+                                 std::to_string(kSqliteSchemaVersion) +
+                                 " (ioam-collector converts older ones when it opens them)");
+    }
+    return db;
+}
+
 class SqliteBackend final : public StoreBackend {
   public:
     explicit SqliteBackend(std::string path) : path_(std::move(path)) { open(); }
+    struct ReadOnly {};
+    // Only the reads work: there is no writer connection.
+    SqliteBackend(std::string path, ReadOnly)
+        : path_(std::move(path)), reader_(open_read_only(path_)) {}
 
     std::int64_t high_water() override { return high_water_; }
 
@@ -1112,6 +1153,10 @@ class SqliteBackend final : public StoreBackend {
 
 std::unique_ptr<StoreBackend> open_sqlite_backend(const std::string& path) {
     return std::make_unique<SqliteBackend>(path);
+}
+
+std::unique_ptr<TraceReader> open_sqlite_reader(const std::string& path) {
+    return std::make_unique<SqliteBackend>(path, SqliteBackend::ReadOnly{});
 }
 
 }  // namespace ioam::collector::store

@@ -21,5 +21,8 @@ constexpr int kSqliteSchemaVersion = 3;
 
 // Opens (creating if needed) the database at `path`; throws std::runtime_error.
 std::unique_ptr<StoreBackend> open_sqlite_backend(const std::string& path);
+// Opens an existing database of this schema version read-only (a "file:PATH?mode=ro" URI),
+// safe while a collector writes it; throws std::runtime_error.
+std::unique_ptr<TraceReader> open_sqlite_reader(const std::string& path);
 
 }  // namespace ioam::collector::store

@@ -24,7 +24,10 @@ class HttpServerTest : public ::testing::Test {
         net::HttpServerConfig c;
         c.listen = "127.0.0.1:0";
         server = std::make_unique<net::HttpServer>(
-            c, [this](const net::HttpRequest& r) { return routes.handle(r.method, r.target); },
+            c,
+            [this](const net::HttpRequest& r) {
+                return routes.handle(r.method, r.target, r.if_none_match);
+            },
             &Routes::is_cheap);
         server->start();
     }
@@ -34,12 +37,14 @@ class HttpServerTest : public ::testing::Test {
         return c;
     }
     // One request with raw octets in its target; the whole answer (the server closes).
-    std::string raw(const std::string& method, const std::string& target) {
+    std::string raw(const std::string& method, const std::string& target,
+                    const std::string& headers = "") {
         asio::io_context io;
         asio::ip::tcp::socket s(io);
         s.connect({asio::ip::make_address("127.0.0.1"), server->port()});
-        asio::write(s, asio::buffer(method + " " + target +
-                                    " HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n"));
+        asio::write(
+            s, asio::buffer(method + " " + target +
+                            " HTTP/1.1\r\nHost: c\r\nConnection: close\r\n" + headers + "\r\n"));
         std::string out;
         boost::system::error_code ec;
         asio::read(s, asio::dynamic_buffer(out), ec);
@@ -81,6 +86,21 @@ TEST_F(HttpServerTest, HeadHasNoBody) {
     EXPECT_TRUE(reply.starts_with("HTTP/1.1 200")) << reply;
     EXPECT_NE(reply.find("Content-Length: 15\r\n"), std::string::npos) << reply;
     EXPECT_TRUE(reply.ends_with("\r\n\r\n")) << reply;
+}
+
+TEST_F(HttpServerTest, ConsoleRevalidatesWithEtag) {
+    const std::string page = raw("GET", "/");
+    ASSERT_EQ(page.rfind("HTTP/1.1 200", 0), 0u) << page;
+    EXPECT_NE(page.find("Content-Type: text/html; charset=utf-8"), std::string::npos);
+    EXPECT_NE(page.find("Cache-Control: no-cache"), std::string::npos);
+    const auto at = page.find("ETag: ");
+    ASSERT_NE(at, std::string::npos) << page;
+    const std::string tag = page.substr(at + 6, page.find("\r\n", at) - at - 6);
+    const std::string again = raw("GET", "/", "If-None-Match: " + tag + "\r\n");
+    EXPECT_EQ(again.rfind("HTTP/1.1 304", 0), 0u) << again;
+    EXPECT_EQ(again.find("<html"), std::string::npos);
+    const std::string stale = raw("GET", "/", "If-None-Match: \"old\"\r\n");
+    EXPECT_EQ(stale.rfind("HTTP/1.1 200", 0), 0u) << stale;
 }
 
 }  // namespace

@@ -197,6 +197,67 @@ TEST_F(RoutesTest, NodesPathsExporters) {
     EXPECT_TRUE(ex[2]["ended_ns"].is_number());
 }
 
+TEST_F(RoutesTest, SeriesPerMinuteBucket) {
+    store.consume(make_packet({1, 2, 3}, 123, kT0 + 120 * kNsPerSecond, 300'000));
+    store.flush();
+    // Three whole minutes, the first holding kT0.
+    const std::uint64_t m0 = kT0 / (60 * kNsPerSecond) * (60 * kNsPerSecond);
+    const std::string window =
+        "from=" + std::to_string(m0) + "&to=" + std::to_string(m0 + 180 * kNsPerSecond);
+    const json paths = get("/api/v1/paths/series?points=3&" + window);
+    EXPECT_EQ(paths["step_ns"], 60 * kNsPerSecond);
+    EXPECT_EQ(paths["from_ns"], m0);
+    ASSERT_EQ(paths["points"].size(), 3u);
+    EXPECT_EQ(paths["points"][0]["paths"].size(), 4u);
+    EXPECT_EQ(paths["points"][1]["paths"].size(), 0u);
+    ASSERT_EQ(paths["points"][2]["paths"].size(), 1u);
+    EXPECT_EQ(paths["points"][2]["paths"][0]["delay_p50_ns"], 600000);
+    EXPECT_EQ(paths["points"][2]["t_ns"], m0 + 120 * kNsPerSecond);
+
+    const json segments = get("/api/v1/segments/series?points=240&" + window);
+    ASSERT_EQ(segments["points"].size(), 3u);  // never finer than the rollups' minute
+    EXPECT_EQ(segments["points"][0]["segments"][1]["lost"], 1);
+    EXPECT_EQ(segments["points"][2]["segments"].size(), 2u);  // 1-2, 2-3
+    EXPECT_EQ(
+        get("/api/v1/segments/series?points=1&limit=1&" + window)["points"][0]["segments"].size(),
+        1u);
+
+    EXPECT_TRUE(get("/api/v1/paths/series?from=5&to=5", 400).contains("error"));
+    EXPECT_TRUE(get("/api/v1/paths/series?step=5", 400).contains("error"));
+    // A window of centuries in at most max_series_points reads.
+    EXPECT_LE(get("/api/v1/segments/series?from=0&points=100000")["points"].size(), 241u);
+}
+
+TEST_F(RoutesTest, ConsoleAndEtags) {
+    const Response page = routes.handle("GET", "/");
+    EXPECT_EQ(page.status, 200);
+    EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+    EXPECT_NE(page.body.find("/app.js"), std::string::npos);
+    ASSERT_FALSE(page.etag.empty());
+    EXPECT_EQ(routes.handle("GET", "/index.html").body, page.body);
+    for (const char* asset : {"/app.js", "/app.css"}) {
+        EXPECT_EQ(routes.handle("GET", asset).status, 200) << asset;
+    }
+    const Response again = routes.handle("GET", "/", "\"other\", " + page.etag);
+    EXPECT_EQ(again.status, 304);
+    EXPECT_TRUE(again.body.empty());
+    EXPECT_EQ(routes.handle("GET", "/", "W/" + page.etag).status, 304);
+    EXPECT_EQ(routes.handle("GET", "/", "\"stale\"").status, 200);
+    EXPECT_EQ(routes.handle("POST", "/").status, 405);
+
+    // API answers are tagged by content: unchanged gives 304, a change a new tag.
+    const Response paths = routes.handle("GET", "/api/v1/paths");
+    ASSERT_FALSE(paths.etag.empty());
+    EXPECT_EQ(routes.handle("GET", "/api/v1/paths", paths.etag).status, 304);
+    store.consume(make_packet({5, 6}, 1, kT0, 1'000));
+    store.flush();
+    const Response changed = routes.handle("GET", "/api/v1/paths", paths.etag);
+    EXPECT_EQ(changed.status, 200);
+    EXPECT_NE(changed.etag, paths.etag);
+    EXPECT_TRUE(routes.handle("GET", "/metrics").etag.empty());  // scrapers want every sample
+    EXPECT_TRUE(routes.handle("GET", "/nope").etag.empty());
+}
+
 TEST_F(RoutesTest, DexFlowJoinedBySequence) {
     const json f = get("/api/v1/dex/flows/4242");
     EXPECT_EQ(f["reports"], 11);
