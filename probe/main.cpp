@@ -7,6 +7,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "common/version/version.hpp"
 #include "probe/probe_config.hpp"
 #include "probe/sender.hpp"
 
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
     app.add_option("--duration", duration_s, "seconds to send for (0: until stopped)");
     auto* label = app.add_option("--flow-label", flow_label, "IPv6 flow label (20 bits)");
     app.add_option("--size", config.payload_size, "payload octets")->capture_default_str();
+    ioam::version::add_standard_flags(app, "ioam-probe");
     CLI11_PARSE(app, argc, argv);
 
     config.transport = icmp ? ioam::probe::Transport::icmp : ioam::probe::Transport::udp;
