@@ -22,6 +22,8 @@ TEST_PACKAGES=(
   bc flex bison libelf-dev libssl-dev patch xz-utils
   # tests/deploy validates docker/compose.yaml
   docker-compose
+  # tests/packaging: the .debs installed into a debootstrap chroot; the man pages rendered
+  debootstrap man-db
 )
 
 # --build-only: what a build needs (the Dockerfiles' build stages).

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# cli_check.sh CHECK SOURCE_DIR BINARY_DIR
+#   version  every binary's --version prints "<name> <project(VERSION)>", and "(git ...)" when
+#            the sources are a git checkout
+#   man      every man page renders with `man -l` without a warning and has its sections; the
+#            OPTIONS of a CLI11 binary name every flag its --help lists
+# Exit 77 (ctest SKIPPED) only when man-db is missing.
+set -euo pipefail
+
+check=$1 src=$2 bin=$3
+binaries=(exporter/ioam-exporter collector/ioam-collector probe/ioam-probe
+          tools/dex-route/ioam-dex-route tools/realloc-calc/ioam-realloc-calc)
+fail() { echo "FAIL: $*" >&2; exit 1; }
+version=$(sed -n 's/^project(ioam-ipfix VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
+[ -n "$version" ] || fail "no project(VERSION) in $src/CMakeLists.txt"
+
+case $check in
+version)
+  git_part=
+  if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+    git_part=" \\(git [0-9a-z.-]+\\)"
+  fi
+  for b in "${binaries[@]}"; do
+    name=$(basename "$b")
+    out=$("$bin/$b" --version) || fail "$name --version exited $?"
+    [[ $out =~ ^$name\ ${version//./\\.}$git_part$ ]] || fail "$name --version printed '$out'"
+    echo "$out"
+  done
+  ;;
+man)
+  command -v man >/dev/null || { echo "SKIPPED LOUDLY: man not installed (man-db)" >&2; exit 77; }
+  for b in "${binaries[@]}"; do
+    name=$(basename "$b")
+    page=$bin/man/$name.1
+    [ -f "$page" ] || fail "$page not built"
+    # groff's warnings (bad requests, unbreakable lines) go to stderr.
+    text=$(MANWIDTH=80 LC_ALL=C.UTF-8 man --warnings -l "$page" 2>"$bin/man/$name.warnings") ||
+      fail "man -l $page failed"
+    [ ! -s "$bin/man/$name.warnings" ] || fail "$name.1: $(cat "$bin/man/$name.warnings")"
+    for section in NAME SYNOPSIS DESCRIPTION OPTIONS EXAMPLES "SEE ALSO"; do
+      grep -q "^$section" <<<"$text" || fail "$name.1 has no $section section"
+    done
+    grep -q -- "--version" <<<"$text" || fail "$name.1 does not document --version"
+    if [ "$name" != ioam-dex-route ]; then
+      for flag in $("$bin/$b" --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
+        grep -q -- "$flag" <<<"$text" || fail "$name.1 misses $flag, which --help lists"
+      done
+    fi
+    echo "$name.1 renders ($(wc -l <<<"$text") lines)"
+  done
+  ;;
+*)
+  fail "unknown check $check"
+  ;;
+esac
