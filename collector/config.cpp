@@ -176,6 +176,7 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
     app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
         ->capture_default_str();
+    log::add_options(app, c.log_output);
 
     try {
         app.parse(argc, argv);

@@ -1,10 +1,12 @@
 // ioam-collector: IPFIX (UDP/TCP) in; SQLite, Prometheus /metrics and a JSON API out.
-// SIGTERM or SIGINT: stop receiving, write everything queued, exit 0.
+// SIGTERM or SIGINT: stop receiving, write everything queued, exit 0. SIGHUP: reopen the log
+// file (--log-file).
 
 #include <pthread.h>
 #include <signal.h>
 
 #include <atomic>
+#include <cstdio>
 #include <exception>
 
 #include <spdlog/spdlog.h>
@@ -16,6 +18,7 @@
 #include "collector/metrics/collector_metrics.hpp"
 #include "collector/source/ipfix_listener.hpp"
 #include "collector/store/trace_store.hpp"
+#include "common/log/log.hpp"
 #include "common/metrics/registry.hpp"
 #include "common/net/http_server.hpp"
 
@@ -23,13 +26,14 @@ namespace {
 
 using namespace ioam::collector;
 
-// Blocks the stop signals in this thread and every thread it creates afterwards, so that
-// sigwait() in main is their only receiver.
+// Blocks the stop signals and SIGHUP in this thread and every thread it creates afterwards,
+// so that sigwait() in main is their only receiver.
 sigset_t block_stop_signals() {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     return set;
 }
@@ -78,7 +82,9 @@ int run(const Config& config) {
         listener.tcp_port(), config.http.listen, http.port(), config.store.path);
 
     int sig = 0;
-    sigwait(&stop_signals, &sig);
+    while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) {
+        ioam::log::reopen();
+    }
     spdlog::info("signal {}: stopping, flushing {} queued records", sig, store.stats().queued);
     ready = false;
     // A store that cannot write must not keep the drain of the sockets waiting forever.
@@ -102,7 +108,12 @@ int main(int argc, char** argv) {
     if (auto exit_code = parse_config(argc, argv, config)) {
         return *exit_code;
     }
-    spdlog::set_level(spdlog::level::from_str(config.log_level));
+    try {
+        ioam::log::setup("ioam-collector", config.log_level, config.log_output);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ioam-collector: %s\n", e.what());
+        return 1;
+    }
     try {
         return run(config);
     } catch (const std::exception& e) {

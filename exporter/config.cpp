@@ -53,6 +53,7 @@ std::optional<int> parse_config(int argc, const char* const* argv, ExporterConfi
     app.add_option("--log-level", out.log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
         ->capture_default_str();
+    log::add_options(app, out.log_output);
     app.add_option("--netns", out.netns,
                    "Listen to the IOAM events of this network namespace (ip netns name or "
                    "path); IPFIX still leaves from the exporter's own");
