@@ -2,6 +2,8 @@
 # cli_check.sh CHECK SOURCE_DIR BINARY_DIR
 #   version  every binary's --version prints "<name> <project(VERSION)>", and "(git ...)" when
 #            the sources are a git checkout
+#   logs     both daemons write --log-format json lines to --log-file and reopen it on SIGHUP
+#            after a rotation (the collector on loopback, the exporter with --print json)
 #   man      every man page renders with `man -l` without a warning and has its sections; the
 #            OPTIONS of a CLI11 binary name every flag its --help lists
 # Exit 77 (ctest SKIPPED) only when man-db is missing.
@@ -47,6 +49,44 @@ man)
       done
     fi
     echo "$name.1 renders ($(wc -l <<<"$text") lines)"
+  done
+  ;;
+logs)
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/ioam-logs-XXXX")
+  pids=()
+  trap 'kill "${pids[@]}" 2>/dev/null; wait; rm -rf "$tmp"' EXIT
+  # Waits up to 10 s for a line matching $2 in file $1.
+  wait_line() {
+    for _ in $(seq 100); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    fail "no '$2' in $1: $(cat "$1" 2>/dev/null)"
+  }
+  "$bin/collector/ioam-collector" --db "$tmp/c.db" --udp-listen 127.0.0.1:0 --tcp-listen '' \
+    --http-listen 127.0.0.1:0 --log-format json --log-file "$tmp/collector.log" &
+  pids+=($!)
+  wait_line "$tmp/collector.log" '"message":"ioam-collector: IPFIX'
+  names=(collector)
+  # The exporter needs CAP_NET_ADMIN and the kernel's IOAM6 family; without them it exits.
+  "$bin/exporter/ioam-exporter" --print json --log-format json --log-file "$tmp/exporter.log" \
+    >/dev/null 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do
+    grep -q '"message":"listening to IOAM6' "$tmp/exporter.log" 2>/dev/null && break
+    kill -0 "${pids[1]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "${pids[1]}" 2>/dev/null; then
+    wait_line "$tmp/exporter.log" '"message":"listening to IOAM6'
+    names+=(exporter)
+  else
+    echo "exporter part SKIPPED LOUDLY: $(cat "$tmp/exporter.log" 2>/dev/null)"
+  fi
+  for i in "${!names[@]}"; do
+    mv "$tmp/${names[$i]}.log" "$tmp/${names[$i]}.log.1"
+    kill -HUP "${pids[$i]}"
+    wait_line "$tmp/${names[$i]}.log" '"message":"log file reopened"'
+    python3 -c 'import json, sys; [json.loads(l) for f in sys.argv[1:] for l in open(f)]' \
+      "$tmp/${names[$i]}.log" "$tmp/${names[$i]}.log.1" || fail "${names[$i]}: a line is not JSON"
+    echo "ioam-${names[$i]}: JSON log lines, reopened on SIGHUP"
   done
   ;;
 *)
