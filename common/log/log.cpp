@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 namespace ioam::log {
@@ -91,36 +92,10 @@ void add_options(CLI::App& app, Output& out) {
 }
 
 std::string json_escape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (const char c : text) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char esc[8];
-                    std::snprintf(esc, sizeof esc, "\\u%04x", static_cast<unsigned>(c));
-                    out += esc;
-                } else {
-                    out += c;
-                }
-        }
-    }
-    return out;
+    // Invalid UTF-8 (a hostile exporter's name, say) becomes U+FFFD instead of an exception.
+    const auto quoted = nlohmann::json(std::string(text))
+                            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return quoted.substr(1, quoted.size() - 2);
 }
 
 void setup(const std::string& program, const std::string& level, const Output& out) {

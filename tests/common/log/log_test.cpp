@@ -44,6 +44,7 @@ class LogFile : public ::testing::Test {
 TEST(JsonEscape, QuotesBackslashesAndControlCharacters) {
     EXPECT_EQ(ioam::log::json_escape("a\"b\\c\nd\te\x01"), "a\\\"b\\\\c\\nd\\te\\u0001");
     EXPECT_EQ(ioam::log::json_escape("plain"), "plain");
+    EXPECT_EQ(ioam::log::json_escape("bad \xff utf-8"), "bad \xef\xbf\xbd utf-8");
 }
 
 TEST_F(LogFile, JsonLinesParseWhateverTheMessageHolds) {
