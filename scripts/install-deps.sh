@@ -24,6 +24,8 @@ TEST_PACKAGES=(
   docker-compose
   # tests/packaging: the .debs installed into a debootstrap chroot; the man pages rendered
   debootstrap man-db
+  # tests/deploy/container_test.sh builds and runs the images (runc: crun fails on hybrid cgroups)
+  podman runc
 )
 
 # --build-only: what a build needs (the Dockerfiles' build stages).

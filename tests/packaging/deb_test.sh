@@ -79,7 +79,8 @@ for unit in ioam-exporter ioam-collector; do
   for doc in $(sed -n 's#^Documentation=file://##p' "$root$path"); do
     [ -f "$root$doc" ] || fail "$unit.service documents $doc, not installed"
   done
-  grep -q "^ExecStart=/usr/bin/$unit " "$root$path" || fail "$unit.service does not start /usr/bin/$unit"
+  grep -q "^ExecStart=/usr/bin/$unit " "$root$path" ||
+    fail "$unit.service does not start /usr/bin/$unit"
   # Unknown keys are only warnings for systemd: any output fails the check.
   out=$(in_root systemd-analyze verify "$path" 2>&1) || fail "$unit.service: $out"
   [ -z "$out" ] || fail "$unit.service: $out"
