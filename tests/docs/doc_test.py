@@ -18,13 +18,12 @@ import subprocess
 import sys
 
 SRC, BIN = sys.argv[1], sys.argv[2]
-BINARIES = {
-    "ioam-exporter": "exporter",
-    "ioam-collector": "collector",
-    "ioam-probe": "probe",
-    "ioam-realloc-calc": "tools/realloc-calc",
-    "ioam-dex-route": "tools/dex-route",
-}
+# name -> (path, "cli" or "hand"), for every binary registered with ioam_binary().
+BINARIES = {}
+with open(os.path.join(BIN, "binaries.txt"), encoding="utf-8") as listing:
+    for entry in listing:
+        name, path, kind = entry.split()
+        BINARIES[name] = (path, kind)
 TOP_DIRS = ("bench/", "collector/", "common/", "deploy/", "docker/", "docs/", "exporter/",
             "fuzz/", "kernel-patches/", "man/", "packaging/", "probe/", "scripts/", "tests/",
             "tools/")
@@ -36,8 +35,7 @@ help_cache = {}
 
 def flags_of(binary):
     if binary not in help_cache:
-        exe = os.path.join(BIN, BINARIES[binary], binary)
-        out = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run([BINARIES[binary][0], "--help"], capture_output=True, text=True, check=True).stdout
         # --help-man is hidden from --help (common/version adds it to every CLI11 binary).
         help_cache[binary] = set(re.findall(r"--[a-z][a-z0-9-]*", out)) | {"--help-man"}
     return help_cache[binary]
@@ -62,8 +60,8 @@ def check_flags(doc, lineno, command):
         # The binary as a word: bare, or at the end of a build path.
         for m in re.finditer(r"(?:^|[\s/`])" + re.escape(binary) + r"(?=\s|$)", command):
             rest = re.split(r"[|;&`]|\s#", command[m.end():])[0]
-            if binary == "ioam-dex-route":
-                continue  # ip-route-like words, no flags beyond --version/--help
+            if BINARIES[binary][1] == "hand":
+                continue  # hand-parsed words (ip-route-like), no CLI11 flags to check
             for flag in re.findall(r"(?:^|\s)(--[a-z][a-z0-9-]*)", rest):
                 if flag not in flags_of(binary):
                     failures.append(f"{doc}:{lineno}: {binary} has no {flag}: {command.strip()}")
@@ -79,7 +77,7 @@ def check_paths(doc, lineno, text):
 def run_block(doc, lineno, body):
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join(
-        [os.path.join(BIN, d) for d in sorted(set(BINARIES.values()))] + [env["PATH"]])
+        sorted({os.path.dirname(path) for path, _ in BINARIES.values()}) + [env["PATH"]])
     script = "\n".join(body)
     try:
         r = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=SRC, env=env,

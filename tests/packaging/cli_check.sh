@@ -10,9 +10,9 @@
 set -euo pipefail
 
 check=$1 src=$2 bin=$3
-binaries=(exporter/ioam-exporter collector/ioam-collector probe/ioam-probe
-          tools/dex-route/ioam-dex-route tools/realloc-calc/ioam-realloc-calc)
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# "<name> <path> cli|hand" per binary registered with ioam_binary() (written by man/).
+[ -s "$bin/binaries.txt" ] || fail "$bin/binaries.txt missing"
 version=$(sed -n 's/^project(ioam-ipfix VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
 [ -n "$version" ] || fail "no project(VERSION) in $src/CMakeLists.txt"
 
@@ -22,17 +22,15 @@ version)
   if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
     git_part=" \\(git [0-9a-z.-]+\\)"
   fi
-  for b in "${binaries[@]}"; do
-    name=$(basename "$b")
-    out=$("$bin/$b" --version) || fail "$name --version exited $?"
+  while read -r name path _; do
+    out=$("$path" --version) || fail "$name --version exited $?"
     [[ $out =~ ^$name\ ${version//./\\.}$git_part$ ]] || fail "$name --version printed '$out'"
     echo "$out"
-  done
+  done <"$bin/binaries.txt"
   ;;
 man)
   command -v man >/dev/null || { echo "SKIPPED LOUDLY: man not installed (man-db)" >&2; exit 77; }
-  for b in "${binaries[@]}"; do
-    name=$(basename "$b")
+  while read -r name path kind; do
     page=$bin/man/$name.1
     [ -f "$page" ] || fail "$page not built"
     # groff's warnings (bad requests, unbreakable lines) go to stderr.
@@ -43,13 +41,13 @@ man)
       grep -q "^$section" <<<"$text" || fail "$name.1 has no $section section"
     done
     grep -q -- "--version" <<<"$text" || fail "$name.1 does not document --version"
-    if [ "$name" != ioam-dex-route ]; then
-      for flag in $("$bin/$b" --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
+    if [ "$kind" = cli ]; then
+      for flag in $("$path" --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
         grep -q -- "$flag" <<<"$text" || fail "$name.1 misses $flag, which --help lists"
       done
     fi
     echo "$name.1 renders ($(wc -l <<<"$text") lines)"
-  done
+  done <"$bin/binaries.txt"
   ;;
 logs)
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/ioam-logs-XXXX")

@@ -61,12 +61,13 @@ in_root sh -c 'dpkg -i /tmp/*.deb'
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 version=$(sed -n 's/^project(ioam-ipfix VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
-for b in ioam-exporter ioam-collector ioam-probe ioam-dex-route ioam-realloc-calc; do
+# Every binary registered with ioam_binary() (binaries.txt, written by man/).
+while read -r b _; do
   out=$(in_root "/usr/bin/$b" --version) || fail "$b --version exited non-zero"
   [[ $out == "$b $version"* ]] || fail "$b --version printed '$out', expected '$b $version...'"
   echo "$out"
   [ -f "$root/usr/share/man/man1/$b.1" ] || fail "man page of $b not installed"
-done
+done <"$bin/binaries.txt"
 in_root getent passwd ioam-collector >/dev/null || fail "postinst did not create ioam-collector"
 for c in exporter collector; do
   [ -f "$root/usr/share/doc/ioam-ipfix/examples/ioam-$c.conf" ] || fail "example config $c"
