@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/config/config_file.hpp"
+#include "common/version/version.hpp"
 
 namespace ioam::collector {
 
@@ -45,7 +46,7 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
     config::add_config_file(app,
                             "Config file: `key = value` lines or a JSON object; keys are the "
                             "flag names");
-    app.set_version_flag("--version", "ioam-collector 0.1.0");
+    version::add_standard_flags(app, "ioam-collector");
 
     app.add_option("--udp-listen", c.listener.udp_listen, "IPFIX/UDP address, '' to disable")
         ->capture_default_str();
@@ -180,6 +181,7 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
     app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
         ->capture_default_str();
+    log::add_options(app, c.log_output);
 
     try {
         app.parse(argc, argv);

@@ -12,6 +12,7 @@
 #include "collector/source/ipfix_listener.hpp"
 #include "collector/source/ipfix_processor.hpp"
 #include "collector/store/trace_store.hpp"
+#include "common/log/log.hpp"
 #include "common/net/http_server.hpp"
 
 namespace ioam::collector {
@@ -26,6 +27,7 @@ struct Config {
     metrics::MetricsConfig metrics;
     correlate::CorrelatorConfig correlator;
     std::string log_level = "info";
+    ioam::log::Output log_output;
 };
 
 // Parses argv into `out`. Returns an exit code when the program should stop now (--help,

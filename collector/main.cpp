@@ -1,11 +1,18 @@
 // ioam-collector: IPFIX (UDP/TCP) in; SQLite, Prometheus /metrics and a JSON API out.
-// SIGTERM or SIGINT: stop receiving, write everything queued, exit 0.
+// SIGTERM or SIGINT: stop receiving, write everything queued, exit 0. SIGHUP: reopen the log
+// file (--log-file).
 
 #include <pthread.h>
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
 #include <exception>
+#include <mutex>
+#include <stop_token>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -14,8 +21,10 @@
 #include "collector/correlate/correlator.hpp"
 #include "collector/decode/record_decoder.hpp"
 #include "collector/metrics/collector_metrics.hpp"
+#include "collector/oplog/operator_log.hpp"
 #include "collector/source/ipfix_listener.hpp"
 #include "collector/store/trace_store.hpp"
+#include "common/log/log.hpp"
 #include "common/metrics/registry.hpp"
 #include "common/net/http_server.hpp"
 
@@ -23,13 +32,40 @@ namespace {
 
 using namespace ioam::collector;
 
-// Blocks the stop signals in this thread and every thread it creates afterwards, so that
-// sigwait() in main is their only receiver.
+// Store drops are summed over this period in one log line.
+constexpr std::uint64_t kStoreLogEveryNs = 10'000'000'000;
+
+// Logs what an operator follows (oplog/) from snapshots taken once a second.
+void log_operator_events(std::stop_token stop, const Config& config,
+                         const source::IpfixProcessor& processor, const store::TraceStore& store) {
+    oplog::OperatorLog oplog(config.routes.exporter_silent_ns, kStoreLogEveryNs);
+    std::mutex mu;
+    std::condition_variable_any cv;
+    std::unique_lock lock(mu);
+    while (
+        !cv.wait_for(lock, stop, std::chrono::seconds(1), [&] { return stop.stop_requested(); })) {
+        const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        for (const auto& line :
+             oplog.observe(processor.exporters(), store.stats(), static_cast<std::uint64_t>(now))) {
+            if (line.warning) {
+                spdlog::warn("{}", line.text);
+            } else {
+                spdlog::info("{}", line.text);
+            }
+        }
+    }
+}
+
+// Blocks the stop signals and SIGHUP in this thread and every thread it creates afterwards,
+// so that sigwait() in main is their only receiver.
 sigset_t block_stop_signals() {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     return set;
 }
@@ -79,10 +115,16 @@ int run(const Config& config) {
         config.listener.udp_listen, listener.udp_port(), config.listener.tcp_listen,
         listener.tcp_port(), config.http.listen, http.port(), config.store.path);
 
+    std::jthread oplog_thread(log_operator_events, std::cref(config), std::cref(processor),
+                              std::cref(store));
     int sig = 0;
-    sigwait(&stop_signals, &sig);
+    while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) {
+        ioam::log::reopen();
+    }
     spdlog::info("signal {}: stopping, flushing {} queued records", sig, store.stats().queued);
     ready = false;
+    oplog_thread.request_stop();
+    oplog_thread.join();
     // A store that cannot write must not keep the drain of the sockets waiting forever.
     store.begin_stop();
     listener.stop();
@@ -104,7 +146,12 @@ int main(int argc, char** argv) {
     if (auto exit_code = parse_config(argc, argv, config)) {
         return *exit_code;
     }
-    spdlog::set_level(spdlog::level::from_str(config.log_level));
+    try {
+        ioam::log::setup("ioam-collector", config.log_level, config.log_output);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ioam-collector: %s\n", e.what());
+        return 1;
+    }
     try {
         return run(config);
     } catch (const std::exception& e) {

@@ -26,6 +26,8 @@ WORKDIR /var/lib/ioam-collector
 VOLUME ["/var/lib/ioam-collector"]
 # IPFIX over UDP and TCP; HTTP (/metrics, /api/v1, /healthz, /readyz).
 EXPOSE 4739/udp 4739/tcp 9555/tcp
-# Inside the container HTTP listens on every address; publish it on the host's loopback.
-ENTRYPOINT ["/usr/local/bin/ioam-collector", "--db", "/var/lib/ioam-collector/ioam.db", \
-            "--http-listen", "0.0.0.0:9555"]
+# Flags given to `docker run IMAGE ...` replace CMD: every one can be overridden. The database
+# is ./ioam.db by default, in the working directory, the volume. Inside the container HTTP
+# listens on every address; publish it on the host's loopback.
+ENTRYPOINT ["/usr/local/bin/ioam-collector"]
+CMD ["--http-listen", "0.0.0.0:9555"]

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "common/config/config_file.hpp"
+#include "common/version/version.hpp"
 #include "exporter/netlink/netns.hpp"
 
 namespace ioam::exporter {
@@ -24,6 +25,7 @@ std::optional<std::uint32_t> parse_sample(const std::string& text) {
 std::optional<int> parse_config(int argc, const char* const* argv, ExporterConfig& out) {
     CLI::App app{"ioam-exporter: Linux kernel IOAM events (generic netlink IOAM6) to IPFIX"};
     config::add_config_file(app, "Config file: `key = value` lines or a JSON object");
+    version::add_standard_flags(app, "ioam-exporter");
 
     std::vector<std::string> collectors;
     std::string sample = "1/1";
@@ -51,6 +53,7 @@ std::optional<int> parse_config(int argc, const char* const* argv, ExporterConfi
     app.add_option("--log-level", out.log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
         ->capture_default_str();
+    log::add_options(app, out.log_output);
     app.add_option("--netns", out.netns,
                    "Listen to the IOAM events of this network namespace (ip netns name or "
                    "path); IPFIX still leaves from the exporter's own");

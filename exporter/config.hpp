@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log/log.hpp"
 #include "exporter/sink/collector_uri.hpp"
 
 namespace ioam::exporter {
@@ -24,6 +25,7 @@ struct ExporterConfig {
     bool print_json = false;                    // JSON lines on stdout
     std::optional<std::string> metrics_listen;  // ADDR:PORT
     std::string log_level = "info";
+    log::Output log_output;
     int rcvbuf = 32 * 1024 * 1024;
     std::string netns;  // listen in this network namespace (name or path); empty: our own
     std::size_t tcp_buffer = 4 * 1024 * 1024;

@@ -1,7 +1,6 @@
 // ioam-exporter: listens to the kernel's IOAM6 generic netlink events and exports them as
 // IPFIX to one or more collectors (and/or JSON lines on stdout).
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
@@ -11,8 +10,10 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <memory>
 
+#include "common/log/log.hpp"
 #include "common/metrics/registry.hpp"
 #include "exporter/config.hpp"
 #include "exporter/metrics_server.hpp"
@@ -54,12 +55,23 @@ int run(const ExporterConfig& cfg) {
     }
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    boost::asio::signal_set hangup(io, SIGHUP);
+    std::function<void()> on_hangup = [&] {
+        hangup.async_wait([&](const boost::system::error_code& ec, int) {
+            if (!ec) {
+                ioam::log::reopen();
+                on_hangup();
+            }
+        });
+    };
+    on_hangup();
     boost::asio::steady_timer deadline(io);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
         if (ec) {
             return;
         }
         spdlog::info("signal {}: flushing and exiting", sig);
+        hangup.cancel();
         listener.stop();
         if (metrics) {
             metrics->stop();
@@ -91,9 +103,13 @@ int main(int argc, char** argv) {
     if (auto code = parse_config(argc, argv, cfg)) {
         return *code;
     }
-    // Logs go to stderr: stdout may carry --print json lines.
-    spdlog::set_default_logger(spdlog::stderr_color_mt("ioam-exporter"));
-    spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+    try {
+        // Logs go to stderr or --log-file: stdout may carry --print json lines.
+        ioam::log::setup("ioam-exporter", cfg.log_level, cfg.log_output);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ioam-exporter: %s\n", e.what());
+        return 1;
+    }
     try {
         return run(cfg);
     } catch (const std::exception& e) {

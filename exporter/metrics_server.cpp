@@ -39,7 +39,8 @@ MetricsServer::MetricsServer(boost::asio::io_context& io, const std::string& lis
     : server_(io, metrics_config(listen),
               [&registry](const net::HttpRequest& r) { return serve(registry, r); }) {
     server_.start();
-    spdlog::info("metrics on http://{}/metrics", listen);
+    // The port too: with ":0" the kernel picks it (scripts/demo.sh reads it here).
+    spdlog::info("metrics on http://{}/metrics (port {})", listen, server_.port());
 }
 
 }  // namespace ioam::exporter

@@ -1,5 +1,5 @@
 // ioam-probe: sends IPv6 probes carrying an IOAM Pre-allocated Trace or DEX option, so that
-// stock kernels (which process IOAM in transit but cannot encapsulate it) get IOAM traffic.
+// kernels without CONFIG_IPV6_IOAM6_LWTUNNEL (no `encap ioam6` routes) get IOAM traffic too.
 
 #include <CLI/CLI.hpp>
 
@@ -7,6 +7,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "common/version/version.hpp"
 #include "probe/probe_config.hpp"
 #include "probe/sender.hpp"
 
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
     app.add_option("--duration", duration_s, "seconds to send for (0: until stopped)");
     auto* label = app.add_option("--flow-label", flow_label, "IPv6 flow label (20 bits)");
     app.add_option("--size", config.payload_size, "payload octets")->capture_default_str();
+    ioam::version::add_standard_flags(app, "ioam-probe");
     CLI11_PARSE(app, argc, argv);
 
     config.transport = icmp ? ioam::probe::Transport::icmp : ioam::probe::Transport::udp;

@@ -6,7 +6,9 @@
 # Ctrl-C stops everything and removes the namespaces.
 #
 # Env: IOAM_DEMO_DB (default: a new store in this run's log folder), IOAM_DEMO_HTTP (127.0.0.1:9555),
-#      IOAM_DEMO_IPFIX_PORT (4739), IOAM_DEMO_SECONDS (0: until Ctrl-C)
+#      IOAM_DEMO_IPFIX_PORT (4739), IOAM_DEMO_METRICS_PORT (the exporters' /metrics on this port
+#      and the next three; default: ports the kernel picks free), IOAM_DEMO_SECONDS (0: until
+#      Ctrl-C or SIGTERM), IOAM_DEMO_PREFIX (demo: the namespaces' prefix, scripts/topology.sh)
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (network namespaces, IOAM sysctls)" >&2; exit 1; }
@@ -17,10 +19,11 @@ cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DIOAM_BUILD_TES
 cmake --build build/release --target ioam-collector ioam-exporter ioam-probe -j "$(nproc)"
 
 bin=build/release
-prefix=demo
+prefix=${IOAM_DEMO_PREFIX:-demo}
 http=${IOAM_DEMO_HTTP:-127.0.0.1:9555}
 ipfix_port=${IOAM_DEMO_IPFIX_PORT:-4739}
 seconds=${IOAM_DEMO_SECONDS:-0}
+metrics_port=${IOAM_DEMO_METRICS_PORT:-0}
 logs=$(mktemp -d /tmp/ioam-demo.XXXXXX)
 # Each run counts its own packets: a fresh store unless one is asked for.
 db=${IOAM_DEMO_DB:-$logs/ioam.db}
@@ -31,6 +34,8 @@ cleanup() {
     trap - EXIT INT TERM
     echo
     echo "== stopping"
+    gone=$(dead | xargs)
+    [ -z "$gone" ] || echo "   !! had stopped before the end: $gone (logs in $logs)"
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     bash scripts/topology.sh down "$prefix"
@@ -69,13 +74,17 @@ for node in r1 r2 r3 sink; do
     k=$((k + 1))
     start "exporter-$node" "$bin/exporter/ioam-exporter" --netns "$prefix-$node" \
         --collector "udp://127.0.0.1:$ipfix_port" --domain-id $((100 + k)) \
-        --metrics-listen "127.0.0.1:$((9560 + k))"
+        --metrics-listen "127.0.0.1:$((metrics_port > 0 ? metrics_port + k - 1 : 0))"
 done
-# An exporter is ready once it joined the kernel's event group: it says so.
+# An exporter is ready once it joined the kernel's event group: it says so, and which port
+# its /metrics got.
+metrics_urls=()
 for node in r1 r2 r3 sink; do
     for _ in $(seq 100); do grep -q "listening" "$logs/exporter-$node.log" && break; sleep 0.1; done
     grep -q "listening" "$logs/exporter-$node.log" || {
         echo "demo: exporter for $node did not start:" >&2; cat "$logs/exporter-$node.log" >&2; exit 1; }
+    port=$(sed -n 's#.*metrics on http://.*(port \([0-9]*\)).*#\1#p' "$logs/exporter-$node.log")
+    metrics_urls+=("$node http://127.0.0.1:$port/metrics")
 done
 
 probe=("ip" "netns" "exec" "$prefix-src" "$bin/probe/ioam-probe" fd00:0:0:4::2 --ns 123)
@@ -87,7 +96,8 @@ cat <<TXT
 == running: source -> r1 (101) -> r2 (102) -> r3 (103) -> sink (104)
    Console:   http://$http/  (paths, per-segment delay and loss, latency over time, exporters)
    API:       http://$http/api/v1/paths   .../nodes   .../records?limit=5   .../exporters
-   Metrics:   http://$http/metrics  (exporters: http://127.0.0.1:9561..9564/metrics)
+   Metrics:   http://$http/metrics
+   Exporters: $(printf '%s, ' "${metrics_urls[@]}" | sed 's/, $//')
    Store:     $db (SQLite)
    Logs:      $logs
    Ctrl-C to stop.

@@ -25,6 +25,10 @@ TEST_PACKAGES=(
   docker-compose
   # tests/console loads the collector's web console in headless Chromium
   chromium
+  # tests/packaging: the .debs installed into a debootstrap chroot; the man pages rendered
+  debootstrap man-db
+  # tests/deploy/container_test.sh builds and runs the images (runc: crun fails on hybrid cgroups)
+  podman runc
 )
 
 # --build-only: what a build needs (the Dockerfiles' build stages).

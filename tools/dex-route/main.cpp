@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/version/version.hpp"
 #include "tools/dex-route/dex_route.hpp"
 
 namespace {
@@ -23,6 +24,7 @@ using ioam::tools::dexroute::Ack;
 constexpr const char* kUsage =
     "usage: ioam-dex-route add PREFIX [freq K/N] [mode inline|encap|auto] [tunsrc ADDR]\n"
     "                      [tundst ADDR] dex trace-type T ns N [ext-flags F] [via ADDR] dev DEV\n"
+    "       ioam-dex-route --version | --help\n"
     "  T: 24-bit IOAM-Trace-Type (bit 0 = 0x800000), N: IOAM namespace,\n"
     "  F: Extension-Flags (0x80 Flow ID, 0x40 Sequence Number)\n";
 
@@ -66,6 +68,10 @@ int main(int argc, char** argv) {
     const std::vector<std::string_view> args(argv + 1, argv + argc);
     if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
         std::fputs(kUsage, stdout);
+        return 0;
+    }
+    if (!args.empty() && args[0] == "--version") {
+        std::puts(ioam::version::line("ioam-dex-route").c_str());
         return 0;
     }
     auto parsed = ioam::tools::dexroute::parse_args(args);

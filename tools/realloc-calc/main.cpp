@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/version/version.hpp"
 #include "tools/realloc-calc/report.hpp"
 
 namespace {
@@ -164,6 +165,7 @@ int main(int argc, char** argv) {
         "(IOAM, SRv6, RPL) on Linux kernels without and with the 2-realloc fix."};
     Options o;
     add_options(app, o);
+    ioam::version::add_standard_flags(app, "ioam-realloc-calc");
     CLI11_PARSE(app, argc, argv);
     return run(o);
 }

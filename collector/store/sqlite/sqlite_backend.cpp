@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <mutex>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <unordered_map>
 
@@ -117,6 +119,14 @@ struct DbCloser {
 };
 using Db = std::unique_ptr<sqlite3, DbCloser>;
 
+// "<database path>: <what>": an operator must see which file failed (--db, or a file that
+// is not a database).
+std::string failure(sqlite3* db, std::string_view what) {
+    const char* file = sqlite3_db_filename(db, "main");
+    return std::string(file != nullptr && *file != '\0' ? file : "sqlite") + ": " +
+           std::string(what);
+}
+
 // A prepared statement.
 class Stmt {
   public:
@@ -124,7 +134,7 @@ class Stmt {
     Stmt(sqlite3* db, const std::string& sql) {
         if (sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr) !=
             SQLITE_OK) {
-            throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
+            throw std::runtime_error(failure(db, sqlite3_errmsg(db)));
         }
     }
     Stmt(Stmt&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
@@ -196,7 +206,7 @@ void exec(sqlite3* db, const char* sql) {
     if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
         std::string msg = err ? err : "unknown";
         sqlite3_free(err);
-        throw std::runtime_error("sqlite: " + msg);
+        throw std::runtime_error(failure(db, msg));
     }
 }
 
