@@ -112,14 +112,26 @@ class Harness:
         self.procs[name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
 
     def start_collector(self):
-        self.start("collector", [
-            f"{self.bin}/collector/ioam-collector",
-            "--db", os.path.join(self.tmp, "ioam.db"),
-            "--udp-listen", f"127.0.0.1:{self.ipfix_port}",
-            "--tcp-listen", f"127.0.0.1:{self.ipfix_port}",
-            "--http-listen", f"127.0.0.1:{self.http_port}",
-        ])
-        self.wait_for(lambda: self.http_status("/readyz") == 200, "collector ready")
+        # The ports are free when picked, not when the collector binds them: a test running
+        # beside this one may take one in between. A collector that exits before it is ready
+        # (port in use) is started again on new ports.
+        for _ in range(5):
+            self.start("collector", [
+                f"{self.bin}/collector/ioam-collector",
+                "--db", os.path.join(self.tmp, "ioam.db"),
+                "--udp-listen", f"127.0.0.1:{self.ipfix_port}",
+                "--tcp-listen", f"127.0.0.1:{self.ipfix_port}",
+                "--http-listen", f"127.0.0.1:{self.http_port}",
+            ])
+            collector = self.procs["collector"]
+            self.wait_for(lambda: collector.poll() is not None or
+                          self.http_status("/readyz") == 200, "collector ready")
+            if collector.poll() is None:
+                return
+            print(f"  collector exited ({collector.returncode}) before ready; new ports")
+            self.ipfix_port = free_port(socket.SOCK_DGRAM)
+            self.http_port = free_port()
+        raise Failure("collector did not start on 5 sets of free ports")
 
     def start_exporter(self, node, extra=()):
         transport = "tcp" if node == "r3" else "udp"
