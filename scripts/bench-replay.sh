@@ -94,7 +94,8 @@ thread_cpu() {
 peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
-# Rows in the collector's database: what it really stored, counted read-only.
+# Rows in the collector's database: what it really stored, counted read-only (size retention is
+# off so that no row is removed during the ladder).
 stored_rows() {
   python3 -c 'import sqlite3, sys
 db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
@@ -139,7 +140,7 @@ HTTP_PORT=$(free_port SOCK_STREAM)
 NF_PORT=$(free_port SOCK_DGRAM)
 
 "$COLLECTOR" --udp-listen "127.0.0.1:$UDP_PORT" --tcp-listen '' \
-  --http-listen "127.0.0.1:$HTTP_PORT" --db "$TMP/ioam.db" --udp-receive-buffer "$RCVBUF" \
+  --http-listen "127.0.0.1:$HTTP_PORT" --db "$TMP/ioam.db" --retention-size 0 --udp-receive-buffer "$RCVBUF" \
   --log-level warn >"$TMP/collector.log" 2>&1 &
 COLLECTOR_PID=$!
 for _ in $(seq 50); do

@@ -25,10 +25,11 @@ namespace {
 // when `raw` does not rebuild them (DEX reports, hop lists). Each path (namespace and node
 // identities, plus wide node ids where they differ) is one dictionary row.
 //
-// No per-record index but the DEX flow one: each index costs ~0.6 us per record. Instead, one
-// `blocks` row per written batch keeps its id range, its observation-time range and (in
-// block_paths) the paths in it, a block-range index: time, node and namespace filters visit
-// only the blocks that can match, and age retention deletes whole id ranges.
+// No per-record index: each costs ~0.4 to 0.6 us per record (a DEX flow index was a quarter of
+// the writer's time). Instead, one `blocks` row per written batch keeps its id range, its
+// observation-time range and (in block_paths and block_flows) the paths and DEX flows in it, a
+// block-range index: time, node, namespace and flow filters visit only the blocks that can
+// match, and age retention deletes whole id ranges.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE exporters(id INTEGER PRIMARY KEY, address TEXT NOT NULL, domain INTEGER NOT NULL,
@@ -57,7 +58,8 @@ CREATE TABLE blocks(first_id INTEGER PRIMARY KEY, last_id INTEGER NOT NULL,
                     min_time INTEGER NOT NULL, max_time INTEGER NOT NULL);
 CREATE TABLE block_paths(first_id INTEGER NOT NULL, path_id INTEGER NOT NULL,
                          PRIMARY KEY(first_id, path_id)) WITHOUT ROWID;
-CREATE INDEX records_flow ON records(flow_id, id) WHERE flow_id IS NOT NULL;
+CREATE TABLE block_flows(first_id INTEGER NOT NULL, flow_id INTEGER NOT NULL,
+                         PRIMARY KEY(first_id, flow_id)) WITHOUT ROWID;
 CREATE TABLE rollup_paths(
     minute INTEGER NOT NULL, path INTEGER NOT NULL, packets REAL NOT NULL,
     first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL, lost REAL NOT NULL,
@@ -254,7 +256,16 @@ void hist_merge(sqlite3_context* ctx, int, sqlite3_value** argv) {
     sqlite3_result_blob(ctx, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
 }
 
+// SQLite's memory statistics take a global mutex on every allocation (about 5 % of the
+// writer's time, and contended by the API's readers); nothing here reads them. Must run before
+// the library initializes, hence before the first open.
+void configure_sqlite() {
+    static std::once_flag once;
+    std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
 Db open_db(const std::string& path, int busy_ms) {
+    configure_sqlite();
     sqlite3* raw = nullptr;
     const int rc =
         sqlite3_open_v2(path.c_str(), &raw,
@@ -277,6 +288,9 @@ Db open_db(const std::string& path, int busy_ms) {
 
 // Schema versions 1 and 2: records with a per-hop `hops` table; converted in place.
 constexpr std::int64_t kOldestConvertible = 1;
+// Version 3 differs only by a DEX flow index, replaced in place by block_flows.
+constexpr std::int64_t kBlockFlowsAdded = 4;
+static_assert(kBlockFlowsAdded == kSqliteSchemaVersion);
 
 // Creates the schema in a new database; returns the version found otherwise. Throws for a
 // version this collector cannot read.
@@ -446,6 +460,7 @@ Db open_read_only(const std::string& path) {
         }
     }
     uri += "?mode=ro";
+    configure_sqlite();
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(
         uri.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -613,8 +628,13 @@ class SqliteBackend final : public StoreBackend {
                     .bind(13, last);
                 each_row(rows, [&] { out.push_back(to_record(rows)); });
             };
-            // The flow index, or the records in id order, when no block can be skipped.
-            if (q.flow_id || (blocks_where.empty() && !q.from_ns && !q.to_ns)) {
+            if (q.flow_id) {
+                blocks_where +=
+                    " AND EXISTS (SELECT 1 FROM block_flows f WHERE f.first_id = b.first_id AND "
+                    "f.flow_id = ?5)";
+            }
+            // The records in id order when no block can be skipped.
+            if (blocks_where.empty() && !q.from_ns && !q.to_ns) {
                 scan(q.after_id + 1, INT64_MAX);
                 return out;
             }
@@ -628,7 +648,10 @@ class SqliteBackend final : public StoreBackend {
                         "SELECT b.first_id, b.last_id FROM blocks b WHERE "
                         "b.last_id > ?1" +
                             blocks_where + " ORDER BY b.first_id");
-            blocks.bind(1, q.after_id).bind(6, clamp_time(q.from_ns)).bind(7, clamp_time(q.to_ns));
+            blocks.bind(1, q.after_id)
+                .bind(5, q.flow_id)
+                .bind(6, clamp_time(q.from_ns))
+                .bind(7, clamp_time(q.to_ns));
             int rc = SQLITE_ROW;
             while (out.size() < q.limit && (rc = blocks.step()) == SQLITE_ROW) {
                 scan(blocks.i64(0), blocks.i64(1));
@@ -709,7 +732,10 @@ class SqliteBackend final : public StoreBackend {
     void open() {
         writer_ = open_db(path_, 200);  // short: a held lock fails the batch, which is retried
         const auto version = prepare_schema(writer_.get(), path_);
-        if (version < kSqliteSchemaVersion) {
+        if (version == kBlockFlowsAdded - 1) {
+            add_block_flows();
+            prepare_writes();
+        } else if (version < kSqliteSchemaVersion) {
             convert(version);
         } else {
             prepare_writes();
@@ -726,6 +752,7 @@ class SqliteBackend final : public StoreBackend {
         insert_high_water_ = Stmt(writer_.get(), kHighWater);
         insert_block_ = Stmt(writer_.get(), "INSERT INTO blocks VALUES(?,?,?,?)");
         insert_block_path_ = Stmt(writer_.get(), "INSERT INTO block_paths VALUES(?,?)");
+        insert_block_flow_ = Stmt(writer_.get(), "INSERT INTO block_flows VALUES(?,?)");
         upsert_path_ = Stmt(writer_.get(), kUpsertPath);
         upsert_node_ = Stmt(writer_.get(), kUpsertNode);
         upsert_segment_ = Stmt(writer_.get(), kUpsertSegment);
@@ -737,6 +764,27 @@ class SqliteBackend final : public StoreBackend {
         paths_.clear();
         record_paths_.clear();
         load_dictionaries();
+    }
+
+    // Version 3 had a per-record DEX flow index; version 4 lists each block's flows instead.
+    void add_block_flows() {
+        sqlite3* db = writer_.get();
+        exec(db, "BEGIN IMMEDIATE");
+        try {
+            exec(db,
+                 "CREATE TABLE block_flows(first_id INTEGER NOT NULL, flow_id INTEGER NOT NULL, "
+                 "PRIMARY KEY(first_id, flow_id)) WITHOUT ROWID; "
+                 "INSERT INTO block_flows SELECT DISTINCT b.first_id, r.flow_id FROM blocks b "
+                 "JOIN records r ON r.id BETWEEN b.first_id AND b.last_id "
+                 "WHERE r.flow_id IS NOT NULL; "
+                 "DROP INDEX IF EXISTS records_flow;");
+            exec(db, ("PRAGMA user_version=" + std::to_string(kBlockFlowsAdded)).c_str());
+            exec(db, "COMMIT");
+        } catch (const std::exception& e) {
+            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            throw std::runtime_error("cannot convert " + path_ +
+                                     " from schema version 3: " + e.what());
+        }
     }
 
     // Rewrites a version 1 or 2 database in place, in one transaction: every record keeps its
@@ -805,8 +853,8 @@ class SqliteBackend final : public StoreBackend {
 
     void reset_statements() {
         for (Stmt* s : {&insert_record_, &insert_high_water_, &insert_block_, &insert_block_path_,
-                        &upsert_path_, &upsert_node_, &upsert_segment_, &insert_exporter_,
-                        &insert_path_, &insert_path_node_}) {
+                        &insert_block_flow_, &upsert_path_, &upsert_node_, &upsert_segment_,
+                        &insert_exporter_, &insert_path_, &insert_path_node_}) {
             *s = Stmt();
         }
     }
@@ -859,6 +907,7 @@ class SqliteBackend final : public StoreBackend {
     // Inside a transaction.
     void insert_batch(const Batch& batch) {
         block_paths_.clear();
+        block_flows_.clear();
         std::int64_t min_time = INT64_MAX;
         std::int64_t max_time = INT64_MIN;
         for (const RecordEntry& e : batch.records) {
@@ -882,6 +931,11 @@ class SqliteBackend final : public StoreBackend {
         const std::int64_t path = record_path_id(ns, nodes);
         if (std::find(block_paths_.begin(), block_paths_.end(), path) == block_paths_.end()) {
             block_paths_.push_back(path);
+        }
+        if (d && d->flow_id &&
+            std::find(block_flows_.begin(), block_flows_.end(), *d->flow_id) ==
+                block_flows_.end()) {
+            block_flows_.push_back(*d->flow_id);
         }
         const std::int64_t exporter = exporter_id(e);
         const auto time =
@@ -933,6 +987,9 @@ class SqliteBackend final : public StoreBackend {
                   insert_block_.bind(1, first).bind(2, last).bind(3, min_time).bind(4, max_time));
         for (const auto path : block_paths_) {
             step_done(db, insert_block_path_.bind(1, first).bind(2, path));
+        }
+        for (const auto flow : block_flows_) {
+            step_done(db, insert_block_flow_.bind(1, first).bind(2, flow));
         }
     }
 
@@ -1047,6 +1104,7 @@ class SqliteBackend final : public StoreBackend {
         Stmt part(db, "DELETE FROM records WHERE id BETWEEN ? AND ? AND time_ns < ?");
         Stmt block(db, "DELETE FROM blocks WHERE first_id = ?");
         Stmt block_paths(db, "DELETE FROM block_paths WHERE first_id = ?");
+        Stmt block_flows(db, "DELETE FROM block_flows WHERE first_id = ?");
         std::uint64_t n = 0;
         for (const Range& r : ranges) {
             if (r.whole) {
@@ -1054,6 +1112,7 @@ class SqliteBackend final : public StoreBackend {
                 n += static_cast<std::uint64_t>(sqlite3_changes(db));
                 step_done(db, block.bind(1, r.first));
                 step_done(db, block_paths.bind(1, r.first));
+                step_done(db, block_flows.bind(1, r.first));
             } else {
                 step_done(db, part.bind(1, r.first).bind(2, r.last).bind(3, cutoff));
                 n += static_cast<std::uint64_t>(sqlite3_changes(db));
@@ -1070,10 +1129,12 @@ class SqliteBackend final : public StoreBackend {
         Stmt records(db, "DELETE FROM records WHERE id < ?");
         step_done(db, records.bind(1, id));
         const auto n = static_cast<std::uint64_t>(sqlite3_changes(db));
-        Stmt block_paths(db,
-                         "DELETE FROM block_paths WHERE first_id IN (SELECT first_id FROM "
-                         "blocks WHERE last_id < ?)");
-        step_done(db, block_paths.bind(1, id));
+        for (const char* table : {"block_paths", "block_flows"}) {
+            Stmt index(db,
+                       "DELETE FROM " + std::string(table) +
+                           " WHERE first_id IN (SELECT first_id FROM blocks WHERE last_id < ?)");
+            step_done(db, index.bind(1, id));
+        }
         Stmt blocks(db, "DELETE FROM blocks WHERE last_id < ?");
         step_done(db, blocks.bind(1, id));
         exec(db, "COMMIT");
@@ -1146,8 +1207,9 @@ class SqliteBackend final : public StoreBackend {
     Db reader_;
     std::optional<FileId> opened_;
     std::int64_t high_water_ = 0;
-    Stmt insert_record_, insert_high_water_, insert_block_, insert_block_path_, upsert_path_,
-        upsert_node_, upsert_segment_, insert_exporter_, insert_path_, insert_path_node_;
+    Stmt insert_record_, insert_high_water_, insert_block_, insert_block_path_, insert_block_flow_,
+        upsert_path_, upsert_node_, upsert_segment_, insert_exporter_, insert_path_,
+        insert_path_node_;
     std::unordered_map<std::string, std::int64_t> exporters_;  // dict_key(domain, address)
     std::unordered_map<std::string, std::int64_t> paths_;      // dict_key(namespace, path)
     // Node identities and wide ids of a record's path -> paths.id, so that the path text is
@@ -1155,6 +1217,7 @@ class SqliteBackend final : public StoreBackend {
     std::unordered_map<std::vector<std::uint64_t>, std::int64_t, WordsHash> record_paths_;
     std::vector<std::uint64_t> words_;
     std::vector<std::int64_t> block_paths_;     // this batch's
+    std::vector<std::uint32_t> block_flows_;    // this batch's
     std::string key_, path_scratch_;            // scratch
     std::vector<std::uint8_t> compact_, hist_;  // scratch
 };

@@ -4,7 +4,7 @@
 // tables, WAL with synchronous=NORMAL. A writer connection (the batching stage's thread) and
 // a reader connection (serialised by a mutex).
 //
-// Schema versions live in PRAGMA user_version; version 3 is this layout. Versions 1 and 2 are
+// Schema versions live in PRAGMA user_version; version 4 is this layout. Versions 1 to 3 are
 // converted in place at open; a newer version is refused with a one-line message.
 //
 // Threading: as StoreBackend.
@@ -17,7 +17,7 @@
 
 namespace ioam::collector::store {
 
-constexpr int kSqliteSchemaVersion = 3;
+constexpr int kSqliteSchemaVersion = 4;
 
 // Opens (creating if needed) the database at `path`; throws std::runtime_error.
 std::unique_ptr<StoreBackend> open_sqlite_backend(const std::string& path);

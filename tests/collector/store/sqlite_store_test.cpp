@@ -190,6 +190,51 @@ TEST(SqliteStore, ConvertsSchemaVersion2KeepingIds) {
     EXPECT_EQ(scalar(db.path(), "SELECT count(*) FROM sqlite_master WHERE name = 'hops'"), 0);
 }
 
+// Version 3 had a per-record flow index; the flow filter must find the same records through
+// block_flows after the conversion, and in batches written after it.
+TEST(SqliteStore, ConvertsSchemaVersion3ToBlockFlows) {
+    TempDb db;
+    const auto dex_of_flow = [](std::uint32_t flow, std::uint32_t seq) {
+        DexReport d;
+        d.observation_time_ns = 1'700'000'000'000'000'000 + seq;
+        d.namespace_id = 9;
+        d.trace_type = kTraceType;
+        d.flow_id = flow;
+        d.sequence_number = seq;
+        d.node = make_node(2, 1'700'000'000, 10);
+        return d;
+    };
+    {
+        SqliteStore store(config_for(db));
+        store.start();
+        for (std::uint32_t i = 0; i < 6; ++i) {
+            store.consume({"10.0.0.1", 1}, dex_of_flow(i % 2 == 0 ? 77 : 78, i));
+        }
+        store.stop();
+    }
+    exec(db.path(),
+         "DROP TABLE block_flows; CREATE INDEX records_flow ON records(flow_id, id) WHERE "
+         "flow_id IS NOT NULL; PRAGMA user_version=3");
+    SqliteStore store(config_for(db));
+    store.start();
+    store.consume({"10.0.0.1", 1}, dex_of_flow(77, 6));
+    store.consume({"10.0.0.1", 1}, dex_of_flow(79, 7));
+    store.flush();
+    const auto flow77 = store.query({.flow_id = 77, .limit = 10});
+    ASSERT_TRUE(flow77);
+    ASSERT_EQ(flow77->size(), 4u);
+    for (const auto& r : *flow77) {
+        EXPECT_EQ(std::get<DexReport>(r.record).flow_id, 77u);
+    }
+    EXPECT_EQ(store.query({.flow_id = 78, .limit = 10})->size(), 3u);
+    EXPECT_EQ(store.query({.flow_id = 79, .limit = 10})->size(), 1u);
+    EXPECT_EQ(store.query({.flow_id = 80, .limit = 10})->size(), 0u);
+    store.stop();
+    EXPECT_EQ(scalar(db.path(), "PRAGMA user_version"), SqliteStore::kSchemaVersion);
+    EXPECT_EQ(scalar(db.path(), "SELECT count(*) FROM sqlite_master WHERE name = 'records_flow'"),
+              0);
+}
+
 TEST(SqliteStore, RefusesANewerSchemaWithOneLine) {
     TempDb db;
     exec(db.path(), "CREATE TABLE records(id INTEGER PRIMARY KEY)");
