@@ -320,13 +320,13 @@ Status RecordDecoder::decode_trace(const source::RecordContext& ctx, const sourc
     }
     bool decoded = false;
     if (!tr.raw_data.empty()) {
-        auto nodes = decode_trace_data(tr.trace_type, tr.node_len, tr.raw_data);
-        if (nodes) {
-            tr.nodes = std::move(*nodes);
+        const Status st = decode_trace_data(tr.trace_type, tr.node_len, tr.raw_data, tr.nodes);
+        if (st) {
             decoded = true;
         } else if (!has_list) {
-            return nodes.error();
+            return st;
         } else {
+            tr.nodes.clear();
             stats_.raw_fallbacks++;
         }
     }

@@ -116,10 +116,11 @@ Result<IoamNode> decode_node(std::uint32_t type, std::uint8_t node_len,
     return node;
 }
 
-Result<std::vector<IoamNode>> decode_trace_data(std::uint32_t type, std::uint8_t node_len,
-                                                std::span<const std::uint8_t> data) {
+Status decode_trace_data(std::uint32_t type, std::uint8_t node_len,
+                         std::span<const std::uint8_t> data, std::vector<IoamNode>& nodes) {
+    nodes.clear();
     if (auto st = check_node_len(type, node_len); !st) {
-        return st.error();
+        return st;
     }
     const bool opaque = (type & trace_type::kOpaqueStateBit) != 0;
     const std::size_t stride = std::size_t{node_len} * 4;
@@ -129,7 +130,6 @@ Result<std::vector<IoamNode>> decode_trace_data(std::uint32_t type, std::uint8_t
         return Errc::data_not_multiple_of_node_length;
     }
     const unsigned undefined = undefined_count(type);
-    std::vector<IoamNode> nodes;
     nodes.reserve(std::min(kReserveNodes, data.size() / std::max<std::size_t>(stride, 4)));
     // Every iteration consumes at least 4 octets: node_len > 0, or the opaque state header.
     while (!data.empty()) {
@@ -138,9 +138,18 @@ Result<std::vector<IoamNode>> decode_trace_data(std::uint32_t type, std::uint8_t
         }
         std::size_t used = 0;
         if (auto st = decode_into(type, undefined, data, nodes.emplace_back(), used); !st) {
-            return st.error();
+            return st;
         }
         data = data.subspan(used);
+    }
+    return Ok{};
+}
+
+Result<std::vector<IoamNode>> decode_trace_data(std::uint32_t type, std::uint8_t node_len,
+                                                std::span<const std::uint8_t> data) {
+    std::vector<IoamNode> nodes;
+    if (auto st = decode_trace_data(type, node_len, data, nodes); !st) {
+        return st.error();
     }
     return nodes;
 }

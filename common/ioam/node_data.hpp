@@ -38,6 +38,10 @@ Result<IoamNode> decode_node(std::uint32_t trace_type, std::uint8_t node_len,
 // 4-octet words. Empty data gives no nodes.
 Result<std::vector<IoamNode>> decode_trace_data(std::uint32_t trace_type, std::uint8_t node_len,
                                                 std::span<const std::uint8_t> data);
+// The same into `out` (cleared first, its capacity reused: no allocation per trace on the
+// collector's receive path); `out` is unspecified after an error.
+Status decode_trace_data(std::uint32_t trace_type, std::uint8_t node_len,
+                         std::span<const std::uint8_t> data, std::vector<IoamNode>& out);
 
 // Appends one node's data for `trace_type`, absent fields as all ones (inverse of decode_node;
 // a present value equal to all ones decodes as absent). Fields whose bit is clear are not
