@@ -27,6 +27,7 @@
 #include "common/log/log.hpp"
 #include "common/metrics/registry.hpp"
 #include "common/net/http_server.hpp"
+#include "common/util/thread_name.hpp"
 
 namespace {
 
@@ -38,6 +39,7 @@ constexpr std::uint64_t kStoreLogEveryNs = 10'000'000'000;
 // Logs what an operator follows (oplog/) from snapshots taken once a second.
 void log_operator_events(std::stop_token stop, const Config& config,
                          const source::IpfixProcessor& processor, const store::TraceStore& store) {
+    ioam::name_this_thread("ioam-oplog");
     oplog::OperatorLog oplog(config.routes.exporter_silent_ns, kStoreLogEveryNs);
     std::mutex mu;
     std::condition_variable_any cv;

@@ -83,13 +83,19 @@ socket_stat() {
 }
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# "tid ticks" of every thread of process $1.
-thread_ticks() { awk '{ print $1, $14 + $15 }' /proc/"$1"/task/*/stat 2>/dev/null; }
-# Seconds each thread used between two thread_ticks snapshots ($1, $2), in creation (tid) order.
+# "tid name ticks" of every thread of process $1 (the collector names its threads).
+thread_ticks() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    echo "${t##*/} $(tr -c '[:alnum:]-\n' _ <"$t/comm") $(awk '{ print $14 + $15 }' "$t/stat")"
+  done 2>/dev/null
+}
+# "name seconds" of each thread that used CPU between two thread_ticks snapshots ($1, $2).
 thread_cpu() {
-  awk 'NR == FNR { a[$1] = $2; next } { print $1, $2 - a[$1] }' <(echo "$1") <(echo "$2") |
+  awk 'NR == FNR { a[$1] = $3; next } { print $1, $2, $3 - a[$1] }' <(echo "$1") <(echo "$2") |
     sort -n |
-    awk -v t="$TICK" '{ s = s (NR > 1 ? "+" : "") sprintf("%.2f", $2 / t) } END { printf "%s", s }'
+    awk -v t="$TICK" '$3 > 0 { s = s (s ? " + " : "") $2 " " sprintf("%.2f", $3 / t) }
+      END { printf "%s", s }'
 }
 peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 load1() { cut -d' ' -f1 /proc/loadavg; }

@@ -1,4 +1,5 @@
 #include "collector/correlate/correlator.hpp"
+#include "common/util/thread_name.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -832,6 +833,7 @@ void Correlator::start() {
     std::lock_guard lock(ticker_mu_);
     ticker_stop_ = false;
     ticker_ = std::thread([this, period] {
+        name_this_thread("ioam-correlate");
         std::unique_lock lk(ticker_mu_);
         while (!ticker_cv_.wait_for(lk, period, [this] { return ticker_stop_; })) {
             lk.unlock();

@@ -14,6 +14,7 @@
 #include <boost/asio.hpp>
 
 #include "common/net/host_port.hpp"
+#include "common/util/thread_name.hpp"
 
 namespace ioam::collector::source {
 
@@ -336,7 +337,10 @@ void IpfixListener::start() {
         m.accept();
     }
     m.schedule_sweep();
-    m.thread = std::thread([&m] { m.io.run(); });
+    m.thread = std::thread([&m] {
+        name_this_thread("ioam-ipfix");
+        m.io.run();
+    });
 }
 
 void IpfixListener::stop() {

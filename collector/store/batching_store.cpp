@@ -1,4 +1,5 @@
 #include "collector/store/batching_store.hpp"
+#include "common/util/thread_name.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -404,7 +405,10 @@ void BatchingStore::start() {
     std::lock_guard lock(impl_->mu);
     if (!impl_->writer.joinable() && !impl_->stopped) {
         impl_->running = true;
-        impl_->writer = std::thread([this] { impl_->run(); });
+        impl_->writer = std::thread([this] {
+            name_this_thread("ioam-store");
+            impl_->run();
+        });
     }
 }
 

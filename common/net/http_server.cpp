@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 
 #include "common/net/host_port.hpp"
+#include "common/util/thread_name.hpp"
 
 namespace ioam::net {
 
@@ -353,7 +354,10 @@ void HttpServer::start() {
     m.bound_port = m.acceptor.local_endpoint().port();
     m.accept();
     if (own_) {
-        own_->thread = std::thread([this] { own_->io.run(); });
+        own_->thread = std::thread([this] {
+            name_this_thread("ioam-http");
+            own_->io.run();
+        });
     }
 }
 
