@@ -1,9 +1,13 @@
 // Store write and summary benchmark (issue 14; results in docs/benchmarks.md):
-//   ioam-store-bench write N DB       N 4-hop trace records (8 trace types, 16 paths, 8
-//                                     exporters), one correlated packet each, through the
-//                                     TraceStore: records/s and process CPU per record
+//   ioam-store-bench write N DB       N records through the TraceStore: 15 in 16 are 4-hop
+//                                     traces (8 trace types, 16 paths, 8 exporters, one
+//                                     correlated packet each), 1 in 16 a DEX report (64 busy
+//                                     flows and one rare flow, in 1 report of 4096);
+//                                     records/s and process CPU per record
 //   ioam-store-bench summaries N DB   the same N records spread over 24 h, then /api/v1/paths,
-//                                     /nodes and /segments through the HTTP routes, timed
+//                                     /nodes, /segments and record queries (node, time,
+//                                     busy, rare and absent DEX flow) through the HTTP
+//                                     routes, timed
 // DB is a store string (sqlite:PATH). A benchmark: nothing is asserted.
 
 #include <time.h>
@@ -36,6 +40,28 @@ constexpr int kHops = 4;
 constexpr int kPaths = 16;
 constexpr int kExporters = 8;
 constexpr std::uint64_t kT0 = 1'700'000'000'000'000'000;
+constexpr std::uint64_t kDexEvery = 16;
+constexpr std::uint32_t kBusyFlows = 64;
+constexpr std::uint32_t kRareFlow = 999'999;  // one DEX report in 4096
+
+// DEX report number `k`: a worst case for a flow filter is a rare flow spread over the store.
+DexReport make_dex(std::uint64_t k, std::uint64_t time) {
+    DexReport d;
+    d.observation_time_ns = time;
+    d.observation_domain = 1;
+    d.namespace_id = 123;
+    d.ext_flags = 0xc0;
+    d.trace_type = 0xf00000;
+    d.flow_id = k % 4096 == 0 ? kRareFlow : 1 + static_cast<std::uint32_t>(k % kBusyFlows);
+    d.sequence_number = static_cast<std::uint32_t>(k);
+    d.node.hop_limit = 63;
+    d.node.node_id = static_cast<std::uint32_t>(1 + k % 12);
+    d.node.ingress_if_id = 1;
+    d.node.egress_if_id = 2;
+    d.node.timestamp_secs = 1'700'000'000;
+    d.node.timestamp_frac = static_cast<std::uint32_t>(k % 1'000'000);
+    return d;
+}
 
 struct Sample {
     IoamTrace trace;
@@ -127,8 +153,13 @@ int write_records(std::uint64_t n, const std::string& where, std::uint64_t span_
     const double producer0 = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
     const auto t0 = Clock::now();
     for (std::uint64_t i = 0; i < n; ++i) {
-        Sample& s = samples[i % samples.size()];
         const std::uint64_t time = kT0 + (span_ns ? i * (span_ns / n) : i);
+        if (i % kDexEvery == kDexEvery - 1) {
+            store->consume({exporters[i % exporters.size()], 1, true},
+                           make_dex(i / kDexEvery, time));
+            continue;
+        }
+        Sample& s = samples[i % samples.size()];
         s.trace.observation_time_ns = time;
         s.packet.first_seen_ns = s.packet.last_seen_ns = time;
         store->consume({exporters[i % exporters.size()], 1, true}, s.trace);
@@ -171,7 +202,10 @@ int summaries(std::uint64_t n, const std::string& where) {
     for (const std::string& target : std::vector<std::string>{
              "/api/v1/paths", "/api/v1/nodes", "/api/v1/segments", "/api/v1/paths?" + hour,
              "/api/v1/nodes?" + hour, "/api/v1/records?node=5&limit=100",
-             "/api/v1/records?limit=100&" + hour, "/api/v1/records?namespace=123&limit=1000"}) {
+             "/api/v1/records?limit=100&" + hour, "/api/v1/records?namespace=123&limit=1000",
+             "/api/v1/records?flow=7&limit=100",
+             "/api/v1/records?flow=" + std::to_string(kRareFlow) + "&limit=100",
+             "/api/v1/records?flow=4242&limit=100"}) {
         std::vector<double> ms;
         std::size_t bytes = 0;
         int status = 0;
