@@ -166,6 +166,28 @@ std::vector<std::uint8_t> node_message(std::size_t pos, std::uint32_t seq, std::
     return b.finish();
 }
 
+// The operator log through the real wiring (processor counts, oplog lines, spdlog): a template
+// redefined with other fields and then withdrawn is one warning.
+TEST(CollectorDaemon, TemplateRedefinitionAndWithdrawalAreLogged) {
+    TempDb db;
+    Collector c(db);
+    ASSERT_NE(c.tcp_port, 0) << c.child().log();
+    TcpSender tcp(c.tcp_port);
+    MessageBuilder first(9, 0);
+    first.begin_set(2).template_record(256, {{8, 4}});
+    tcp.send(first.finish());
+    ASSERT_TRUE(wait_log(c.child(), R"((domain 9 \(tcp\) appeared, 1 template))"))
+        << c.child().log();
+    MessageBuilder second(9, 0);
+    second.begin_set(2).template_record(256, {{8, 4}, {12, 4}});
+    second.begin_set(2).u16(256).u16(0);  // withdrawal
+    tcp.send(second.finish());
+    EXPECT_TRUE(wait_log(c.child(),
+                         R"((\[warning\] exporter \S+ domain 9 \(tcp\) templates: 1 -> 0 )"
+                         R"(\(1 redefined with other fields, 1 withdrawn\)))"))
+        << c.child().log();
+}
+
 TEST(CollectorDaemon, FourExportersReportEachPacketOnceAndLossIsLocalized) {
     TempDb db;
     Collector c(db, {"--correlation-window", "0.3"});
