@@ -12,6 +12,8 @@
    binary's --help lists.
 3. Every repository path the documents name in code (`scripts/demo.sh`, `deploy/systemd/
    ioam-*.service`) exists.
+4. Every key of a `toml` block (a configuration file) in a binary's document is one of that
+   binary's flags (the config file and the command line share their keys).
 """
 import glob
 import os
@@ -31,6 +33,8 @@ TOP_DIRS = ("bench/", "collector/", "common/", "deploy/", "docker/", "docs/", "e
             "tools/")
 FENCE = re.compile(r"^```(.*)$")
 NOT_COMMANDS = ("text", "json", "toml")
+# The binary whose configuration file a document's `toml` blocks show.
+CONFIG_OF = {"docs/collector.md": "ioam-collector", "docs/exporter.md": "ioam-exporter"}
 # (document, first line of the block) -> why CI does not run it.
 SKIPPED = {
     ("README.md", "ioam-query --db ./ioam.db --last 1h --stat segment                 # worst first"):
@@ -161,6 +165,11 @@ docs = ["README.md"] + sorted(os.path.relpath(p, SRC)
 for doc in docs:
     text = open(os.path.join(SRC, doc), encoding="utf-8").read()
     for info, start, body in blocks(text):
+        if info.split()[:1] == ["toml"] and doc in CONFIG_OF:
+            for i, line in enumerate(body):
+                m = re.match(r"\s*([a-z][a-z0-9-]*)\s*=", line)
+                if m and "--" + m.group(1) not in flags_of(CONFIG_OF[doc]):
+                    failures.append(f"{doc}:{start + i}: {CONFIG_OF[doc]} has no key {m.group(1)}")
         if info.split()[:1] in (["json"], ["toml"]):
             continue
         for i, line in enumerate(body):
