@@ -65,6 +65,16 @@ IngestError handler_error(Errc e) noexcept {
     }
 }
 
+// Sending a template again refreshes it; other fields under the same id change how the
+// exporter's records decode, which an operator wants to know.
+bool same_fields(const Template& a, const Template& b) noexcept {
+    return a.scope_count == b.scope_count &&
+           std::equal(a.fields.begin(), a.fields.end(), b.fields.begin(), b.fields.end(),
+                      [](const FieldSpec& x, const FieldSpec& y) {
+                          return x.pen == y.pen && x.id == y.id && x.length == y.length;
+                      });
+}
+
 }  // namespace
 
 std::size_t template_cost(const Template& t) noexcept {
@@ -90,6 +100,7 @@ struct IpfixProcessor::Domain final : TemplateScope {
     void put(std::uint16_t id, TemplatePtr t, std::uint64_t now_ns) {
         if (auto it = templates.find(id); it != templates.end()) {
             template_bytes -= template_cost(*it->second.tmpl);
+            stats.templates_redefined += !same_fields(*it->second.tmpl, *t);
         }
         template_bytes += template_cost(*t);
         templates[id] = {std::move(t), now_ns};
@@ -100,6 +111,7 @@ struct IpfixProcessor::Domain final : TemplateScope {
         for (auto it = templates.begin(); it != templates.end();) {
             if (pred(it->second)) {
                 template_bytes -= template_cost(*it->second.tmpl);
+                stats.templates_withdrawn++;
                 it = templates.erase(it);
             } else {
                 ++it;

@@ -146,6 +146,8 @@ struct ExporterStats {
     std::uint64_t restarts = 0;
     std::uint64_t errors = 0;
     std::size_t templates = 0;
+    std::uint64_t templates_redefined = 0;  // same id again with other fields
+    std::uint64_t templates_withdrawn = 0;  // withdrawn (TCP) or expired (UDP)
     std::uint64_t first_seen_ns = 0;
     std::uint64_t last_seen_ns = 0;
     std::uint64_t ended_ns = 0;  // when the session closed or expired; 0 while it lives

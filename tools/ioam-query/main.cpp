@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/version/version.hpp"
 #include "tools/ioam-query/query.hpp"
 #include "tools/ioam-query/text.hpp"
 
@@ -69,10 +70,13 @@ int main(int argc, char** argv) {
         "ioam-query: IOAM records and per-path, node and segment statistics from an "
         "ioam-collector store or API"};
     app.footer(kExamples);
+    ioam::version::add_standard_flags(app, "ioam-query");
     std::string db, api;
     unsigned timeout_s = 30;
-    auto* db_opt = app.add_option("--db", db, "SQLite store to read (opened read-only)");
+    auto* db_opt =
+        app.add_option("--db", db, "SQLite store to read (opened read-only)")->type_name("FILE");
     app.add_option("--api", api, "collector HTTP API instead, e.g. http://127.0.0.1:9555")
+        ->type_name("URL")
         ->excludes(db_opt);
     app.add_option("--timeout", timeout_s, "seconds for each API request")->capture_default_str();
 
@@ -80,14 +84,15 @@ int main(int argc, char** argv) {
     std::string interval;
     Options o;
     std::uint64_t ns = 0, flow = 0;
-    auto* from_opt = app.add_option("--from", from, "window start, inclusive (TIME)");
-    auto* to_opt = app.add_option("--to", to, "window end, exclusive (TIME)");
-    app.add_option("--last", last, "window of this DURATION ending now")
+    auto* from_opt = app.add_option("--from", from, "window start, inclusive")->type_name("TIME");
+    auto* to_opt = app.add_option("--to", to, "window end, exclusive")->type_name("TIME");
+    app.add_option("--last", last, "window of this length ending now")
+        ->type_name("DURATION")
         ->excludes(from_opt)
         ->excludes(to_opt);
     auto* ns_opt = app.add_option("--namespace", ns, "IOAM namespace")->check(CLI::Range(0, 65535));
     app.add_option("--node", o.filters.node, "node id on the path");
-    app.add_option("--path", path, "node ids oldest first, e.g. 1,2,3,4");
+    app.add_option("--path", path, "node ids oldest first, e.g. 1,2,3,4")->type_name("ID,ID,...");
     auto* flow_opt =
         app.add_option("--flow", flow, "DEX flow id")->check(CLI::Range(0ull, 0xffffffffull));
     app.add_option("--exporter", o.filters.exporter, "exporter address");
@@ -99,7 +104,8 @@ int main(int argc, char** argv) {
     app.add_option("--order", o.order,
                    "statistics order: loss (default), lost, packets, p50, p99; for nodes: node "
                    "(default), packets, transit, queue");
-    app.add_option("--interval", interval, "statistics per DURATION (whole minutes)");
+    app.add_option("--interval", interval, "statistics per interval of this length (whole minutes)")
+        ->type_name("DURATION");
     app.add_option("-o,--format", format, "table, csv or json (JSON lines)")
         ->check(CLI::IsMember({"table", "csv", "json"}))
         ->capture_default_str();

@@ -11,12 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "collector/source/ipfix_processor.hpp"
-#include "collector/store/sqlite_store.hpp"
+#include "tests/collector/collector_process.hpp"
 #include "tests/collector/correlate/packet_reports.hpp"
-#include "tests/collector/ioam_messages.hpp"
-#include "tests/collector/net_helpers.hpp"
-#include "tests/collector/temp_path.hpp"
-#include "tests/common/metrics/exposition.hpp"
 
 namespace ioam::collector {
 namespace {
@@ -24,89 +20,7 @@ namespace {
 using namespace ioam::collector::test;
 using nlohmann::json;
 
-const std::string kCollector = IOAM_BINARY_DIR "/collector/ioam-collector";
 const std::string kExporter = IOAM_BINARY_DIR "/exporter/ioam-exporter";
-
-std::string temp_name(const std::string& what) {
-    static int counter = 0;
-    return (std::filesystem::temp_directory_path() /
-            ("ioam-collector-" + what + "-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter++)))
-        .string();
-}
-
-std::vector<std::uint8_t> traces_message(std::uint32_t seq, const IoamTrace& t, int count) {
-    MessageBuilder b(1, seq);
-    trace_templates(b, t.trace_type, true);
-    b.begin_set(ipfix::kTraceWithHopsTemplateId);
-    for (int i = 0; i < count; ++i) {
-        trace_record(b, t, true);
-    }
-    return b.finish();
-}
-
-// A running collector on free ports, with its database in `db`.
-class Collector {
-  public:
-    explicit Collector(const TempDb& db, std::vector<std::string> extra = {})
-        : log_(temp_name("log")), child_(args(db, std::move(extra)), log_) {
-        const auto tcp = wait_log(child_, R"(tcp \S+ \(port (\d+)\))");
-        const auto http = wait_log(child_, R"(HTTP \S+ \(port (\d+)\))");
-        if (tcp && http) {
-            tcp_port = static_cast<std::uint16_t>(std::stoi(*tcp));
-            http_port = static_cast<std::uint16_t>(std::stoi(*http));
-        }
-    }
-    ~Collector() {
-        child_.signal(SIGKILL);
-        child_.wait();
-        std::filesystem::remove(log_);
-    }
-    Collector(const Collector&) = delete;
-    Collector& operator=(const Collector&) = delete;
-    Child& child() { return child_; }
-    // Records received according to /metrics (in the queue or committed).
-    double received() {
-        auto r = http_get(http_port, "/metrics");
-        if (!r) {
-            return -1;
-        }
-        const std::string key = "ioam_collector_decoded_records_total{kind=\"trace\"} ";
-        const auto pos = r->body.find(key);
-        return pos == std::string::npos ? -1 : std::stod(r->body.substr(pos + key.size()));
-    }
-
-    std::uint16_t tcp_port = 0;
-    std::uint16_t http_port = 0;
-
-  private:
-    static std::vector<std::string> args(const TempDb& db, std::vector<std::string> extra) {
-        // The test records carry 2023 timestamps: no age retention.
-        std::vector<std::string> a{kCollector,
-                                   "--db",
-                                   db.path(),
-                                   "--udp-listen",
-                                   "127.0.0.1:0",
-                                   "--tcp-listen",
-                                   "127.0.0.1:0",
-                                   "--http-listen",
-                                   "127.0.0.1:0",
-                                   "--retention-age",
-                                   "0"};
-        a.insert(a.end(), extra.begin(), extra.end());
-        return a;
-    }
-    std::string log_;
-    Child child_;
-};
-
-store::StoreConfig reopen(const TempDb& db) {
-    store::StoreConfig c;
-    c.path = db.path();
-    c.retention_age_s = 0;
-    c.retention_max_bytes = 0;
-    return c;
-}
 
 TEST(CollectorDaemon, SigtermFlushesQueuedRecordsAndExitsZero) {
     TempDb db;
@@ -128,7 +42,7 @@ TEST(CollectorDaemon, SigtermFlushesQueuedRecordsAndExitsZero) {
     EXPECT_EQ(WEXITSTATUS(status), 0);
     EXPECT_NE(c.child().log().find("stopped: 4000 records written, 0 dropped"), std::string::npos)
         << c.child().log();
-    store::SqliteStore store(reopen(db));
+    store::SqliteStore store(reopen(db.path()));
     EXPECT_EQ(store.query({.limit = 100000})->size(), std::size_t{kMessages * kPerMessage});
 }
 
@@ -153,7 +67,7 @@ TEST(CollectorDaemon, SigkillLosesNothingCommitted) {
         c.child().signal(SIGKILL);
         c.child().wait();
     }
-    store::SqliteStore store(reopen(db));
+    store::SqliteStore store(reopen(db.path()));
     auto rows = store.query({.limit = 100000});
     ASSERT_TRUE(rows);
     ASSERT_GE(rows->size(), 500u);
@@ -173,11 +87,6 @@ TEST(CollectorDaemon, LockedDatabaseBackPressuresTcpAndLosesNothing) {
     sqlite3* lock = nullptr;
     ASSERT_EQ(sqlite3_open(db.path().c_str(), &lock), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(lock, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
-    const auto metric = [&](const std::string& name) {
-        auto r = http_get(c.http_port, "/metrics");
-        const auto pos = r ? r->body.find("\n" + name + " ") : std::string::npos;
-        return pos == std::string::npos ? -1.0 : std::stod(r->body.substr(pos + name.size() + 2));
-    };
     constexpr int kMessages = 100;
     constexpr int kPerMessage = 20;
     {
@@ -187,7 +96,7 @@ TEST(CollectorDaemon, LockedDatabaseBackPressuresTcpAndLosesNothing) {
                                     make_trace({1, 2, static_cast<std::uint32_t>(i)}),
                                     kPerMessage));
         }
-        ASSERT_TRUE(wait_for([&] { return metric("ioam_collector_store_errors_total") >= 2; }))
+        ASSERT_TRUE(wait_for([&] { return c.metric("ioam_collector_store_errors_total") >= 2; }))
             << c.child().log();
         EXPECT_EQ(http_get(c.http_port, "/readyz")->status, 503);
         // The ingest thread waits for room: far fewer records than sent have been read.
@@ -195,12 +104,12 @@ TEST(CollectorDaemon, LockedDatabaseBackPressuresTcpAndLosesNothing) {
         sqlite3_exec(lock, "ROLLBACK", nullptr, nullptr, nullptr);
         sqlite3_close(lock);
         ASSERT_TRUE(wait_for([&] {
-            return metric("ioam_collector_store_written_total") == kMessages * kPerMessage;
+            return c.metric("ioam_collector_store_written_total") == kMessages * kPerMessage;
         })) << c.child().log();
     }
     EXPECT_EQ(http_get(c.http_port, "/readyz")->status, 200);
-    EXPECT_EQ(metric("ioam_collector_store_dropped_total"), 0);
-    store::SqliteStore store(reopen(db));
+    EXPECT_EQ(c.metric("ioam_collector_store_dropped_total"), 0);
+    store::SqliteStore store(reopen(db.path()));
     const auto rows = store.query({.limit = 100000});
     ASSERT_EQ(rows->size(), std::size_t{kMessages * kPerMessage});
     EXPECT_EQ(std::get<IoamTrace>(rows->back().record),
@@ -221,13 +130,8 @@ TEST(CollectorDaemon, SigtermEndsWhileTheDatabaseStaysLocked) {
     for (std::uint32_t i = 0; i < 100; ++i) {
         tcp.send(traces_message(i * 20, make_trace({1, 2, i}), 20));
     }
-    const auto blocked = [&] {
-        auto r = http_get(c.http_port, "/metrics");
-        const std::string key = "\nioam_collector_store_errors_total ";
-        const auto pos = r ? r->body.find(key) : std::string::npos;
-        return pos != std::string::npos && std::stod(r->body.substr(pos + key.size())) >= 2;
-    };
-    ASSERT_TRUE(wait_for(blocked)) << c.child().log();
+    ASSERT_TRUE(wait_for([&] { return c.metric("ioam_collector_store_errors_total") >= 2; }))
+        << c.child().log();
     c.child().signal(SIGTERM);
     const int status = c.child().wait();
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << c.child().log();
@@ -262,17 +166,26 @@ std::vector<std::uint8_t> node_message(std::size_t pos, std::uint32_t seq, std::
     return b.finish();
 }
 
-// The sample of `series` (name{labels} in any label order) in the collector's /metrics, -1 when
-// absent.
-double metric(const Collector& c, const std::string& series) {
-    const auto r = http_get(c.http_port, "/metrics");
-    if (!r) {
-        return -1;
-    }
-    const auto wanted = ioam::metrics::test::parse_exposition(series + " 0\n").samples.at(0);
-    return ioam::metrics::test::parse_exposition(r->body)
-        .value(wanted.name, wanted.labels)
-        .value_or(-1);
+// The operator log through the real wiring (processor counts, oplog lines, spdlog): a template
+// redefined with other fields and then withdrawn is one warning.
+TEST(CollectorDaemon, TemplateRedefinitionAndWithdrawalAreLogged) {
+    TempDb db;
+    Collector c(db);
+    ASSERT_NE(c.tcp_port, 0) << c.child().log();
+    TcpSender tcp(c.tcp_port);
+    MessageBuilder first(9, 0);
+    first.begin_set(2).template_record(256, {{8, 4}});
+    tcp.send(first.finish());
+    ASSERT_TRUE(wait_log(c.child(), R"((domain 9 \(tcp\) appeared, 1 template))"))
+        << c.child().log();
+    MessageBuilder second(9, 0);
+    second.begin_set(2).template_record(256, {{8, 4}, {12, 4}});
+    second.begin_set(2).u16(256).u16(0);  // withdrawal
+    tcp.send(second.finish());
+    EXPECT_TRUE(wait_log(c.child(),
+                         R"((\[warning\] exporter \S+ domain 9 \(tcp\) templates: 1 -> 0 )"
+                         R"(\(1 redefined with other fields, 1 withdrawn\)))"))
+        << c.child().log();
 }
 
 TEST(CollectorDaemon, FourExportersReportEachPacketOnceAndLossIsLocalized) {
@@ -288,7 +201,7 @@ TEST(CollectorDaemon, FourExportersReportEachPacketOnceAndLossIsLocalized) {
         nodes[pos]->send(node_message(pos, 0, 0, 10));
     }
     const std::string full = R"(ioam_path_packets_total{namespace="123",path="1,2,3,4"})";
-    ASSERT_TRUE(wait_for([&] { return metric(c, full) == 10; })) << metric(c, full);
+    ASSERT_TRUE(wait_for([&] { return c.metric(full) == 10; })) << c.metric(full);
     const auto exposition =
         ioam::metrics::test::parse_exposition(http_get(c.http_port, "/metrics")->body);
     for (const char* prefix : {"1", "1,2", "1,2,3"}) {
@@ -296,13 +209,12 @@ TEST(CollectorDaemon, FourExportersReportEachPacketOnceAndLossIsLocalized) {
             << prefix;
     }
     for (int d = 101; d <= 104; ++d) {
-        EXPECT_EQ(metric(c, "ioam_collector_ipfix_messages_total{exporter=\"127.0.0.1/" +
-                                std::to_string(d) + "\"}"),
+        EXPECT_EQ(c.metric("ioam_collector_ipfix_messages_total{exporter=\"127.0.0.1/" +
+                           std::to_string(d) + "\"}"),
                   1)
             << "exporters on one address are told apart by their domain";
     }
-    EXPECT_EQ(metric(c, R"(ioam_segment_delay_seconds_count{namespace="123",from="2",to="3"})"),
-              10);
+    EXPECT_EQ(c.metric(R"(ioam_segment_delay_seconds_count{namespace="123",from="2",to="3"})"), 10);
 
     // Phase 2: packets 10-14 never get past node 2 while node 3 goes on reporting 15-19.
     nodes[0]->send(node_message(0, 10, 10, 20));
@@ -312,20 +224,19 @@ TEST(CollectorDaemon, FourExportersReportEachPacketOnceAndLossIsLocalized) {
     nodes[3]->send(node_message(3, 10, 15, 20));
     const std::string seg_lost =
         R"(ioam_segment_lost_packets_total{namespace="123",from="2",to="3"})";
-    ASSERT_TRUE(wait_for([&] { return metric(c, seg_lost) == 5; })) << metric(c, seg_lost);
-    EXPECT_EQ(metric(c, full), 15);
-    EXPECT_EQ(metric(c, R"(ioam_path_lost_packets_total{namespace="123",path="1,2"})"), 5);
+    ASSERT_TRUE(wait_for([&] { return c.metric(seg_lost) == 5; })) << c.metric(seg_lost);
+    EXPECT_EQ(c.metric(full), 15);
+    EXPECT_EQ(c.metric(R"(ioam_path_lost_packets_total{namespace="123",path="1,2"})"), 5);
 
     // Phase 3: the exporters of nodes 3 and 4 are gone: incomplete data, not network loss.
     nodes[0]->send(node_message(0, 20, 20, 25));
     nodes[1]->send(node_message(1, 20, 20, 25));
     const std::string silent = R"(ioam_packets_incomplete_total{reason="exporter_silent"})";
-    ASSERT_TRUE(wait_for([&] { return metric(c, silent) == 5; })) << metric(c, silent);
-    EXPECT_EQ(metric(c, seg_lost), 5);
-    EXPECT_EQ(metric(c, full), 15);
-    EXPECT_EQ(metric(c,
-                     "ioam_collector_sequence_lost_records_total{exporter=\"127.0.0.1\","
-                     "domain=\"103\"}"),
+    ASSERT_TRUE(wait_for([&] { return c.metric(silent) == 5; })) << c.metric(silent);
+    EXPECT_EQ(c.metric(seg_lost), 5);
+    EXPECT_EQ(c.metric(full), 15);
+    EXPECT_EQ(c.metric("ioam_collector_sequence_lost_records_total{exporter=\"127.0.0.1\","
+                       "domain=\"103\"}"),
               0)
         << "no IPFIX loss was sent, and the series is there at zero";
 }

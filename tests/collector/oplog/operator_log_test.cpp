@@ -48,19 +48,58 @@ TEST(OperatorLog, AnExporterAppearsGoesSilentComesBackAndExpires) {
     EXPECT_TRUE(log.observe({exporter(1, udp, 301 * kS, 2, 400 * kS)}, {}, 401 * kS).empty());
 }
 
-TEST(OperatorLog, TemplatesDefinedAndExpiredAndATcpClose) {
+// An exporter's templates as IpfixProcessor counts them.
+source::ExporterStats with_templates(source::ExporterStats e, std::uint64_t redefined,
+                                     std::uint64_t withdrawn) {
+    e.templates_redefined = redefined;
+    e.templates_withdrawn = withdrawn;
+    return e;
+}
+
+TEST(OperatorLog, TemplatesDefinedRedefinedWithdrawnAndATcpClose) {
     OperatorLog log(90 * kS, 10 * kS);
     const auto tcp = source::Transport::tcp;
     log.observe({exporter(3, tcp, kS, 1)}, {}, kS);
     EXPECT_EQ(texts(log.observe({exporter(3, tcp, 2 * kS, 3)}, {}, 2 * kS)),
-              V{"I exporter 192.0.2.1 domain 7 (tcp) templates: 1 -> 3 (defined)"});
-    EXPECT_EQ(texts(log.observe({exporter(3, tcp, 3 * kS, 2)}, {}, 3 * kS)),
-              V{"I exporter 192.0.2.1 domain 7 (tcp) templates: 3 -> 2 (expired)"});
-    EXPECT_EQ(texts(log.observe({exporter(3, tcp, 3 * kS, 2, 4 * kS)}, {}, 4 * kS)),
+              V{"I exporter 192.0.2.1 domain 7 (tcp) templates: 1 -> 3 (2 defined)"});
+    // Sent again with the same fields: nothing to say.
+    EXPECT_TRUE(log.observe({exporter(3, tcp, 13 * kS, 3)}, {}, 13 * kS).empty());
+    EXPECT_EQ(texts(log.observe({with_templates(exporter(3, tcp, 14 * kS, 3), 1, 0)}, {}, 14 * kS)),
+              V{"W exporter 192.0.2.1 domain 7 (tcp) templates: 3 -> 3 (1 redefined with other "
+                "fields)"});
+    EXPECT_EQ(texts(log.observe({with_templates(exporter(3, tcp, 25 * kS, 2), 1, 2)}, {}, 25 * kS)),
+              V{"I exporter 192.0.2.1 domain 7 (tcp) templates: 3 -> 2 (1 defined, 2 withdrawn)"});
+    EXPECT_EQ(texts(log.observe({with_templates(exporter(3, tcp, 25 * kS, 2, 26 * kS), 1, 2)}, {},
+                                26 * kS)),
               V{"W exporter 192.0.2.1 domain 7 (tcp) closed its connection"});
     // Gone from the snapshot, then a new session: it appears again.
-    EXPECT_TRUE(log.observe({}, {}, 5 * kS).empty());
-    EXPECT_EQ(log.observe({exporter(4, tcp, 6 * kS, 1)}, {}, 6 * kS).size(), 1u);
+    EXPECT_TRUE(log.observe({}, {}, 27 * kS).empty());
+    EXPECT_EQ(log.observe({exporter(4, tcp, 28 * kS, 1)}, {}, 28 * kS).size(), 1u);
+}
+
+// An exporter that redefines its templates in every message gets one line per period, with
+// the sum; UDP templates that expire are a warning (the exporter stopped refreshing them).
+TEST(OperatorLog, TemplateChangesAreRateLimitedAndUdpExpiryWarns) {
+    OperatorLog log(90 * kS, 10 * kS);
+    const auto udp = source::Transport::udp;
+    log.observe({exporter(5, udp, kS, 2)}, {}, kS);
+    EXPECT_EQ(texts(log.observe({with_templates(exporter(5, udp, 2 * kS, 2), 1, 0)}, {}, 2 * kS)),
+              V{"W exporter 192.0.2.1 domain 7 (udp) templates: 2 -> 2 (1 redefined with other "
+                "fields)"});
+    for (std::uint64_t t = 3; t < 12; ++t) {
+        EXPECT_TRUE(log.observe({with_templates(exporter(5, udp, t * kS, 2), t - 1, 0)}, {}, t * kS)
+                        .empty())
+            << t;
+    }
+    EXPECT_EQ(
+        texts(log.observe({with_templates(exporter(5, udp, 12 * kS, 2), 11, 0)}, {}, 12 * kS)),
+        V{"W exporter 192.0.2.1 domain 7 (udp) templates: 2 -> 2 (10 redefined with other "
+          "fields)"});
+    EXPECT_TRUE(
+        log.observe({with_templates(exporter(5, udp, 30 * kS, 2), 11, 0)}, {}, 30 * kS).empty());
+    EXPECT_EQ(
+        texts(log.observe({with_templates(exporter(5, udp, 31 * kS, 0), 11, 2)}, {}, 31 * kS)),
+        V{"W exporter 192.0.2.1 domain 7 (udp) templates: 2 -> 0 (2 expired)"});
 }
 
 TEST(OperatorLog, StoreDropsAreSummedOverThePeriod) {

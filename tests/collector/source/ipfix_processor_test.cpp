@@ -150,6 +150,28 @@ TEST_F(ProcessorTest, WithdrawAllTemplatesOverTcp) {
     EXPECT_EQ(proc.exporters()[0].templates, 0u);
 }
 
+// What the operator log reports (collector/oplog): a template sent again with the same fields
+// is a refresh; other fields under its id, a redefinition; a withdrawal counts each template.
+TEST_F(ProcessorTest, TemplatesRedefinedAndWithdrawnAreCounted) {
+    const SessionId t = *proc.open_tcp("192.0.2.1", 4000);
+    const auto templates = [&](std::initializer_list<test::Field> fields) {
+        MessageBuilder b(1, 0);
+        b.begin_set(2).template_record(256, fields).template_record(257, {{8, 4}});
+        proc.process(t, b.finish(), kSec);
+    };
+    templates({{8, 4}});
+    templates({{8, 4}});
+    EXPECT_EQ(proc.exporters()[0].templates_redefined, 0u);
+    templates({{8, 4}, {12, 4}});
+    templates({{12, 4}});
+    EXPECT_EQ(proc.exporters()[0].templates_redefined, 2u);
+    MessageBuilder w(1, 0);
+    w.begin_set(2).u16(2).u16(0);
+    proc.process(t, w.finish(), kSec);
+    EXPECT_EQ(proc.exporters()[0].templates_withdrawn, 2u);
+    EXPECT_EQ(proc.exporters()[0].templates, 0u);
+}
+
 TEST_F(ProcessorTest, OptionsTemplatesAccepted) {
     const Udp s = udp(1);
     MessageBuilder b(1, 0);
