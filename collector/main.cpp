@@ -33,14 +33,14 @@ namespace {
 
 using namespace ioam::collector;
 
-// Store drops are summed over this period in one log line.
-constexpr std::uint64_t kStoreLogEveryNs = 10'000'000'000;
+// Store drops, and an exporter's template changes, are summed over this period in one log line.
+constexpr std::uint64_t kLogSumEveryNs = 10'000'000'000;
 
 // Logs what an operator follows (oplog/) from snapshots taken once a second.
 void log_operator_events(std::stop_token stop, const Config& config,
                          const source::IpfixProcessor& processor, const store::TraceStore& store) {
     ioam::name_this_thread("ioam-oplog");
-    oplog::OperatorLog oplog(config.routes.exporter_silent_ns, kStoreLogEveryNs);
+    oplog::OperatorLog oplog(config.routes.exporter_silent_ns, kLogSumEveryNs);
     std::mutex mu;
     std::condition_variable_any cv;
     std::unique_lock lock(mu);
