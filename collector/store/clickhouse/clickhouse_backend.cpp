@@ -26,6 +26,7 @@ constexpr int kCollectorShift = 40;  // 2^40 ids per collector
 constexpr std::uint32_t kMaxCollector = (1u << (53 - kCollectorShift)) - 1;  // ids stay < 2^53
 constexpr auto kTimeout = 30s;
 constexpr auto kMutationWait = 60s;
+constexpr auto kSizeEvery = 5s;
 constexpr std::size_t kMaxErrorText = 300;
 
 // The schema, version by version; "DB" is the database. CREATE ... IF NOT EXISTS throughout,
@@ -218,7 +219,19 @@ class ClickhouseBackend final : public StoreBackend {
         return deleted;
     }
 
-    std::uint64_t size_bytes() override { return size_; }
+    // Measured at most every kSizeEvery (a query on system.parts), the last value between.
+    std::uint64_t size_bytes() override {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - sized_at_ >= kSizeEvery) {
+            sized_at_ = now;
+            try {
+                size_ = query_size();
+            } catch (const std::exception&) {
+                // the server is away: the last size stands, and the write that follows says so
+            }
+        }
+        return size_;
+    }
 
     Result<std::vector<StoredRecord>> query(const TraceQuery& q) override {
         std::string sql = std::string("SELECT ") + kRecordColumns + " FROM " +
@@ -661,6 +674,7 @@ class ClickhouseBackend final : public StoreBackend {
     bool schema_unsure_ = false;
     std::int64_t high_water_ = 0;
     std::uint64_t size_ = 0;
+    std::chrono::steady_clock::time_point sized_at_ = std::chrono::steady_clock::now();
     RowWriter rows_;
     std::vector<std::uint8_t> compact_;
     std::vector<std::uint64_t> node_ids_;
