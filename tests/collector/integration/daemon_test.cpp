@@ -13,6 +13,7 @@
 #include "collector/source/ipfix_processor.hpp"
 #include "collector/store/sqlite_store.hpp"
 #include "tests/collector/correlate/packet_reports.hpp"
+#include "tests/collector/integration/collector_process.hpp"
 #include "tests/collector/ioam_messages.hpp"
 #include "tests/collector/net_helpers.hpp"
 #include "tests/collector/temp_path.hpp"
@@ -24,81 +25,7 @@ namespace {
 using namespace ioam::collector::test;
 using nlohmann::json;
 
-const std::string kCollector = IOAM_BINARY_DIR "/collector/ioam-collector";
 const std::string kExporter = IOAM_BINARY_DIR "/exporter/ioam-exporter";
-
-std::string temp_name(const std::string& what) {
-    static int counter = 0;
-    return (std::filesystem::temp_directory_path() /
-            ("ioam-collector-" + what + "-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter++)))
-        .string();
-}
-
-std::vector<std::uint8_t> traces_message(std::uint32_t seq, const IoamTrace& t, int count) {
-    MessageBuilder b(1, seq);
-    trace_templates(b, t.trace_type, true);
-    b.begin_set(ipfix::kTraceWithHopsTemplateId);
-    for (int i = 0; i < count; ++i) {
-        trace_record(b, t, true);
-    }
-    return b.finish();
-}
-
-// A running collector on free ports, with its database in `db`.
-class Collector {
-  public:
-    explicit Collector(const TempDb& db, std::vector<std::string> extra = {})
-        : log_(temp_name("log")), child_(args(db, std::move(extra)), log_) {
-        const auto tcp = wait_log(child_, R"(tcp \S+ \(port (\d+)\))");
-        const auto http = wait_log(child_, R"(HTTP \S+ \(port (\d+)\))");
-        if (tcp && http) {
-            tcp_port = static_cast<std::uint16_t>(std::stoi(*tcp));
-            http_port = static_cast<std::uint16_t>(std::stoi(*http));
-        }
-    }
-    ~Collector() {
-        child_.signal(SIGKILL);
-        child_.wait();
-        std::filesystem::remove(log_);
-    }
-    Collector(const Collector&) = delete;
-    Collector& operator=(const Collector&) = delete;
-    Child& child() { return child_; }
-    // Records received according to /metrics (in the queue or committed).
-    double received() {
-        auto r = http_get(http_port, "/metrics");
-        if (!r) {
-            return -1;
-        }
-        const std::string key = "ioam_collector_decoded_records_total{kind=\"trace\"} ";
-        const auto pos = r->body.find(key);
-        return pos == std::string::npos ? -1 : std::stod(r->body.substr(pos + key.size()));
-    }
-
-    std::uint16_t tcp_port = 0;
-    std::uint16_t http_port = 0;
-
-  private:
-    static std::vector<std::string> args(const TempDb& db, std::vector<std::string> extra) {
-        // The test records carry 2023 timestamps: no age retention.
-        std::vector<std::string> a{kCollector,
-                                   "--db",
-                                   db.path(),
-                                   "--udp-listen",
-                                   "127.0.0.1:0",
-                                   "--tcp-listen",
-                                   "127.0.0.1:0",
-                                   "--http-listen",
-                                   "127.0.0.1:0",
-                                   "--retention-age",
-                                   "0"};
-        a.insert(a.end(), extra.begin(), extra.end());
-        return a;
-    }
-    std::string log_;
-    Child child_;
-};
 
 store::StoreConfig reopen(const TempDb& db) {
     store::StoreConfig c;
@@ -110,7 +37,7 @@ store::StoreConfig reopen(const TempDb& db) {
 
 TEST(CollectorDaemon, SigtermFlushesQueuedRecordsAndExitsZero) {
     TempDb db;
-    Collector c(db, {"--batch-size", "64"});
+    Collector c(db.path(), {"--batch-size", "64"});
     ASSERT_NE(c.tcp_port, 0) << c.child().log();
     const IoamTrace t = make_trace({1, 2, 3});
     constexpr int kMessages = 200;
@@ -136,7 +63,7 @@ TEST(CollectorDaemon, SigkillLosesNothingCommitted) {
     TempDb db;
     std::vector<store::StoredRecord> committed;
     {
-        Collector c(db);
+        Collector c(db.path());
         ASSERT_NE(c.tcp_port, 0) << c.child().log();
         TcpSender tcp(c.tcp_port);
         for (std::uint32_t i = 0; i < 50; ++i) {
@@ -168,7 +95,7 @@ TEST(CollectorDaemon, SigkillLosesNothingCommitted) {
 // its small queue fills, and the TCP exporter is back-pressured instead of losing records.
 TEST(CollectorDaemon, LockedDatabaseBackPressuresTcpAndLosesNothing) {
     TempDb db;
-    Collector c(db, {"--queue-size", "32", "--batch-size", "16"});
+    Collector c(db.path(), {"--queue-size", "32", "--batch-size", "16"});
     ASSERT_NE(c.tcp_port, 0) << c.child().log();
     sqlite3* lock = nullptr;
     ASSERT_EQ(sqlite3_open(db.path().c_str(), &lock), SQLITE_OK);
@@ -212,7 +139,8 @@ TEST(CollectorDaemon, LockedDatabaseBackPressuresTcpAndLosesNothing) {
 // and says what it could not write.
 TEST(CollectorDaemon, SigtermEndsWhileTheDatabaseStaysLocked) {
     TempDb db;
-    Collector c(db, {"--queue-size", "32", "--batch-size", "16", "--store-stop-timeout", "1"});
+    Collector c(db.path(),
+                {"--queue-size", "32", "--batch-size", "16", "--store-stop-timeout", "1"});
     ASSERT_NE(c.tcp_port, 0) << c.child().log();
     sqlite3* lock = nullptr;
     ASSERT_EQ(sqlite3_open(db.path().c_str(), &lock), SQLITE_OK);
@@ -277,7 +205,7 @@ double metric(const Collector& c, const std::string& series) {
 
 TEST(CollectorDaemon, FourExportersReportEachPacketOnceAndLossIsLocalized) {
     TempDb db;
-    Collector c(db, {"--correlation-window", "0.3"});
+    Collector c(db.path(), {"--correlation-window", "0.3"});
     ASSERT_NE(c.http_port, 0) << c.child().log();
     std::vector<std::unique_ptr<TcpSender>> nodes;
     for (int i = 0; i < 4; ++i) {
@@ -336,7 +264,7 @@ TEST(CollectorDaemon, PrometheusScrapesTheCollector) {
                         "(Debian package prometheus, scripts/install-deps.sh)";
     }
     TempDb db;
-    Collector c(db);
+    Collector c(db.path());
     ASSERT_NE(c.http_port, 0) << c.child().log();
     {
         TcpSender tcp(c.tcp_port);
