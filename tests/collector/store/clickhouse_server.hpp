@@ -4,9 +4,12 @@
 // directory removed at scope exit. When it cannot start, why() says why and tests GTEST_SKIP
 // with it.
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -18,8 +21,12 @@
 
 namespace ioam::collector::test {
 
-// clickhouse-server on PATH or in the Debian package's place; empty when there is none.
+// $IOAM_CLICKHOUSE_SERVER, else clickhouse-server on PATH or in the Debian package's place;
+// empty when there is none.
 inline std::string clickhouse_server_binary() {
+    if (const char* binary = std::getenv("IOAM_CLICKHOUSE_SERVER"); binary != nullptr) {
+        return ::access(binary, X_OK) == 0 ? binary : "";
+    }
     std::string path = std::getenv("PATH") != nullptr ? std::getenv("PATH") : "";
     path += ":/usr/sbin:/usr/bin";
     std::stringstream dirs(path);
@@ -42,12 +49,24 @@ class ClickhouseServer {
           http_port_(free_port()),
           interserver_port_(free_port()) {
         static int counter = 0;
+        remove_orphans();
         dir_ = std::filesystem::temp_directory_path() /
-               ("ioam-clickhouse-test-" + std::to_string(::getpid()) + "-" +
-                std::to_string(counter++));
+               (kPrefix + std::to_string(::getpid()) + "-" + std::to_string(counter++));
         std::filesystem::create_directories(dir_);
-        write_config(shard_tcp_ports);
-        start();
+        // A port picked free may be taken before the server binds it (tests run in
+        // parallel): new ports, unless the cluster fixed the TCP one.
+        for (int attempt = 0;; ++attempt) {
+            write_config(shard_tcp_ports);
+            start();
+            if (why_.find("Address already in use") == std::string::npos || attempt == 3) {
+                break;
+            }
+            http_port_ = free_port();
+            interserver_port_ = free_port();
+            if (tcp_port == 0) {
+                tcp_port_ = free_port();
+            }
+        }
     }
     ~ClickhouseServer() {
         server_.reset();
@@ -92,6 +111,24 @@ class ClickhouseServer {
     }
 
   private:
+    static constexpr const char* kPrefix = "ioam-clickhouse-test-";
+
+    // Directories of test processes that were killed before they could remove theirs.
+    static void remove_orphans() {
+        std::error_code ec;
+        for (const auto& entry :
+             std::filesystem::directory_iterator(std::filesystem::temp_directory_path(), ec)) {
+            const std::string name = entry.path().filename().string();
+            if (!name.starts_with(kPrefix)) {
+                continue;
+            }
+            const long pid = std::strtol(name.c_str() + std::strlen(kPrefix), nullptr, 10);
+            if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+                std::filesystem::remove_all(entry.path(), ec);
+            }
+        }
+    }
+
     void write_config(const std::vector<std::uint16_t>& shards) const {
         std::ofstream out(dir_ / "config.xml");
         const std::string d = dir_.string();
