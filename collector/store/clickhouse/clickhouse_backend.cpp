@@ -187,9 +187,12 @@ class ClickhouseBackend final : public StoreBackend {
             if (cutoff_ns > 0) {
                 const std::string where = " WHERE time_ns < " + std::to_string(cutoff_ns);
                 deleted += delete_records(where);
-                mutate("rollup_paths", " WHERE minute < " + minute_of(cutoff_ns));
-                mutate("rollup_nodes", " WHERE minute < " + minute_of(cutoff_ns));
-                mutate("rollup_segments", " WHERE minute < " + minute_of(cutoff_ns));
+                for (const char* table : {"rollup_paths", "rollup_nodes", "rollup_segments"}) {
+                    const std::string old = " WHERE minute < " + minute_of(cutoff_ns);
+                    if (count(table, old) > 0) {
+                        mutate(table, old);
+                    }
+                }
             }
             // Parts compress unevenly: delete the share of the oldest records that is over,
             // then measure again.
@@ -198,7 +201,7 @@ class ClickhouseBackend final : public StoreBackend {
                 if (size_ <= max_bytes) {
                     break;
                 }
-                const auto total = scalar<std::uint64_t>("SELECT count() FROM " + db_ + ".records");
+                const auto total = count("records", "");
                 if (total == 0) {
                     break;
                 }
@@ -451,12 +454,19 @@ class ClickhouseBackend final : public StoreBackend {
     // Deletes the records matching `where` (" WHERE ..."); returns how many. The highest id is
     // kept apart first, so that ids continue after their records are gone.
     std::uint64_t delete_records(const std::string& where) {
-        const auto n = scalar<std::uint64_t>("SELECT count() FROM " + db_ + ".records" + where);
+        const auto n = count("records", where);
         if (n > 0) {
             exec("INSERT INTO " + db_ + ".high_water VALUES (" + std::to_string(high_water_) + ")");
             mutate("records", where);
         }
         return n;
+    }
+
+    // Rows of a local table matching `where`: a mutation rewrites every part it touches, so
+    // none is started for nothing.
+    std::uint64_t count(std::string_view table, const std::string& where) {
+        return scalar<std::uint64_t>("SELECT count() FROM " + db_ + "." + std::string(table) +
+                                     where);
     }
 
     // ALTER ... DELETE is a mutation, run in the background: waits for it to finish (18.16 has
@@ -507,8 +517,7 @@ class ClickhouseBackend final : public StoreBackend {
                 }
             }
             for (const char* table : {"rollup_paths", "rollup_nodes", "rollup_segments"}) {
-                if (scalar<std::uint64_t>("SELECT count() FROM " + db_ + "." + table +
-                                          " WHERE batch = " + std::to_string(token_)) > 0) {
+                if (count(table, " WHERE batch = " + std::to_string(token_)) > 0) {
                     done.insert(table);
                 }
             }

@@ -33,6 +33,30 @@ std::vector<StoredRecord> all(TraceStore& s) {
     return rows ? *rows : std::vector<StoredRecord>{};
 }
 
+TEST(ClickhouseStore, BadLocationsAreRefusedWithOneLine) {
+    for (const auto& [url, says] : std::vector<std::pair<std::string, std::string>>{
+             {"clickhouse:127.0.0.1:8123/db", "no //"},
+             {"clickhouse://127.0.0.1:8123", "no database"},
+             {"clickhouse://127.0.0.1/db", "bad HOST:PORT"},
+             {"clickhouse://127.0.0.1:0/db", "bad HOST:PORT"},
+             {"clickhouse://127.0.0.1:8123/db;DROP", "letters, digits and _"},
+             {"clickhouse://127.0.0.1:8123/db?collector=8192", "collector must be 0 to 8191"},
+             {"clickhouse://127.0.0.1:8123/db?collector=-1", "collector must be 0 to 8191"},
+             {"clickhouse://127.0.0.1:8123/db?cluster=a'b", "bad parameter"},
+             {"clickhouse://127.0.0.1:8123/db?user=x", "bad parameter"},
+             {"clickhouse://127.0.0.1:1/db", "Connection refused"},
+         }) {
+        try {
+            make_store(config_for(url));
+            ADD_FAILURE() << url << " accepted";
+        } catch (const std::runtime_error& e) {
+            const std::string what = e.what();
+            EXPECT_NE(what.find(says), std::string::npos) << url << ": " << what;
+            EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+        }
+    }
+}
+
 TEST(ClickhouseStore, ServerKilledMidRunEveryRecordArrivesOnce) {
     test::ClickhouseServer server;
     if (!server.why().empty()) {
