@@ -147,8 +147,7 @@ class ClickhouseBackend final : public StoreBackend {
           lo_(std::int64_t{loc_.collector} << kCollectorShift),
           hi_(lo_ + (std::int64_t{1} << kCollectorShift)),
           writer_(loc_.endpoint, kTimeout),
-          reader_(loc_.endpoint, kTimeout),
-          token_(std::random_device{}()) {
+          reader_(loc_.endpoint, kTimeout) {
         try {
             migrate();
             high_water_ = read_high_water();
@@ -676,7 +675,7 @@ class ClickhouseBackend final : public StoreBackend {
     std::mutex read_mu_;
     HttpClient reader_;
     std::mt19937_64 rng_{std::random_device{}()};
-    std::uint64_t token_;  // the batch being written, in its rollup rows
+    std::uint64_t token_ = 0;  // the batch being written, in its rollup rows
     bool retrying_ = false;
     std::int64_t retry_first_ = 0, retry_last_ = 0;
     std::size_t retry_keys_ = 0;

@@ -158,8 +158,4 @@ bool HttpClient::post(const std::string& target, const std::string& body, HttpRe
     return impl_->post(target, body, reply, why);
 }
 
-void HttpClient::close() {
-    impl_->stream.reset();
-}
-
 }  // namespace ioam::collector::store::clickhouse

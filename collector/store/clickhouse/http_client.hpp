@@ -35,7 +35,6 @@ class HttpClient {
     // which case the request may or may not have been executed.
     bool post(const std::string& target, const std::string& body, HttpReply& reply,
               std::string& why);
-    void close();
 
   private:
     struct Impl;
