@@ -91,8 +91,13 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
                          "restarts",
                          1, 1u << 30);
 
-    app.add_option("--db,--store", c.store.path, "store: sqlite:PATH, or a SQLite file PATH")
+    app.add_option("--db,--store", c.store.path,
+                   "store: sqlite:PATH, a SQLite file PATH, or "
+                   "clickhouse://HOST:PORT/DATABASE[?cluster=NAME&collector=N]")
         ->capture_default_str();
+    app.add_option("--store-password-file", c.store.password_file,
+                   "file whose first line is the store server's password (else "
+                   "IOAM_CLICKHOUSE_PASSWORD; the user is IOAM_CLICKHOUSE_USER, else default)");
     config::add_unsigned(app, "--queue-size", c.store.queue_capacity,
                          "records waiting for the writer", 1, kMaxCount);
     config::add_unsigned(app, "--queue-bytes", c.store.queue_bytes,

@@ -17,6 +17,8 @@ TEST_PACKAGES=(
   nftables
   # scripts/fuzz.sh: libFuzzer targets (fuzz/) build with clang and its libFuzzer runtime
   clang libclang-rt-14-dev
+  # tests/collector/store: the ClickHouse back end against a real server (label clickhouse)
+  clickhouse-server
   # scripts/bench-replay.sh compares the collector with nfcapd
   nfdump
   # kernel-patches/check.sh (it installs the linux-source-X.Y packages its series name)

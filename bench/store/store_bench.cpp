@@ -227,7 +227,10 @@ int summaries(std::uint64_t n, const std::string& where) {
 
 int main(int argc, char** argv) {
     if (argc != 4) {
-        std::fprintf(stderr, "usage: %s write|summaries RECORDS STORE (sqlite:PATH)\n", argv[0]);
+        std::fprintf(
+            stderr,
+            "usage: %s write|summaries RECORDS STORE (sqlite:PATH, clickhouse://HOST:PORT/DB)\n",
+            argv[0]);
         return 2;
     }
     const std::string mode = argv[1];

@@ -1,11 +1,37 @@
+#include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 #include <string_view>
 
 #include "collector/store/batching_store.hpp"
+#include "collector/store/clickhouse/clickhouse_backend.hpp"
 #include "collector/store/sqlite/sqlite_backend.hpp"
 #include "collector/store/trace_store.hpp"
 
 namespace ioam::collector::store {
+
+namespace {
+
+// Credentials stay off the command line (and out of `ps`): a file or the environment.
+ClickhouseCredentials credentials(const StoreConfig& config) {
+    ClickhouseCredentials c;
+    if (const char* user = std::getenv("IOAM_CLICKHOUSE_USER"); user != nullptr && *user != 0) {
+        c.user = user;
+    }
+    if (!config.password_file.empty()) {
+        std::ifstream in(config.password_file);
+        if (!in) {
+            throw std::runtime_error("store: cannot read --store-password-file " +
+                                     config.password_file);
+        }
+        std::getline(in, c.password);
+    } else if (const char* password = std::getenv("IOAM_CLICKHOUSE_PASSWORD")) {
+        c.password = password;
+    }
+    return c;
+}
+
+}  // namespace
 
 std::unique_ptr<TraceStore> make_store(const StoreConfig& config) {
     std::string_view where = config.path;
@@ -17,9 +43,13 @@ std::unique_ptr<TraceStore> make_store(const StoreConfig& config) {
         scheme = where.substr(0, colon);
         where = where.substr(colon + 1);
     }
+    if (scheme == "clickhouse") {
+        return std::make_unique<BatchingStore>(
+            config, open_clickhouse_backend(std::string(where), credentials(config)));
+    }
     if (scheme != "sqlite") {
         throw std::runtime_error("unknown store back end '" + std::string(scheme) +
-                                 "' (known: sqlite:PATH)");
+                                 "' (known: sqlite:PATH, clickhouse://HOST:PORT/DATABASE)");
     }
     if (where.empty()) {
         throw std::runtime_error("store: sqlite: needs a file path");

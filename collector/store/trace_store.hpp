@@ -22,8 +22,12 @@
 namespace ioam::collector::store {
 
 struct StoreConfig {
-    // Back end and its location: "sqlite:PATH", or a bare PATH for SQLite (--db).
+    // Back end and its location: "sqlite:PATH", or a bare PATH for SQLite (--db), or
+    // "clickhouse://HOST:PORT/DATABASE[?cluster=NAME&collector=N]".
     std::string path = "./ioam.db";
+    // A back end on a server: the file holding its password (the first line), else the
+    // environment's IOAM_CLICKHOUSE_PASSWORD; the user is IOAM_CLICKHOUSE_USER, else "default".
+    std::string password_file;
     std::size_t queue_capacity = 65536;    // records waiting for the writer
     std::size_t queue_bytes = 256u << 20;  // and their estimated memory
     std::size_t batch_size = 4096;         // records per write at most
@@ -79,8 +83,8 @@ class TraceStore : public TraceSink, public PacketSink, public TraceReader {
     virtual void set_batch_observer(std::function<void(double, std::size_t)> fn) = 0;
 };
 
-// Opens the back end named by config.path ("sqlite:PATH" or PATH); throws std::runtime_error
-// with a one-line message (unknown scheme, unopenable or unmigratable database).
+// Opens the back end named by config.path; throws std::runtime_error with a one-line message
+// (unknown scheme, unopenable or unmigratable database, unreachable server).
 std::unique_ptr<TraceStore> make_store(const StoreConfig& config);
 
 }  // namespace ioam::collector::store

@@ -162,6 +162,14 @@ class Child {
         }
         return *status_;
     }
+    // Non-blocking: true once it has exited (and is reaped).
+    bool exited() {
+        int st = 0;
+        if (!status_ && pid_ > 0 && ::waitpid(pid_, &st, WNOHANG) == pid_) {
+            status_ = st;
+        }
+        return status_.has_value();
+    }
     std::string log() const {
         std::ifstream in(log_);
         std::stringstream ss;

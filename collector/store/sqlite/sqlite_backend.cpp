@@ -11,7 +11,7 @@
 #include <type_traits>
 #include <unordered_map>
 
-#include "collector/store/node_codec.hpp"
+#include "collector/store/record_codec.hpp"
 #include "common/ioam/node_data.hpp"
 #include "common/ioam/node_fields.hpp"
 #include "common/ioam/trace_type.hpp"
@@ -386,13 +386,6 @@ std::vector<IoamNode> old_hops(Stmt& h, std::int64_t id) {
         }
     });
     return nodes;
-}
-
-std::span<const IoamNode> nodes_of(const std::variant<IoamTrace, DexReport>& r) {
-    if (const auto* t = std::get_if<IoamTrace>(&r)) {
-        return t->nodes;
-    }
-    return {&std::get<DexReport>(r).node, 1};
 }
 
 // The dictionary key of a record's path: node identities oldest first, and the wide node ids
@@ -924,41 +917,33 @@ class SqliteBackend final : public StoreBackend {
 
     // Returns the record's observation time.
     std::int64_t insert(const RecordEntry& e) {
-        const IoamTrace* t = std::get_if<IoamTrace>(&e.record);
-        const DexReport* d = std::get_if<DexReport>(&e.record);
+        const RecordHeader h = header_of(e.record);
         const auto nodes = nodes_of(e.record);
-        const std::uint16_t ns = t ? t->namespace_id : d->namespace_id;
-        const std::int64_t path = record_path_id(ns, nodes);
+        const std::int64_t path = record_path_id(h.namespace_id, nodes);
         if (std::find(block_paths_.begin(), block_paths_.end(), path) == block_paths_.end()) {
             block_paths_.push_back(path);
         }
-        if (d && d->flow_id &&
-            std::find(block_flows_.begin(), block_flows_.end(), *d->flow_id) ==
-                block_flows_.end()) {
-            block_flows_.push_back(*d->flow_id);
+        if (h.flow_id &&
+            std::find(block_flows_.begin(), block_flows_.end(), *h.flow_id) == block_flows_.end()) {
+            block_flows_.push_back(*h.flow_id);
         }
         const std::int64_t exporter = exporter_id(e);
-        const auto time =
-            static_cast<std::int64_t>(t ? t->observation_time_ns : d->observation_time_ns);
-        compact_.clear();
-        if (!t || !raw_rebuilds(*t)) {
-            encode_nodes(nodes, compact_);
-        }
+        const auto time = static_cast<std::int64_t>(h.time_ns);
+        compact_of(e.record, compact_);
         Stmt& r = insert_record_;
         r.bind(1, e.id)
             .bind(2, time)
-            .bind(3, t ? 0 : 1)
+            .bind(3, h.dex ? 1 : 0)
             .bind(4, exporter)
             .bind(5, path)
-            .bind(6, t ? t->observation_domain : d->observation_domain)
-            .bind(7, t ? t->trace_type : d->trace_type)
-            .bind(8, t ? t->node_len : 0)
-            .bind(9, t ? t->flags : d->flags)
-            .bind(10, t ? 0 : d->ext_flags)
-            .bind(11, d ? d->flow_id : std::nullopt)
-            .bind(12, d ? d->sequence_number : std::nullopt)
-            .bind_blob(13, t ? std::span<const std::uint8_t>(t->raw_data)
-                             : std::span<const std::uint8_t>{})
+            .bind(6, h.obs_domain)
+            .bind(7, h.trace_type)
+            .bind(8, h.node_len)
+            .bind(9, h.flags)
+            .bind(10, h.ext_flags)
+            .bind(11, h.flow_id)
+            .bind(12, h.seq)
+            .bind_blob(13, raw_of(e.record))
             .bind_blob(14, compact_);
         step_done(writer_.get(), r);
         return time;
@@ -991,28 +976,6 @@ class SqliteBackend final : public StoreBackend {
         for (const auto flow : block_flows_) {
             step_done(db, insert_block_flow_.bind(1, first).bind(2, flow));
         }
-    }
-
-    // True when decoding the raw data gives exactly the nodes (the usual case), so that the
-    // nodes need not be stored twice.
-    static bool raw_rebuilds(const IoamTrace& t) {
-        if (t.raw_data.empty()) {
-            return t.nodes.empty();
-        }
-        // Node by node, as decode_trace_data() reads it on the way back, without its vector.
-        if (t.node_len != trace_type::node_len(t.trace_type)) {
-            return false;
-        }
-        std::span<const std::uint8_t> rest = t.raw_data;
-        for (const IoamNode& node : t.nodes) {
-            std::size_t used = 0;
-            auto decoded = decode_node(t.trace_type, t.node_len, rest, used);
-            if (!decoded || used == 0 || !(*decoded == node)) {
-                return false;
-            }
-            rest = rest.subspan(used);
-        }
-        return rest.empty();
     }
 
     void write_rollups(const rollup::Delta& delta) {
@@ -1148,42 +1111,18 @@ class SqliteBackend final : public StoreBackend {
         out.domain = static_cast<std::uint32_t>(s.i64(4));
         out.path = s.text(15);
         out.path.resize(std::min(out.path.size(), out.path.find('|')));  // path_text()'s wide ids
-        std::vector<IoamNode> compact;
-        const bool has_compact = !s.null(14);
-        if (has_compact) {
-            decode_nodes(s.blob(14), compact);
-        }
-        if (s.i64(1) == 0) {
-            IoamTrace t;
-            t.observation_time_ns = static_cast<std::uint64_t>(s.i64(2));
-            t.observation_domain = static_cast<std::uint32_t>(s.i64(5));
-            t.namespace_id = static_cast<std::uint16_t>(s.i64(6));
-            t.trace_type = static_cast<std::uint32_t>(s.i64(7));
-            t.node_len = static_cast<std::uint8_t>(s.i64(8));
-            t.flags = static_cast<std::uint8_t>(s.i64(9));
-            const auto raw = s.blob(13);
-            t.raw_data.assign(raw.begin(), raw.end());
-            if (has_compact) {
-                t.nodes = std::move(compact);
-            } else if (auto nodes = decode_trace_data(t.trace_type, t.node_len, t.raw_data)) {
-                t.nodes = std::move(*nodes);
-            }
-            out.record = std::move(t);
-        } else {
-            DexReport d;
-            d.observation_time_ns = static_cast<std::uint64_t>(s.i64(2));
-            d.observation_domain = static_cast<std::uint32_t>(s.i64(5));
-            d.namespace_id = static_cast<std::uint16_t>(s.i64(6));
-            d.trace_type = static_cast<std::uint32_t>(s.i64(7));
-            d.flags = static_cast<std::uint8_t>(s.i64(9));
-            d.ext_flags = static_cast<std::uint8_t>(s.i64(10));
-            d.flow_id = s.opt<std::uint32_t>(11);
-            d.sequence_number = s.opt<std::uint32_t>(12);
-            if (!compact.empty()) {
-                d.node = std::move(compact.front());
-            }
-            out.record = std::move(d);
-        }
+        RecordHeader h;
+        h.dex = s.i64(1) != 0;
+        h.time_ns = static_cast<std::uint64_t>(s.i64(2));
+        h.obs_domain = static_cast<std::uint32_t>(s.i64(5));
+        h.namespace_id = static_cast<std::uint16_t>(s.i64(6));
+        h.trace_type = static_cast<std::uint32_t>(s.i64(7));
+        h.node_len = h.dex ? 0 : static_cast<std::uint8_t>(s.i64(8));
+        h.flags = static_cast<std::uint8_t>(s.i64(9));
+        h.ext_flags = h.dex ? static_cast<std::uint8_t>(s.i64(10)) : 0;
+        h.flow_id = s.opt<std::uint32_t>(11);
+        h.seq = s.opt<std::uint32_t>(12);
+        out.record = rebuild(h, s.blob(13), s.blob(14));
         return out;
     }
 

@@ -5,7 +5,9 @@
 //   std::unique_ptr<WriteBlock> block_writes()        -- writes fail while it lives
 //   void lose_storage()                               -- the stored data disappears (file
 //                                                        deleted); writing must recover
-// (see conformance_sqlite.cpp).
+// and, for a back end on a server the test starts, std::string unavailable() -- why the
+// server is not there (empty when it is): the tests are then skipped with that reason
+// (see conformance_sqlite.cpp, conformance_clickhouse.cpp).
 
 #include <gtest/gtest.h>
 
@@ -106,6 +108,13 @@ inline DexReport full_dex(std::uint32_t flow, std::uint32_t seq, std::uint32_t n
 template <typename Backend>
 class StoreConformance : public ::testing::Test {
   protected:
+    void SetUp() override {
+        if constexpr (requires { backend.unavailable(); }) {
+            if (const std::string why = backend.unavailable(); !why.empty()) {
+                GTEST_SKIP() << "SKIPPED: " << why;
+            }
+        }
+    }
     static StoreConfig base_config() {
         StoreConfig c;
         c.retention_age_s = 0;
@@ -253,22 +262,34 @@ TYPED_TEST_P(StoreConformance, IdsContinueAfterRetentionAndRestart) {
 }
 
 TYPED_TEST_P(StoreConformance, RetentionBySize) {
+    // The limit is half of what 20000 records take in this back end (they compress unlike).
     StoreConfig c = this->base_config();
-    c.retention_max_bytes = 256 * 1024;
     c.batch_size = 20000;  // one batch, then retention
-    auto store = this->open(c);
-    for (int i = 0; i < 20000; ++i) {
-        store->consume({"e", 1}, make_trace({1, 2, 3, 4}, 1, kT0 + static_cast<std::uint64_t>(i)));
+    {
+        auto store = this->open(c);
+        for (int i = 0; i < 20000; ++i) {
+            store->consume({"e", 1},
+                           make_trace({1, 2, 3, 4}, 1, kT0 + static_cast<std::uint64_t>(i)));
+        }
+        store->start();
+        store->stop();
+        c.retention_max_bytes = store->stats().db_bytes / 2;
     }
+    ASSERT_GT(c.retention_max_bytes, 0u);
+    auto store = this->open(c);
+    store->consume({"e", 1}, make_trace({1, 2, 3, 4}, 1, kT0 + 20000));
     store->start();
     store->stop();
     const auto s = store->stats();
     EXPECT_GT(s.retained_deleted, 0u);
     EXPECT_LE(s.db_bytes, c.retention_max_bytes);
     const auto rows = this->all(*store);
-    EXPECT_EQ(rows.size() + s.retained_deleted, 20000u);
+    EXPECT_GT(rows.size(), 0u);
+    EXPECT_EQ(rows.size() + s.retained_deleted, 20001u);
     EXPECT_EQ(std::get<IoamTrace>(rows.back().record).observation_time_ns,
-              kT0 + 19999);  // the newest stay
+              kT0 + 20000);  // the newest stay
+    EXPECT_EQ(std::get<IoamTrace>(rows.front().record).observation_time_ns,
+              kT0 + s.retained_deleted);  // the oldest went
 }
 
 TYPED_TEST_P(StoreConformance, StopWritesEverythingAndRestartReadsIt) {

@@ -1,0 +1,47 @@
+#pragma once
+// One keep-alive HTTP/1.1 connection to ClickHouse's HTTP interface (Beast), with a deadline on
+// every request. Reconnects on demand; a connection idle for longer than the server keeps it
+// is replaced before use, so that a request is never sent into a socket the server closed.
+//
+// Threading: one caller at a time.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace ioam::collector::store::clickhouse {
+
+struct Endpoint {
+    std::string host;
+    std::uint16_t port = 0;
+    std::string user;
+    std::string password;
+};
+
+struct HttpReply {
+    int status = 0;
+    std::string body;
+};
+
+class HttpClient {
+  public:
+    HttpClient(Endpoint endpoint, std::chrono::milliseconds timeout);
+    ~HttpClient();
+    HttpClient(const HttpClient&) = delete;
+    HttpClient& operator=(const HttpClient&) = delete;
+
+    // POSTs `body` to `target` ("/?query=..."); false (and `why`) when no reply arrived, in
+    // which case the request may or may not have been executed.
+    bool post(const std::string& target, const std::string& body, HttpReply& reply,
+              std::string& why);
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// "%XX" for everything but unreserved characters, for a query string.
+std::string url_encode(std::string_view s);
+
+}  // namespace ioam::collector::store::clickhouse

@@ -1,0 +1,177 @@
+// The ClickHouse back end beyond the conformance suite: the server killed and restarted under
+// a running store, and two collectors writing to two shards of one cluster.
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "collector/store/trace_store.hpp"
+#include "tests/collector/ioam_messages.hpp"
+#include "tests/collector/packets.hpp"
+#include "tests/collector/store/clickhouse_helpers.hpp"
+
+namespace ioam::collector::store {
+namespace {
+
+using test::make_packet;
+using test::make_trace;
+
+constexpr std::uint64_t kT0 = 1'700'000'000'000'000'000;
+
+StoreConfig config_for(const std::string& url) {
+    StoreConfig c;
+    c.path = url;
+    c.retention_age_s = 0;
+    c.retention_max_bytes = 0;
+    c.batch_size = 100;
+    return c;
+}
+
+std::vector<StoredRecord> all(TraceStore& s) {
+    auto rows = s.query({.limit = 1'000'000});
+    EXPECT_TRUE(rows);
+    return rows ? *rows : std::vector<StoredRecord>{};
+}
+
+TEST(ClickhouseStore, BadLocationsAreRefusedWithOneLine) {
+    for (const auto& [url, says] : std::vector<std::pair<std::string, std::string>>{
+             {"clickhouse:127.0.0.1:8123/db", "no //"},
+             {"clickhouse://127.0.0.1:8123", "no database"},
+             {"clickhouse://127.0.0.1/db", "bad HOST:PORT"},
+             {"clickhouse://127.0.0.1:0/db", "bad HOST:PORT"},
+             {"clickhouse://127.0.0.1:8123/db;DROP", "letters, digits and _"},
+             {"clickhouse://127.0.0.1:8123/db?collector=8192", "collector must be 0 to 8191"},
+             {"clickhouse://127.0.0.1:8123/db?collector=-1", "collector must be 0 to 8191"},
+             {"clickhouse://127.0.0.1:8123/db?cluster=a'b", "bad parameter"},
+             {"clickhouse://127.0.0.1:8123/db?user=x", "bad parameter"},
+             {"clickhouse://127.0.0.1:1/db", "Connection refused"},
+         }) {
+        try {
+            make_store(config_for(url));
+            ADD_FAILURE() << url << " accepted";
+        } catch (const std::runtime_error& e) {
+            const std::string what = e.what();
+            EXPECT_NE(what.find(says), std::string::npos) << url << ": " << what;
+            EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+        }
+    }
+}
+
+TEST(ClickhouseStore, ServerKilledMidRunEveryRecordArrivesOnce) {
+    test::ClickhouseServer server;
+    if (!server.why().empty()) {
+        GTEST_SKIP() << "SKIPPED: " << server.why();
+    }
+    auto store = make_store(config_for(test::clickhouse_url(server, test::unique_database())));
+    store->start();
+    for (std::uint64_t i = 0; i < 1000; ++i) {
+        store->consume({"10.0.0.1", 1, true}, make_trace({1, 2}, 5, kT0 + i));
+    }
+    store->flush();
+    ASSERT_EQ(store->stats().written, 1000u);
+
+    server.kill();
+    for (std::uint64_t i = 1000; i < 3000; ++i) {
+        store->consume({"10.0.0.1", 1, true}, make_trace({1, 2}, 5, kT0 + i));
+    }
+    store->consume(make_packet({1, 2}, 5, kT0, 1000));
+    ASSERT_TRUE(test::wait_for([&] { return store->stats().errors > 0 && !store->ready(); }));
+    EXPECT_LT(store->stats().written, 3000u);
+
+    server.start();
+    ASSERT_EQ(server.why(), "");
+    store->flush();
+    EXPECT_TRUE(store->ready());
+    const auto s = store->stats();
+    EXPECT_EQ(s.written, 3000u);
+    EXPECT_EQ(s.lost, 0u);
+    EXPECT_EQ(s.dropped, 0u);
+    const auto rows = all(*store);
+    ASSERT_EQ(rows.size(), 3000u);  // each once: nothing lost, nothing written twice
+    std::set<std::uint64_t> times;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        times.insert(std::get<IoamTrace>(rows[i].record).observation_time_ns);
+        if (i > 0) {
+            EXPECT_GT(rows[i].id, rows[i - 1].id);
+        }
+    }
+    EXPECT_EQ(times.size(), 3000u);
+    auto paths = store->paths({}, 10);
+    ASSERT_TRUE(paths);
+    ASSERT_EQ(paths->size(), 1u);
+    EXPECT_EQ((*paths)[0].packets, 1u);
+}
+
+// Each collector writes to its own shard; both read the whole cluster through its
+// Distributed tables. Packets are correlated per collector (all nodes of a path report to
+// the same collector), so each path's rollups come from one shard and add up exactly.
+TEST(ClickhouseStore, TwoCollectorsOnTwoShardsEachAnswerForTheCluster) {
+    const std::vector<std::uint16_t> shards = {test::free_port(), test::free_port()};
+    test::ClickhouseServer one(shards, shards[0]);
+    test::ClickhouseServer two(shards, shards[1]);
+    for (const auto* server : {&one, &two}) {
+        if (!server->why().empty()) {
+            GTEST_SKIP() << "SKIPPED: " << server->why();
+        }
+    }
+    const std::string db = test::unique_database();
+    auto a = make_store(config_for(test::clickhouse_url(one, db, "?cluster=ioam&collector=1")));
+    auto b = make_store(config_for(test::clickhouse_url(two, db, "?cluster=ioam&collector=2")));
+    a->start();
+    b->start();
+    for (std::uint64_t i = 0; i < 300; ++i) {
+        a->consume({"10.0.0.1", 1}, make_trace({1, 2}, 5, kT0 + i));
+    }
+    for (std::uint64_t i = 0; i < 200; ++i) {
+        b->consume({"10.0.0.2", 1}, make_trace({3, 4}, 5, kT0 + i));
+    }
+    for (int i = 0; i < 10; ++i) {
+        a->consume(make_packet({1, 2}, 5, kT0, 1000));
+    }
+    for (int i = 0; i < 20; ++i) {
+        b->consume(make_packet({3, 4}, 5, kT0, 1000));
+    }
+    a->flush();
+    b->flush();
+    for (TraceStore* store : {a.get(), b.get()}) {
+        const auto rows = all(*store);
+        ASSERT_EQ(rows.size(), 500u);
+        std::map<std::string, int> by_exporter;
+        std::set<std::int64_t> ids;
+        for (const auto& r : rows) {
+            by_exporter[r.exporter]++;
+            ids.insert(r.id);
+        }
+        EXPECT_EQ(by_exporter, (std::map<std::string, int>{{"10.0.0.1", 300}, {"10.0.0.2", 200}}));
+        EXPECT_EQ(ids.size(), 500u);
+        // Collector N's ids are N * 2^40 + 1 on.
+        EXPECT_EQ(rows.front().id, (std::int64_t{1} << 40) + 1);
+        EXPECT_EQ(rows.back().id, (std::int64_t{2} << 40) + 200);
+        auto other = store->get(rows.back().id);
+        ASSERT_TRUE(other && other->has_value());
+        EXPECT_EQ((*other)->exporter, "10.0.0.2");
+        EXPECT_EQ(store->query({.node_id = 3, .limit = 1000})->size(), 200u);
+
+        auto paths = store->paths({}, 10);
+        ASSERT_TRUE(paths);
+        ASSERT_EQ(paths->size(), 2u);
+        EXPECT_EQ((*paths)[0].path, "3,4");
+        EXPECT_EQ((*paths)[0].packets, 20u);
+        EXPECT_EQ((*paths)[1].packets, 10u);
+        EXPECT_EQ(store->nodes({}, 10)->size(), 4u);
+        EXPECT_EQ(store->segments({}, 10)->size(), 2u);
+    }
+    // A collector started again continues its own id range.
+    a->stop();
+    a = make_store(config_for(test::clickhouse_url(one, db, "?cluster=ioam&collector=1")));
+    a->start();
+    a->consume({"10.0.0.1", 1}, make_trace({1, 2}, 5, kT0));
+    a->flush();
+    auto next = a->get((std::int64_t{1} << 40) + 301);
+    ASSERT_TRUE(next && next->has_value());
+    EXPECT_EQ((*next)->exporter, "10.0.0.1");
+    EXPECT_EQ(all(*b).size(), 501u);
+}
+
+}  // namespace
+}  // namespace ioam::collector::store
