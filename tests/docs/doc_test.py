@@ -37,6 +37,10 @@ NOT_COMMANDS = ("text", "json", "toml")
 CONFIG_OF = {"docs/collector.md": "ioam-collector", "docs/exporter.md": "ioam-exporter"}
 # (document, first line of the block) -> why CI does not run it.
 SKIPPED = {
+    ("README.md", "apt-get install clickhouse-server && systemctl start clickhouse-server   # one server"):
+        "root, systemd and ClickHouse servers on other hosts; ctest -L clickhouse starts real servers on loopback",
+    ("docs/benchmarks.md", "build/dev/bench/store/ioam-store-bench write 1000000 clickhouse://127.0.0.1:8123/bench"):
+        "a benchmark (a million records) against a running ClickHouse server",
     ("README.md", "ioam-query --db ./ioam.db --last 1h --stat segment                 # worst first"):
         "needs a collector's store with traffic; docs/collector.md's runnable block queries one",
     ("README.md", "bash scripts/demo.sh"):
