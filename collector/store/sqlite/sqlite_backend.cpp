@@ -759,11 +759,24 @@ class SqliteBackend final : public StoreBackend {
         load_dictionaries();
     }
 
-    // Version 3 had a per-record DEX flow index; version 4 lists each block's flows instead.
-    void add_block_flows() {
+    // Runs `body` in one transaction: all of a conversion or nothing.
+    template <typename Body>
+    void convert_from(std::int64_t version, Body&& body) {
         sqlite3* db = writer_.get();
         exec(db, "BEGIN IMMEDIATE");
         try {
+            body(db);
+            exec(db, "COMMIT");
+        } catch (const std::exception& e) {
+            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            throw std::runtime_error("cannot convert " + path_ + " from schema version " +
+                                     std::to_string(version) + ": " + e.what());
+        }
+    }
+
+    // Version 3 had a per-record DEX flow index; version 4 lists each block's flows instead.
+    void add_block_flows() {
+        convert_from(kBlockFlowsAdded - 1, [](sqlite3* db) {
             exec(db,
                  "CREATE TABLE block_flows(first_id INTEGER NOT NULL, flow_id INTEGER NOT NULL, "
                  "PRIMARY KEY(first_id, flow_id)) WITHOUT ROWID; "
@@ -772,21 +785,14 @@ class SqliteBackend final : public StoreBackend {
                  "WHERE r.flow_id IS NOT NULL; "
                  "DROP INDEX IF EXISTS records_flow;");
             exec(db, ("PRAGMA user_version=" + std::to_string(kBlockFlowsAdded)).c_str());
-            exec(db, "COMMIT");
-        } catch (const std::exception& e) {
-            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-            throw std::runtime_error("cannot convert " + path_ +
-                                     " from schema version 3: " + e.what());
-        }
+        });
     }
 
     // Rewrites a version 1 or 2 database in place, in one transaction: every record keeps its
     // id; the per-hop rows become the raw data (or the compact nodes). No rollups: old
     // databases hold no correlated packets.
     void convert(std::int64_t version) {
-        sqlite3* db = writer_.get();
-        exec(db, "BEGIN IMMEDIATE");
-        try {
+        convert_from(version, [&](sqlite3* db) {
             exec(db,
                  "DROP INDEX IF EXISTS records_time; DROP INDEX IF EXISTS records_namespace; "
                  "DROP INDEX IF EXISTS records_flow; DROP INDEX IF EXISTS records_path; "
@@ -815,12 +821,7 @@ class SqliteBackend final : public StoreBackend {
             exec(db, ("DROP TABLE records_v2; DROP TABLE hops; PRAGMA user_version=" +
                       std::to_string(kSqliteSchemaVersion))
                          .c_str());
-            exec(db, "COMMIT");
-        } catch (const std::exception& e) {
-            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-            throw std::runtime_error("cannot convert " + path_ + " from schema version " +
-                                     std::to_string(version) + ": " + e.what());
-        }
+        });
     }
 
     // SQLite keeps writing to a deleted file, so the batch would be committed to nothing: a
