@@ -221,10 +221,11 @@ flow_packets() {
     done
 }
 
-# Every delay in the comma-separated list $1 is a number >= 0 (not null).
+# Every delay in the comma-separated list $1 is a number > 0 (not null: both nodes stamped the
+# packet; not 0: a hop takes tens of microseconds here, so 0 would mean a coarse clock).
 delays_ok() {
     for d in $(echo "$1" | tr ',' ' '); do
-        case $d in '' | *[!0-9]*) return 1 ;; esac
+        case $d in '' | 0 | *[!0-9]*) return 1 ;; esac
     done
 }
 
@@ -239,6 +240,10 @@ check_collector() {
     [ "$nodes" = '"nodes":[1,2,3]' ]
     check L-collector-path $? "$nodes (want enc, tra, dec: [1,2,3])"
     flow_packets <$out/L.view >$out/L.packets
+    for n in enc tra dec; do
+        info "L packet 0 at $n: $(grep '"namespace":126,' $out/$n.json \
+            | grep '"sequence_number":0[,}]' | grep -o '"timestamp_[a-z]*":[0-9]*' | tr '\n' ' ')"
+    done
     bad=0
     for seq in $(seq 0 9); do
         line=$(grep "^$seq " $out/L.packets) || { bad=$((bad + 1)); continue; }
@@ -251,7 +256,7 @@ check_collector() {
     done
     [ "$bad" = 0 ] && [ "$(wc -l <$out/L.packets)" = 10 ]
     check L-collector-packets $? "$(wc -l <$out/L.packets) packets, $bad not as expected (want\
- 0..9 through 1,2,3 with 2 delays >= 0 ns, but 4..6 through 1,2 with 1 delay, missing 3)"
+ 0..9 through 1,2,3 with 2 delays > 0 ns, but 4..6 through 1,2 with 1 delay, missing 3)"
     loss=$(grep -o '"loss":\[[^]]*\]' $out/L.view)
     incomplete=$(grep -o '"incomplete_packets":[0-9]*' $out/L.view)
     [ "$loss" = '"loss":[{"last_seen_node":2,"packets":3}]' ] \
@@ -415,6 +420,11 @@ main() {
 
     flow_table
     selftest
+
+    # segment delays need a clock finer than the 10 to 1000 us a hop takes here (not jiffies)
+    clock=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)
+    [ "$clock" = tsc ] || [ "$clock" = tsc-early ]
+    check clocksource $? "$clock at the end of the run (want the TSC: tsc_early_khz, tsc=reliable)"
 
     # the kernel has DEBUG_ATOMIC_SLEEP, PROVE_LOCKING and PROVE_RCU: none may have spoken
     dmesg >$out/dmesg
