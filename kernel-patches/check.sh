@@ -33,7 +33,9 @@ apply_series() {  # tree series_dir
     local tree=$1 dir=$2 out
     for p in "$dir"/*.patch; do
         # FILE_PATH_CHANGES asks whether MAINTAINERS needs an entry for a new file; a selftest
-        # under tools/testing/selftests/net/ is covered by the folder's entry.
+        # under tools/testing/selftests/net/ is covered by the folder's entry. The SPDX line of
+        # a new file is not checked here: scripts/spdxcheck.py needs a git tree (it prints a
+        # Python traceback on the extracted tarball and checkpatch goes on).
         "$tree/scripts/checkpatch.pl" --strict --quiet --ignore FILE_PATH_CHANGES "$p" \
             || fail "checkpatch --strict: $(basename "$p")"
         if ! out=$(patch -d "$tree" -p1 -F0 -N --no-backup-if-mismatch < "$p" 2>&1); then
@@ -96,7 +98,7 @@ main() {
     [ ${#dirs[@]} -gt 0 ] || mapfile -t dirs < <(find "$here" -mindepth 1 -maxdepth 1 -type d \
         -name 'linux-*' | sort)
     [ ${#dirs[@]} -gt 0 ] || fail "no series found"
-    ensure_packages bc flex bison libelf-dev libssl-dev make gcc patch xz-utils perl python3-ply
+    ensure_packages bc flex bison libelf-dev libssl-dev make gcc patch xz-utils perl
     for dir in "${dirs[@]}"; do
         dir=$(cd "$dir" && pwd)
         local name ver tree

@@ -19,9 +19,8 @@ TEST_PACKAGES=(
   clang libclang-rt-14-dev
   # scripts/bench-replay.sh compares the collector with nfcapd
   nfdump
-  # kernel-patches/check.sh (it installs the linux-source-X.Y packages its series name;
-  # checkpatch checks the SPDX line of a new file with ply)
-  bc flex bison libelf-dev libssl-dev patch xz-utils python3-ply
+  # kernel-patches/check.sh (it installs the linux-source-X.Y packages its series name)
+  bc flex bison libelf-dev libssl-dev patch xz-utils
   # tests/deploy validates docker/compose.yaml
   docker-compose
   # tests/console loads the collector's web console in headless Chromium
