@@ -37,4 +37,7 @@ echo "== double reallocation on Linux 6.1 in QEMU, measured against ioam-realloc
 REALLOC_CALC="$PWD/build/ci/tools/realloc-calc/ioam-realloc-calc" \
     bash kernel-patches/qemu/run-realloc-test.sh
 
+echo "== IOAM DEX series on Linux 6.12 in QEMU: DEX nodes -> ioam-exporter -> ioam-collector"
+DEX_QEMU_BIN="$PWD/build/ci" bash kernel-patches/qemu/run-dex-test.sh
+
 echo "== all tests passed in $(( $(date +%s) - start )) s"

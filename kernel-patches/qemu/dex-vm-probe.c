@@ -8,15 +8,12 @@
  *   recv PORT COUNT SECONDS        receives datagrams and reports, for each, whether it
  *                                  still carried a Hop-by-Hop header, the Flow ID and
  *                                  Sequence Number of an IOAM DEX option in it, its hop limit
- *   collect PORT                   UDP listener counting IPFIX messages (version 10, length
- *                                  matching the datagram) and their data sets, until SIGTERM
  * Output lines are "key=value" words, parsed by dex-vm-init.sh.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,61 +175,6 @@ static int cmd_recv(int port, int count, int seconds)
 	return got == count ? 0 : 1;
 }
 
-/* An IPFIX message (RFC 7011): version 10, length = datagram size; counts its data sets. */
-static int ipfix_data_sets(const unsigned char *b, int len)
-{
-	int off = 16, sets = 0;
-
-	if (len < 16 || b[0] != 0 || b[1] != 10 || ((b[2] << 8) | b[3]) != len)
-		return -1;
-	while (off + 4 <= len) {
-		int id = (b[off] << 8) | b[off + 1], slen = (b[off + 2] << 8) | b[off + 3];
-
-		if (slen < 4 || off + slen > len)
-			return -1;
-		sets += id >= 256;
-		off += slen;
-	}
-	return off == len ? sets : -1;
-}
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static int cmd_collect(int port)
-{
-	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART: recv returns */
-	int fd = bound_socket(port), datagrams = 0, ipfix = 0, data_sets = 0;
-	static unsigned char buf[65536];
-
-	if (fd < 0)
-		return die("collect: socket");
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	printf("collect listening port=%d\n", port);
-	while (!stop) {
-		int n = recv(fd, buf, sizeof(buf), 0), sets;
-
-		if (n < 0 && errno == EINTR)
-			break;
-		if (n < 0)
-			return die("collect: recv");
-		datagrams++;
-		sets = ipfix_data_sets(buf, n);
-		if (sets >= 0) {
-			ipfix++;
-			data_sets += sets;
-		}
-	}
-	printf("collect datagrams=%d ipfix=%d data_sets=%d\n", datagrams, ipfix, data_sets);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -243,9 +185,7 @@ int main(int argc, char **argv)
 		return cmd_flows(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 	if (argc == 5 && !strcmp(argv[1], "recv"))
 		return cmd_recv(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
-	if (argc == 3 && !strcmp(argv[1], "collect"))
-		return cmd_collect(atoi(argv[2]));
 	fprintf(stderr, "usage: dex-vm-probe send DST PORT COUNT HOPLIMIT [SRCPORT]"
-		" | flows DST PORT SRCPORT COUNT | recv PORT COUNT SECONDS | collect PORT\n");
+		" | flows DST PORT SRCPORT COUNT | recv PORT COUNT SECONDS\n");
 	return 2;
 }

@@ -16,6 +16,18 @@ mkdir -p /run/netns
 info() { echo "INFO $*"; }
 nsx() { ns=$1; shift; ip netns exec "$ns" "$@"; }
 
+# Polls a condition (any command) every 0.1 s until it holds; fails after $1 seconds. Tests wait
+# for what they need (a line printed, a counter moved), never for a fixed time.
+wait_for() {  # seconds, what (for the log), command...
+    wait_left=$(($1 * 10)) wait_what=$2
+    shift 2
+    until "$@"; do
+        wait_left=$((wait_left - 1))
+        [ "$wait_left" -gt 0 ] || { info "timed out waiting for $wait_what"; return 1; }
+        sleep 0.1
+    done
+}
+
 # The guest's last lines, which the host reads, then power off.
 finish_guest() {  # passed failed "summary fields"
     echo "SUMMARY $3 failed=$2 kernel=$(uname -r)"

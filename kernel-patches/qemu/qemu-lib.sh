@@ -111,14 +111,18 @@ build_cmake_targets() {  # targets...
         || { tail -30 "$work/cmake.log" >&2; fail "user space build"; }
 }
 
-build_static_helper() {  # C source, output
-    gcc -O2 -Wall -Wextra -Werror -static -o "$2" "$1" || fail "build $(basename "$1")"
+build_static_helper() {  # C source, output, extra compiler flags...
+    local src=$1 out=$2
+    shift 2
+    gcc -O2 -Wall -Wextra -Werror -static "$@" -o "$out" "$src" || fail "build $(basename "$src")"
 }
 
-# Copies a dynamically linked program and the libraries it loads into the initramfs.
+# Copies a dynamically linked program (stripped: a RelWithDebInfo build would weigh on the
+# initramfs) and the libraries it loads into the initramfs.
 install_program() {  # initramfs root, path in the host, name in the guest's /usr/bin
     local root=$1 src=$2 name=$3 lib
-    install -D -m 0755 "$src" "$root/usr/bin/$name"
+    [ -x "$src" ] || fail "no program $src"
+    install -D -s -m 0755 "$src" "$root/usr/bin/$name"
     for lib in $(ldd "$src" | grep -oE '/[^ ]+\.so[^ ]*'); do
         [ -e "$root$lib" ] || install -D -m 0755 "$lib" "$root$lib"
     done
