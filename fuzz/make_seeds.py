@@ -175,6 +175,7 @@ def packed_record(id_step, time_step, bits, raw, nodes, flow=None, seq=None):
 def record_block_seeds():
     trace = packed_record(0, 2 * 1_700_000_000_000_000_000, 0, bytes(range(32)), b"")
     dex = packed_record(1, 3, 1 | 2 | 4, b"", bytes([1, 2, 3, 4]), flow=77, seq=5)
+    # Format 2 (zstd) seeds come from the fuzzer itself: zstd is not in Python's standard library.
     return [b"\x01", b"\x01" + trace, b"\x01" + trace + dex + dex]
 
 

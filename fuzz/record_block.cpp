@@ -1,6 +1,7 @@
 // SQLite's packed record blocks (collector/store/sqlite/record_block.hpp), as a damaged database
-// file would hand them to a reader: whatever reads back must pack again and read back the same,
-// and a block never reads past its end (the sanitizers).
+// file would hand them to a reader (either format: 1 plain, 2 zstd): whatever reads back must
+// pack again and read back the same from both formats, and a block never reads past its end
+// nor decompresses beyond kMaxBlockOctets (the sanitizers, the fuzzer's -rss_limit_mb).
 
 #include <cstddef>
 #include <cstdint>
@@ -43,12 +44,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         writer.add(p);
     }
     FUZZ_CHECK(writer.count() == static_cast<std::int64_t>(read.size()));
-    BlockReader again(kFirst, writer.data());
-    for (const PackedRecord& p : read) {
-        FUZZ_CHECK(again.next(r));
-        FUZZ_CHECK(same(r, p));
+    for (const auto block : {writer.data(), writer.compressed()}) {
+        BlockReader again(kFirst, block);
+        for (const PackedRecord& p : read) {
+            FUZZ_CHECK(again.next(r));
+            FUZZ_CHECK(same(r, p));
+        }
+        FUZZ_CHECK(!again.next(r));
+        FUZZ_CHECK(!again.corrupt());
     }
-    FUZZ_CHECK(!again.next(r));
-    FUZZ_CHECK(!again.corrupt());
     return 0;
 }

@@ -1,13 +1,18 @@
 #include "collector/store/sqlite/record_block.hpp"
 
+#include <zstd.h>
+
 #include <algorithm>
 #include <limits>
+#include <new>
 
 namespace ioam::collector::store::sqlite {
 
 namespace {
 
-constexpr std::uint8_t kFormat = 1;
+constexpr std::uint8_t kPlain = 1;
+constexpr std::uint8_t kZstd = 2;
+constexpr int kZstdLevel = 1;
 
 enum Bits : std::uint8_t { kDex = 1, kHasFlow = 2, kHasSeq = 4 };
 
@@ -77,9 +82,38 @@ struct Cursor {
 
 }  // namespace
 
+struct BlockWriter::Compressor {
+    Compressor() : ctx(ZSTD_createCCtx()) {
+        if (!ctx) {
+            throw std::bad_alloc();
+        }
+    }
+    ~Compressor() { ZSTD_freeCCtx(ctx); }
+    Compressor(const Compressor&) = delete;
+    Compressor& operator=(const Compressor&) = delete;
+    ZSTD_CCtx* ctx;
+};
+
+BlockWriter::BlockWriter() : zstd_(std::make_unique<Compressor>()) {}
+BlockWriter::~BlockWriter() = default;
+
+std::span<const std::uint8_t> BlockWriter::compressed() {
+    const auto records = std::span(data_).subspan(1);
+    compressed_.resize(1 + ZSTD_compressBound(records.size()));
+    compressed_[0] = kZstd;
+    const std::size_t n =
+        ZSTD_compressCCtx(zstd_->ctx, compressed_.data() + 1, compressed_.size() - 1,
+                          records.data(), records.size(), kZstdLevel);
+    if (ZSTD_isError(n)) {  // only with a wrong bound or no memory: store it uncompressed
+        return data_;
+    }
+    compressed_.resize(1 + n);
+    return compressed_;
+}
+
 void BlockWriter::start(std::int64_t first_id) {
     data_.clear();
-    data_.push_back(kFormat);
+    data_.push_back(kPlain);
     first_id_ = last_id_ = first_id;
     min_time_ = std::numeric_limits<std::int64_t>::max();
     max_time_ = std::numeric_limits<std::int64_t>::min();
@@ -117,11 +151,25 @@ void BlockWriter::add(const PackedRecord& r) {
 
 BlockReader::BlockReader(std::int64_t first_id, std::span<const std::uint8_t> data)
     : data_(data), prev_id_(first_id) {
-    if (data_.empty() || data_[0] != kFormat) {
-        corrupt_ = true;
-        pos_ = data_.size();
-    } else {
-        pos_ = 1;
+    pos_ = 1;
+    if (data_.empty() || (data_[0] != kPlain && data_[0] != kZstd)) {
+        fail();
+    } else if (data_[0] == kZstd) {
+        const auto frame = data_.subspan(1);
+        const auto size = ZSTD_getFrameContentSize(frame.data(), frame.size());
+        if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR ||
+            size > kMaxBlockOctets) {
+            fail();
+            return;
+        }
+        plain_.resize(size);
+        const auto n = ZSTD_decompress(plain_.data(), plain_.size(), frame.data(), frame.size());
+        if (ZSTD_isError(n) || n != size) {
+            fail();
+            return;
+        }
+        data_ = plain_;
+        pos_ = 0;
     }
 }
 

@@ -98,8 +98,11 @@ constexpr const char* kUpsertSegment =
 
 // A node or namespace filter matching more paths than this does not narrow the blocks.
 constexpr std::size_t kMaxFilterPaths = 512;
-// Records per block when older databases are converted (as a written batch at most).
-constexpr std::size_t kConvertBlock = 4096;
+// A block is closed at this many records or uncompressed octets, whatever --batch-size is:
+// reading one record decodes its whole block, and a reader's memory is bounded by it.
+constexpr std::int64_t kBlockRecords = 4096;
+constexpr std::size_t kBlockOctets = 1u << 20;
+static_assert(kBlockOctets + 4096 < sqlite::kMaxBlockOctets);
 
 struct DbCloser {
     void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -827,16 +830,9 @@ class SqliteBackend final : public StoreBackend {
                    "SELECT id,time_ns,kind,exporter,path,obs_domain,trace_type,node_len,flags,"
                    "ext_flags,flow_id,seq,raw,nodes FROM records_v4 ORDER BY id");
             sqlite::PackedRecord p;
-            std::size_t in_block = 0;
+            block_open_ = false;
             each_row(r, [&] {
                 p.id = r.i64(0);
-                if (in_block == kConvertBlock) {
-                    write_block();
-                    in_block = 0;
-                }
-                if (in_block++ == 0) {
-                    begin_block(p.id);
-                }
                 RecordHeader& h = p.header;
                 h.time_ns = static_cast<std::uint64_t>(r.i64(1));
                 h.dex = r.i64(2) != 0;
@@ -851,11 +847,9 @@ class SqliteBackend final : public StoreBackend {
                 h.seq = r.opt<std::uint32_t>(11);
                 p.raw = r.blob(12);
                 p.nodes = r.blob(13);
-                add_to_block(p);
+                append(p);
             });
-            if (in_block > 0) {
-                write_block();
-            }
+            end_block();
             exec(db, ("DROP TABLE records_v4; PRAGMA user_version=" +
                       std::to_string(kSqliteSchemaVersion))
                          .c_str());
@@ -975,12 +969,12 @@ class SqliteBackend final : public StoreBackend {
 
     // Inside a transaction.
     void insert_batch(const Batch& batch) {
+        block_open_ = false;  // a failed attempt may have left one
+        for (const RecordEntry& e : batch.records) {
+            insert(e);
+        }
+        end_block();
         if (!batch.records.empty()) {
-            begin_block(batch.records.front().id);
-            for (const RecordEntry& e : batch.records) {
-                insert(e);
-            }
-            write_block();
             step_done(writer_.get(), insert_high_water_.bind(1, batch.records.back().id));
         }
         write_rollups(batch.rollups);
@@ -995,16 +989,17 @@ class SqliteBackend final : public StoreBackend {
         p.raw = raw_of(e.record);
         compact_of(e.record, compact_);
         p.nodes = compact_;
-        add_to_block(p);
+        append(p);
     }
 
-    void begin_block(std::int64_t first_id) {
-        block_.start(first_id);
-        block_paths_.clear();
-        block_flows_.clear();
-    }
-
-    void add_to_block(const sqlite::PackedRecord& p) {
+    // Adds a record to the open block (opening one first), and writes the block once full.
+    void append(const sqlite::PackedRecord& p) {
+        if (!block_open_) {
+            block_.start(p.id);
+            block_paths_.clear();
+            block_flows_.clear();
+            block_open_ = true;
+        }
         if (std::find(block_paths_.begin(), block_paths_.end(), p.path) == block_paths_.end()) {
             block_paths_.push_back(p.path);
         }
@@ -1014,6 +1009,16 @@ class SqliteBackend final : public StoreBackend {
             block_flows_.push_back(*flow);
         }
         block_.add(p);
+        if (block_.count() >= kBlockRecords || block_.size() >= kBlockOctets) {
+            end_block();
+        }
+    }
+
+    void end_block() {
+        if (block_open_) {
+            write_block();
+            block_open_ = false;
+        }
     }
 
     std::int64_t record_path_id(std::uint16_t ns, std::span<const IoamNode> nodes) {
@@ -1034,14 +1039,14 @@ class SqliteBackend final : public StoreBackend {
 
     void write_block() {
         sqlite3* db = writer_.get();
-        const sqlite::BlockWriter& b = block_;
+        sqlite::BlockWriter& b = block_;
         const std::int64_t first = b.first_id();
         step_done(db, insert_block_.bind(1, first)
                           .bind(2, b.last_id())
                           .bind(3, b.min_time())
                           .bind(4, b.max_time())
                           .bind(5, b.count())
-                          .bind_blob(6, b.data()));
+                          .bind_blob(6, b.compressed()));
         for (const auto path : block_paths_) {
             step_done(db, insert_block_path_.bind(1, first).bind(2, path));
         }
@@ -1174,8 +1179,9 @@ class SqliteBackend final : public StoreBackend {
         return n;
     }
 
-    // Rewrites the block at `first` without the records `drop(record)` selects; returns how
-    // many it dropped. Its block_paths and block_flows rows stay: a superset only costs a
+    // Rewrites the block at `first` without the records `drop(record)` selects, keyed by its
+    // first record left (so that the id range of the blocks says where records start); returns
+    // how many it dropped. Its block_paths and block_flows rows stay: a superset only costs a
     // block decoded for nothing.
     template <typename Drop>
     std::uint64_t prune_block(std::int64_t first, Drop&& drop) {
@@ -1187,33 +1193,42 @@ class SqliteBackend final : public StoreBackend {
             return 0;
         }
         sqlite::BlockReader old(first, select.blob(0));
-        sqlite::BlockWriter kept;
-        kept.start(first);
+        std::vector<sqlite::PackedRecord> kept;  // views into `old`
         sqlite::PackedRecord r;
         std::uint64_t dropped = 0;
         while (old.next(r)) {
             if (drop(r)) {
                 ++dropped;
             } else {
-                kept.add(r);
+                kept.push_back(r);
             }
         }
         check_block(old, first);
-        if (kept.count() == 0) {
+        if (kept.empty()) {
             select.reset();
             return drop_blocks(first, first);
         }
+        sqlite::BlockWriter block;
+        block.start(kept.front().id);
+        for (const auto& k : kept) {
+            block.add(k);
+        }
         Stmt update(db,
-                    "UPDATE blocks SET last_id=?, min_time=?, max_time=?, count=?, data=? WHERE "
-                    "first_id=?");
-        update.bind(1, kept.last_id())
-            .bind(2, kept.min_time())
-            .bind(3, kept.max_time())
-            .bind(4, kept.count())
-            .bind_blob(5, kept.data())
-            .bind(6, first);
-        select.reset();
+                    "UPDATE blocks SET first_id=?, last_id=?, min_time=?, max_time=?, count=?, "
+                    "data=? WHERE first_id=?");
+        update.bind(1, block.first_id())
+            .bind(2, block.last_id())
+            .bind(3, block.min_time())
+            .bind(4, block.max_time())
+            .bind(5, block.count())
+            .bind_blob(6, block.compressed())
+            .bind(7, first);
+        select.reset();  // `kept` views its row: copied into `block` by now
         step_done(db, update);
+        for (const char* table : {"block_paths", "block_flows"}) {
+            Stmt rekey(db, "UPDATE " + std::string(table) + " SET first_id=? WHERE first_id=?");
+            step_done(db, rekey.bind(1, block.first_id()).bind(2, first));
+        }
         return dropped;
     }
 
@@ -1245,7 +1260,8 @@ class SqliteBackend final : public StoreBackend {
     // built only for a path not seen before.
     std::unordered_map<std::vector<std::uint64_t>, std::int64_t, WordsHash> record_paths_;
     std::vector<std::uint64_t> words_;
-    sqlite::BlockWriter block_;                 // the block being written
+    sqlite::BlockWriter block_;  // the block being written
+    bool block_open_ = false;
     sqlite::PackedRecord packed_;               // scratch
     std::vector<std::int64_t> block_paths_;     // the block's
     std::vector<std::uint32_t> block_flows_;    // the block's

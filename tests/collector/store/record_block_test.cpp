@@ -94,6 +94,46 @@ TEST(RecordBlock, ReadsBackWhatWasWritten) {
     EXPECT_FALSE(r.corrupt());
 }
 
+TEST(RecordBlock, CompressedReadsBackTheSame) {
+    const auto records = sample();
+    BlockWriter w;
+    w.start(1000);
+    for (const auto& o : records) {
+        w.add(o.r);
+    }
+    const auto stored = w.compressed();
+    EXPECT_EQ(stored[0], 2);
+    BlockReader r(1000, stored);
+    PackedRecord got;
+    for (const auto& o : records) {
+        ASSERT_TRUE(r.next(got));
+        expect_same(got, o.r);
+    }
+    EXPECT_FALSE(r.next(got));
+    EXPECT_FALSE(r.corrupt());
+
+    // A damaged frame, and one whose declared size is beyond kMaxBlockOctets.
+    std::vector<std::uint8_t> damaged(stored.begin(), stored.end());
+    damaged[damaged.size() / 2] ^= 0xff;
+    damaged.resize(damaged.size() - 1);
+    BlockReader d(1000, damaged);
+    EXPECT_FALSE(d.next(got));
+    EXPECT_TRUE(d.corrupt());
+    BlockWriter big;
+    big.start(1);
+    std::vector<std::uint8_t> zeros(64 << 10);
+    PackedRecord z;
+    z.raw = zeros;
+    for (std::size_t n = 0; n <= kMaxBlockOctets / zeros.size(); ++n) {
+        z.id = static_cast<std::int64_t>(n + 1);
+        big.add(z);
+    }
+    ASSERT_GT(big.size(), kMaxBlockOctets);
+    BlockReader b(1, big.compressed());
+    EXPECT_FALSE(b.next(got));
+    EXPECT_TRUE(b.corrupt());
+}
+
 TEST(RecordBlock, StartingAgainForgetsTheLastBlock) {
     const auto records = sample();
     BlockWriter w;
