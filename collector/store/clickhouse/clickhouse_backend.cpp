@@ -83,7 +83,7 @@ bool is_identifier(std::string_view s) {
 [[noreturn]] void bad_location(std::string_view where, std::string_view why) {
     throw std::runtime_error("store: clickhouse:" + std::string(where) + ": " + std::string(why) +
                              " (expected clickhouse://HOST:PORT/DATABASE[?cluster=NAME&"
-                             "collector=N])");
+                             "collector=N&secure=1&ca=FILE&compress=1])");
 }
 
 Location parse_location(std::string_view where, const ClickhouseCredentials& credentials) {
@@ -100,7 +100,10 @@ Location parse_location(std::string_view where, const ClickhouseCredentials& cre
         bad_location(where, "bad HOST:PORT");
     }
     Location loc;
-    loc.endpoint = {hp->host, hp->port, credentials.user, credentials.password};
+    loc.endpoint.host = hp->host;
+    loc.endpoint.port = hp->port;
+    loc.endpoint.user = credentials.user;
+    loc.endpoint.password = credentials.password;
     rest = rest.substr(slash + 1);
     const auto question = rest.find('?');
     loc.database = std::string(rest.substr(0, question));
@@ -119,6 +122,10 @@ Location parse_location(std::string_view where, const ClickhouseCredentials& cre
             eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1);
         if (key == "cluster" && is_identifier(value)) {
             loc.cluster = std::string(value);
+        } else if ((key == "secure" || key == "compress") && (value == "0" || value == "1")) {
+            (key == "secure" ? loc.endpoint.tls : loc.endpoint.compress) = value == "1";
+        } else if (key == "ca" && !value.empty()) {
+            loc.endpoint.ca_file = std::string(value);
         } else if (key == "collector") {
             auto [end, ec] =
                 std::from_chars(value.data(), value.data() + value.size(), loc.collector);
@@ -129,6 +136,9 @@ Location parse_location(std::string_view where, const ClickhouseCredentials& cre
         } else {
             bad_location(where, "bad parameter '" + std::string(param) + "'");
         }
+    }
+    if (!loc.endpoint.ca_file.empty() && !loc.endpoint.tls) {
+        bad_location(where, "ca= needs secure=1");
     }
     return loc;
 }
