@@ -266,6 +266,7 @@ struct HttpClient::Impl {
             http::async_write(s, req, [&](beast::error_code e, std::size_t) { ec = e; });
         });
         if (run(ec)) {
+            sent += req.body().size();
             http::response_parser<http::string_body> parser;
             parser.body_limit(kMaxReply);
             with_stream([&](auto& s) {
@@ -275,6 +276,7 @@ struct HttpClient::Impl {
             if (run(ec)) {
                 auto res = parser.release();
                 reply.status = static_cast<int>(res.result_int());
+                received += res.body().size();
                 if (res[http::field::content_encoding] == "gzip") {
                     if (!gunzip(res.body(), reply.body, kMaxReply)) {
                         why = host_header + ": a gzip reply that is corrupt or over " +
@@ -311,6 +313,8 @@ struct HttpClient::Impl {
     std::optional<TlsStream> tls;
     beast::flat_buffer buffer;
     Clock::time_point last_used;
+    std::uint64_t sent = 0;
+    std::uint64_t received = 0;
 };
 
 HttpClient::HttpClient(Endpoint endpoint, std::chrono::milliseconds timeout)
@@ -321,6 +325,14 @@ HttpClient::~HttpClient() = default;
 bool HttpClient::post(const std::string& target, const std::string& body, HttpReply& reply,
                       std::string& why) {
     return impl_->post(target, body, reply, why);
+}
+
+std::uint64_t HttpClient::body_bytes_sent() const {
+    return impl_->sent;
+}
+
+std::uint64_t HttpClient::body_bytes_received() const {
+    return impl_->received;
 }
 
 }  // namespace ioam::collector::store::clickhouse

@@ -43,6 +43,10 @@ class HttpClient {
     bool post(const std::string& target, const std::string& body, HttpReply& reply,
               std::string& why);
 
+    // Request and reply bodies as they went over the wire (compressed, if they were).
+    std::uint64_t body_bytes_sent() const;
+    std::uint64_t body_bytes_received() const;
+
   private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
