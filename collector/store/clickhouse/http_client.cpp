@@ -84,9 +84,6 @@ bool gunzip(std::string_view in, std::string& out, std::uint64_t limit) {
         z.avail_out = sizeof chunk;
         rc = inflate(&z, Z_NO_FLUSH);
         out.append(chunk, sizeof chunk - z.avail_out);
-        if (rc == Z_BUF_ERROR && z.avail_in == 0) {
-            break;  // truncated
-        }
     }
     inflateEnd(&z);
     return rc == Z_STREAM_END && out.size() <= limit;
