@@ -110,6 +110,34 @@ TEST_F(ClickhouseTls, UntrustedCertificatesAndPortsAreRefusedWithOneLine) {
     EXPECT_THROW(make_store(config_for(url("localhost", https, ""))), std::runtime_error);
 }
 
+// The other way round: a certificate for an address and another host name accepts the
+// address, and refuses "localhost" although it reaches the same server.
+TEST(ClickhouseTlsNames, HostNameMismatchIsRefused) {
+    test::TestCa ca("DNS:elsewhere.invalid,IP:127.0.0.1");
+    if (!ca.why().empty()) {
+        GTEST_SKIP() << "SKIPPED: " << ca.why();
+    }
+    test::ClickhouseServer server({}, 0, ca.dir());
+    if (!server.why().empty()) {
+        GTEST_SKIP() << "SKIPPED: " << server.why();
+    }
+    const std::string db = test::unique_database();
+    const std::string port = std::to_string(server.https_port());
+    EXPECT_EQ(
+        round_trip("clickhouse://127.0.0.1:" + port + "/" + db + "?secure=1&ca=" + ca.ca(), 10)
+            .size(),
+        10u);
+    try {
+        make_store(
+            config_for("clickhouse://localhost:" + port + "/" + db + "?secure=1&ca=" + ca.ca()));
+        ADD_FAILURE() << "localhost accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("server certificate refused: hostname mismatch"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
 TEST_F(ClickhouseTls, CompressedOverTls) {
     const auto times = round_trip(
         url("localhost", server_->https_port(), "?secure=1&compress=1&ca=" + ca_.ca()), 300);
