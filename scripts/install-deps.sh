@@ -7,7 +7,7 @@ set -euo pipefail
 BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config git clang-format
   libfixbuf-dev libglib2.0-dev libnl-3-dev libnl-genl-3-dev
-  libboost1.81-dev nlohmann-json3-dev libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libboost1.81-dev nlohmann-json3-dev libsqlite3-dev libzstd-dev libspdlog-dev libfmt-dev libcli11-dev
   prometheus-cpp-dev
   # the ClickHouse back end: TLS (OpenSSL) and gzip (zlib)
   libssl-dev zlib1g-dev
