@@ -2,7 +2,14 @@
 // written and read over HTTPS with the test's own CA, every certificate or name that must not
 // be trusted refused with one line, and gzip bodies both ways.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <thread>
 
 #include "collector/store/trace_store.hpp"
 #include "tests/collector/ioam_messages.hpp"
@@ -186,6 +193,95 @@ TEST(ClickhouseCompression, GzipBodiesBothWays) {
     ASSERT_EQ(reply.status, 200) << reply.body;
     EXPECT_EQ(reply.body, rows);
     EXPECT_LT(client.body_bytes_received(), rows.size() / 3);
+}
+
+// A server that is not ClickHouse, on a loopback socket: answers each connection's request
+// with the next of `replies`, then closes it.
+class CannedServer {
+  public:
+    explicit CannedServer(std::vector<std::string> replies) : replies_(std::move(replies)) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(fd_, 4) != 0 ||
+            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+            ADD_FAILURE() << "cannot listen on loopback";
+            return;
+        }
+        port_ = ntohs(a.sin_port);
+        thread_ = std::thread([this] {
+            for (const auto& reply : replies_) {
+                const int c = ::accept(fd_, nullptr, nullptr);
+                if (c < 0) {
+                    return;
+                }
+                std::string request;
+                char buf[4096];
+                while (request.find("\r\n\r\n") == std::string::npos) {
+                    const auto n = ::read(c, buf, sizeof buf);
+                    if (n <= 0) {
+                        break;
+                    }
+                    request.append(buf, static_cast<std::size_t>(n));
+                }
+                EXPECT_EQ(::write(c, reply.data(), reply.size()),
+                          static_cast<ssize_t>(reply.size()));
+                ::close(c);
+            }
+        });
+    }
+    ~CannedServer() {
+        ::shutdown(fd_, SHUT_RDWR);
+        ::close(fd_);
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+    }
+    std::uint16_t port() const { return port_; }
+
+  private:
+    std::vector<std::string> replies_;
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+    std::thread thread_;
+};
+
+// A reply that says gzip and is not, or is cut short, is an error with its reason, never a
+// crash or a body taken as it is.
+TEST(ClickhouseCompression, CorruptOrTruncatedGzipRepliesAreErrors) {
+    std::string gz(64, '\0');
+    uLongf gz_len = gz.size();
+    z_stream z{};
+    ASSERT_EQ(deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    const std::string text = "1\n2\n3\n";
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+    z.avail_in = static_cast<uInt>(text.size());
+    z.next_out = reinterpret_cast<Bytef*>(gz.data());
+    z.avail_out = static_cast<uInt>(gz_len);
+    ASSERT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+    gz.resize(z.total_out);
+    deflateEnd(&z);
+    auto reply = [](const std::string& body) {
+        return "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Encoding: gzip\r\n"
+               "Content-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body;
+    };
+    CannedServer server({reply(gz), reply("not gzip at all"), reply(gz.substr(0, gz.size() - 6))});
+    clickhouse::Endpoint endpoint;
+    endpoint.host = "127.0.0.1";
+    endpoint.port = server.port();
+    endpoint.compress = true;
+    clickhouse::HttpClient client(endpoint, std::chrono::seconds(5));
+    clickhouse::HttpReply r;
+    std::string why;
+    ASSERT_TRUE(client.post("/", "SELECT 1", r, why)) << why;  // the server's own gzip
+    EXPECT_EQ(r.body, text);
+    for (int i = 0; i < 2; ++i) {
+        EXPECT_FALSE(client.post("/", "SELECT 1", r, why));
+        EXPECT_NE(why.find("a gzip reply that is corrupt"), std::string::npos) << why;
+    }
 }
 
 }  // namespace
