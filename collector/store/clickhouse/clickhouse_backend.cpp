@@ -29,6 +29,7 @@ constexpr auto kTimeout = 30s;
 constexpr auto kMutationWait = 60s;
 constexpr auto kSizeEvery = 5s;
 constexpr std::size_t kMaxErrorText = 300;
+constexpr std::size_t kMaxIdList = 10000;  // ids in one IN (...): the query stays < 256 KiB
 
 // A rollup from schema 2 on: NAME_batches holds one row per (batch, minute, key) as written
 // (what a retried batch looks for), and a materialized view folds each insert into
@@ -308,34 +309,57 @@ class ClickhouseBackend final : public StoreBackend {
         return size_;
     }
 
+    // In two steps: 18.16 reads every matching row in full before ORDER BY id LIMIT, so the
+    // ids come first (reading the filtered columns only), then the rows in their id range
+    // (the primary key), by id too when there are few (10 M records, namespace filter, 1000
+    // rows: 8.6 s in one step).
     Result<std::vector<StoredRecord>> query(const TraceQuery& q) override {
-        std::string sql = std::string("SELECT ") + kRecordColumns + " FROM " +
-                          read_table("records") + " WHERE id > " + std::to_string(q.after_id);
+        std::string where = " WHERE id > " + std::to_string(q.after_id);
         if (q.kind) {
-            sql += " AND kind = " + std::to_string(static_cast<int>(*q.kind));
+            where += " AND kind = " + std::to_string(static_cast<int>(*q.kind));
         }
         if (q.namespace_id) {
-            sql += " AND namespace = " + std::to_string(*q.namespace_id);
+            where += " AND namespace = " + std::to_string(*q.namespace_id);
         }
         if (q.node_id) {
-            sql += " AND has(node_ids, toUInt64(" + std::to_string(*q.node_id) + "))";
+            where += " AND has(node_ids, toUInt64(" + std::to_string(*q.node_id) + "))";
         }
         if (q.flow_id) {
-            sql += " AND kind = 1 AND flow_id = " + std::to_string(*q.flow_id);
+            where += " AND kind = 1 AND flow_id = " + std::to_string(*q.flow_id);
         }
         if (q.from_ns) {
-            sql += " AND time_ns >= " + std::to_string(*q.from_ns);
+            where += " AND time_ns >= " + std::to_string(*q.from_ns);
         }
         if (q.to_ns) {
-            sql += " AND time_ns < " + std::to_string(*q.to_ns);
+            where += " AND time_ns < " + std::to_string(*q.to_ns);
         }
-        sql += " ORDER BY id LIMIT " + std::to_string(q.limit);
+        const std::string limit = " ORDER BY id LIMIT " + std::to_string(q.limit);
         return read([&] {
             std::vector<StoredRecord> out;
-            const std::string body = select(reader_, sql);
-            RowReader r(body);
+            const std::string ids =
+                select(reader_, "SELECT id FROM " + read_table("records") + where + limit);
+            if (ids.empty()) {
+                return out;
+            }
+            RowReader r(ids);
+            const bool by_id = q.limit <= kMaxIdList;
+            const auto first = r.num<std::int64_t>();
+            std::string in = std::to_string(first);
+            std::int64_t last = first;
             while (!r.done()) {
-                out.push_back(to_record(r));
+                last = r.num<std::int64_t>();
+                if (by_id) {
+                    in += "," + std::to_string(last);
+                }
+            }
+            const std::string rows = select(
+                reader_, std::string("SELECT ") + kRecordColumns + " FROM " +
+                             read_table("records") + where + " AND id >= " + std::to_string(first) +
+                             " AND id <= " + std::to_string(last) +
+                             (by_id ? " AND id IN (" + in + ")" : "") + limit);
+            RowReader rr(rows);
+            while (!rr.done()) {
+                out.push_back(to_record(rr));
             }
             return out;
         });
