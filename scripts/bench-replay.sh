@@ -10,7 +10,10 @@
 # Usage: scripts/bench-replay.sh [BUILD_DIR]      (default build/dev; needs ioam-collector and
 #        ioam-replay built there: cmake --build BUILD_DIR --target ioam-collector ioam-replay)
 # Environment: RATES (messages/s, rising), DURATION (s per step), RECORDING, RCVBUF (octets,
-# both daemons), DRAIN_TIMEOUT (s), RESULTS (also write the result table to this file).
+# both daemons), DRAIN_TIMEOUT (s), RESULTS (also write the result table to this file),
+# STORE (sqlite, the default, or clickhouse: a clickhouse-server of the script's own, from
+# bench/clickhouse/server.xml.in on free loopback ports, its CPU per stored record in a row of
+# its own), NFCAPD (0: the collector's ladder alone).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,6 +24,9 @@ RECORDING=${RECORDING:-$ROOT/tests/data/ipfix/ioam-4hop.ipfix}
 RCVBUF=${RCVBUF:-4194304}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-30}
 RESULTS=${RESULTS:-}
+STORE=${STORE:-sqlite}
+NFCAPD=${NFCAPD:-1}
+case $STORE in sqlite | clickhouse) ;; *) echo "bench-replay: STORE is sqlite or clickhouse" >&2; exit 1 ;; esac
 
 die() { echo "bench-replay: $*" >&2; exit 1; }
 
@@ -33,7 +39,7 @@ find_binary() {
 COLLECTOR=$(find_binary ioam-collector)
 REPLAY=$(find_binary ioam-replay)
 [ -r "$RECORDING" ] || die "no recording at $RECORDING"
-if ! command -v nfcapd >/dev/null || ! command -v nfdump >/dev/null; then
+if [ "$NFCAPD" != 0 ] && ! command -v nfcapd >/dev/null || ! command -v nfdump >/dev/null; then
   [ "$(id -u)" -eq 0 ] || die "nfdump is missing (apt-get install nfdump)"
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nfdump >/dev/null
 fi
@@ -42,6 +48,7 @@ TMP=$(mktemp -d /tmp/bench-replay.XXXXXX)
 COLLECTOR_PID=
 NFCAPD_PID=
 REPLAY_PID=
+CLICKHOUSE_PID=
 stop() {  # pid: SIGTERM, then SIGKILL after 10 s
   local pid=$1 i
   [ -n "$pid" ] || return 0
@@ -57,6 +64,7 @@ cleanup() {
   stop "$REPLAY_PID"
   stop "$COLLECTOR_PID"
   stop "$NFCAPD_PID"
+  stop "$CLICKHOUSE_PID"
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -103,6 +111,10 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 # Rows in the collector's database: what it really stored, counted read-only (size retention is
 # off so that no row is removed during the ladder).
 stored_rows() {
+  if [ "$STORE" = clickhouse ]; then
+    clickhouse_sql 'SELECT count() FROM bench.records'
+    return
+  fi
   python3 -c 'import sqlite3, sys
 db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
 print(db.execute("SELECT count(*) FROM records").fetchone()[0])' "$TMP/ioam.db"
@@ -140,13 +152,36 @@ replay() {
 
 value() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
+clickhouse_sql() { curl -sf "http://127.0.0.1:$CH_HTTP_PORT/" --data-binary "$1"; }
+
 TICK=$(getconf CLK_TCK)
 UDP_PORT=$(free_port SOCK_DGRAM)
 HTTP_PORT=$(free_port SOCK_STREAM)
 NF_PORT=$(free_port SOCK_DGRAM)
 
+STORE_ARG=$TMP/ioam.db
+if [ "$STORE" = clickhouse ]; then
+  command -v clickhouse-server >/dev/null || [ -x /usr/sbin/clickhouse-server ] ||
+    die "clickhouse-server is missing (apt-get install clickhouse-server)"
+  CH_HTTP_PORT=$(free_port SOCK_STREAM)
+  mkdir -p "$TMP/clickhouse"
+  sed -e "s|@DIR@|$TMP/clickhouse|g" -e "s/@HTTP@/$CH_HTTP_PORT/" \
+    -e "s/@TCP@/$(free_port SOCK_STREAM)/" -e "s/@INTERSERVER@/$(free_port SOCK_STREAM)/" \
+    "$ROOT/bench/clickhouse/server.xml.in" >"$TMP/clickhouse/config.xml"
+  (cd "$TMP/clickhouse" && PATH=$PATH:/usr/sbin exec clickhouse-server \
+    --config-file="$TMP/clickhouse/config.xml") >"$TMP/clickhouse/server.log" 2>&1 &
+  CLICKHOUSE_PID=$!
+  for _ in $(seq 150); do
+    [ "$(curl -sf "http://127.0.0.1:$CH_HTTP_PORT/ping")" = Ok. ] && break
+    sleep 0.2
+  done
+  [ "$(curl -sf "http://127.0.0.1:$CH_HTTP_PORT/ping")" = Ok. ] ||
+    die "clickhouse-server did not start: $(tail -n 5 "$TMP/clickhouse/server.log")"
+  STORE_ARG=clickhouse://127.0.0.1:$CH_HTTP_PORT/bench
+fi
+
 "$COLLECTOR" --udp-listen "127.0.0.1:$UDP_PORT" --tcp-listen '' \
-  --http-listen "127.0.0.1:$HTTP_PORT" --db "$TMP/ioam.db" --retention-size 0 --udp-receive-buffer "$RCVBUF" \
+  --http-listen "127.0.0.1:$HTTP_PORT" --store "$STORE_ARG" --retention-size 0 --udp-receive-buffer "$RCVBUF" \
   --log-level warn >"$TMP/collector.log" 2>&1 &
 COLLECTOR_PID=$!
 for _ in $(seq 50); do
@@ -161,7 +196,7 @@ row() { ROWS+=("$(printf '| %s ' "$@")|"); echo "${ROWS[-1]}"; }
 # One step of the long-running collector at rate $1: prints and keeps a row; false unless
 # lossless.
 collector_step() {
-  local rate=$1 d0 d1 m0 r0 q0 w0 s0 c0 t0 out sent recs errs achieved rx
+  local rate=$1 d0 d1 m0 r0 q0 w0 s0 c0 t0 h0 out sent recs errs achieved rx
   read -r _ d0 < <(socket_stat "$UDP_PORT")
   m0=$(metric ioam_collector_udp_kernel_drops_total)
   r0=$(metric ioam_collector_ipfix_records_total)
@@ -170,16 +205,19 @@ collector_step() {
   s0=$(stored_rows)
   c0=$(cpu_ticks "$COLLECTOR_PID")
   t0=$(thread_ticks "$COLLECTOR_PID")
+  [ -z "$CLICKHOUSE_PID" ] || h0=$(cpu_ticks "$CLICKHOUSE_PID")
   replay "$UDP_PORT" "$rate"
   sent=$(value sent_messages "$out"); recs=$(value sent_records "$out")
   errs=$(value send_errors "$out"); achieved=$(value rate "$out")
   drain_socket "$UDP_PORT"
-  local deadline=$((SECONDS + DRAIN_TIMEOUT))
-  # Everything ingested is committed (or counted as dropped) before the rows are counted.
-  while [ $(($(metric ioam_collector_store_written_total) - w0 + \
-      $(metric ioam_collector_store_dropped_total) - q0)) -lt \
-      $(($(metric ioam_collector_ipfix_records_total) - r0)) ] && [ $SECONDS -lt $deadline ]; do
-    sleep 0.2
+  local deadline=$((SECONDS + DRAIN_TIMEOUT)) seen=-1 now
+  # Everything ingested is committed (or counted as dropped) before the rows are counted, and
+  # ingest has stopped moving (the receive thread may still hold datagrams the socket had).
+  while now=$(metric ioam_collector_ipfix_records_total) && [ $SECONDS -lt $deadline ]; do
+    [ "$now" -ne "$seen" ] || [ $(($(metric ioam_collector_store_written_total) - w0 + \
+      $(metric ioam_collector_store_dropped_total) - q0)) -lt $((now - r0)) ] || break
+    seen=$now
+    sleep 0.3
   done
   read -r rx d1 < <(socket_stat "$UDP_PORT")
   local drops=$((d1 - d0)) mdrops=$(($(metric ioam_collector_udp_kernel_drops_total) - m0))
@@ -194,6 +232,11 @@ collector_step() {
     "$stored (queue drops $qdrops)" \
     "$(cpu_cell "$cpu" "$stored" "$threads")" \
     "$(($(peak_rss_kb "$COLLECTOR_PID") / 1024))" "$(load1)" "$lossless"
+  if [ -n "$CLICKHOUSE_PID" ]; then  # from the first record sent to the last one counted
+    row clickhouse-server "$rate" "$achieved" "$sent" "$recs" - - "$stored (rows)" \
+      "$(cpu_cell $(($(cpu_ticks "$CLICKHOUSE_PID") - h0)) "$stored" server)" \
+      "$(($(peak_rss_kb "$CLICKHOUSE_PID") / 1024))" "$(load1)" "$lossless"
+  fi
   [ "$lossless" = yes ]
 }
 
@@ -245,12 +288,12 @@ nfcapd_step() {
 }
 
 HEADER="| daemon | target msg/s | sent msg/s | messages | records sent | socket drops (/proc / metric) | records ingested | records stored | CPU s (threads), per stored record | peak RSS MiB | load 1m | lossless |"
-echo "# $(date -u '+%Y-%m-%d %H:%M UTC') $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1), kernel $(uname -r), $(nfcapd -V)"
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC') $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1), kernel $(uname -r), store $STORE$([ "$NFCAPD" = 0 ] || echo ", $(nfcapd -V)")"
 echo "# recording $RECORDING: ${DURATION} s per step, SO_RCVBUF $RCVBUF, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "$HEADER"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 COLLECTOR_ON=1
-NFCAPD_ON=1
+NFCAPD_ON=$([ "$NFCAPD" != 0 ] && echo 1 || echo 0)
 BEST_COLLECTOR=0
 BEST_NFCAPD=0
 for rate in $RATES; do
