@@ -108,8 +108,9 @@ thread_cpu() {
 peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
-# Rows in the collector's database: what it really stored, counted read-only (size retention is
-# off so that no row is removed during the ladder).
+# Rows in the collector's database: what it really stored, counted read-only (retention is off
+# so that no row is removed during the ladder: the recording's times are older than the
+# default --retention-age, and its first run would delete part of a step's rows).
 stored_rows() {
   if [ "$STORE" = clickhouse ]; then
     clickhouse_sql 'SELECT count() FROM bench.records'
@@ -181,7 +182,7 @@ if [ "$STORE" = clickhouse ]; then
 fi
 
 "$COLLECTOR" --udp-listen "127.0.0.1:$UDP_PORT" --tcp-listen '' \
-  --http-listen "127.0.0.1:$HTTP_PORT" --store "$STORE_ARG" --retention-size 0 --udp-receive-buffer "$RCVBUF" \
+  --http-listen "127.0.0.1:$HTTP_PORT" --store "$STORE_ARG" --retention-size 0 --retention-age 0 --udp-receive-buffer "$RCVBUF" \
   --log-level warn >"$TMP/collector.log" 2>&1 &
 COLLECTOR_PID=$!
 for _ in $(seq 50); do
