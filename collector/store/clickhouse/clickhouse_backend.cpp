@@ -30,6 +30,7 @@ constexpr auto kMutationWait = 60s;
 constexpr auto kSizeEvery = 5s;
 constexpr std::size_t kMaxErrorText = 300;
 constexpr std::size_t kMaxIdList = 10000;  // ids in one IN (...): the query stays < 256 KiB
+constexpr int kConvertSlices = 16;         // schema 1's rollups are converted a 16th at a time
 
 // A rollup from schema 2 on: NAME_batches holds one row per (batch, minute, key) as written
 // (what a retried batch looks for), and a materialized view folds each insert into
@@ -649,24 +650,30 @@ class ClickhouseBackend final : public StoreBackend {
             return;
         }
         const std::string batches = std::string(s.name) + "_batches";
-        const std::string body =
-            select(writer_, "SELECT * FROM " + v1 + " WHERE batch NOT IN (SELECT batch FROM " +
-                                db_ + "." + batches + ")");
-        RowReader r(body);
-        rows_.clear();
-        while (!r.done()) {
-            const auto batch = r.num<std::uint64_t>();
-            Key k;
-            k.minute = r.num<std::uint64_t>();
-            get_key(r, k);
-            Row row;
-            get_values(r, row, HistForm::encoded);
-            rows_.num(batch).num(k.minute);
-            put_key(k);
-            put_values(row);
-        }
-        if (!rows_.data().empty()) {
-            insert(batches, rows_);
+        // In slices of the (random) batch tokens, each one insert, so that memory holds a
+        // slice and an interruption leaves whole batches.
+        for (int slice = 0; slice < kConvertSlices; ++slice) {
+            const std::string body = select(
+                writer_, "SELECT * FROM " + v1 + " WHERE intDiv(batch, " +
+                             std::to_string(UINT64_MAX / kConvertSlices + 1) +
+                             ") = " + std::to_string(slice) +
+                             " AND batch NOT IN (SELECT batch FROM " + db_ + "." + batches + ")");
+            RowReader r(body);
+            rows_.clear();
+            while (!r.done()) {
+                const auto batch = r.num<std::uint64_t>();
+                Key k;
+                k.minute = r.num<std::uint64_t>();
+                get_key(r, k);
+                Row row;
+                get_values(r, row, HistForm::encoded);
+                rows_.num(batch).num(k.minute);
+                put_key(k);
+                put_values(row);
+            }
+            if (!rows_.data().empty()) {
+                insert(batches, rows_);
+            }
         }
         exec("DROP TABLE IF EXISTS " + v1);
         if (!loc_.cluster.empty()) {

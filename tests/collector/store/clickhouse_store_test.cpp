@@ -125,6 +125,7 @@ TEST(ClickhouseStore, SchemaOneRollupsAreConvertedOnce) {
         }
         return out + "'";
     };
+    const std::string other_slice = "9223372036854775816";  // 2^63 + 8
     const std::uint64_t minute = kT0 / rollup::kMinuteNs;
     const std::string m = std::to_string(minute);
     for (const std::string& sql : std::vector<std::string>{
@@ -156,11 +157,12 @@ TEST(ClickhouseStore, SchemaOneRollupsAreConvertedOnce) {
                  "Float64, first_ns UInt64, last_ns UInt64, lost Float64, d_count UInt64, d_sum "
                  "Float64, d_min Int64, d_max Int64, hist String) ENGINE = MergeTree() ORDER BY "
                  "(minute, src, dst)",
-             // Two batches of one path in one minute (the second without delays), one in the
-             // next minute.
+             // Two batches of one path in one minute (the second without delays, its token in
+             // another slice of the conversion), one in the next minute.
              "INSERT INTO " + db + ".rollup_paths VALUES (7, " + m +
                  ", 5, '1,2', 3, 10, 20, 1, 3, " + "600, 100, 300, " + hist({100, 200, 300}) +
-                 "), (8, " + m + ", 5, '1,2', 2, 5, 30, " + "0, 0, 0, 0, 0, ''), (8, " + m +
+                 "), (" + other_slice + ", " + m + ", 5, '1,2', 2, 5, 30, " +
+                 "0, 0, 0, 0, 0, ''), (" + other_slice + ", " + m +
                  " + 1, 5, '1,2', 1, 70, 80, 0, 1, 50, 50, 50, " + hist({50}) + ")",
              "INSERT INTO " + db + ".rollup_nodes VALUES (7, " + m + ", 1, 4, 10, 20, 2, 60, 20, " +
                  "40, 0, 0, 0, 0, 1, 3, 3, 3)",
