@@ -652,7 +652,8 @@ class ClickhouseBackend final : public StoreBackend {
         const std::string batches = std::string(s.name) + "_batches";
         // In slices of the (random) batch tokens, each one insert, so that memory holds a
         // slice and an interruption leaves whole batches.
-        for (int slice = 0; slice < kConvertSlices; ++slice) {
+        const int slices = count(s.v1_table, "") > 0 ? kConvertSlices : 0;
+        for (int slice = 0; slice < slices; ++slice) {
             const std::string body = select(
                 writer_, "SELECT * FROM " + v1 + " WHERE intDiv(batch, " +
                              std::to_string(UINT64_MAX / kConvertSlices + 1) +
