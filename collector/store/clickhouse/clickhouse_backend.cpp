@@ -138,6 +138,27 @@ constexpr const char* kRecordColumns =
     "id,time_ns,kind,exporter,domain,obs_domain,namespace,trace_type,node_len,flags,ext_flags,"
     "flow_id,seq,raw,nodes,path";
 
+// The columns of records_ (NativeBlock), in its order.
+enum RecordColumn : std::size_t {
+    kId,
+    kTime,
+    kKind,
+    kExporter,
+    kDomain,
+    kObsDomain,
+    kNamespace,
+    kTraceType,
+    kNodeLen,
+    kFlags,
+    kExtFlags,
+    kFlowId,
+    kSeq,
+    kRaw,
+    kNodes,
+    kPath,
+    kNodeIds
+};
+
 struct Location {
     Endpoint endpoint;
     std::string database;
@@ -426,10 +447,12 @@ class ClickhouseBackend final : public StoreBackend {
         return r.num<T>();
     }
 
-    void insert(const std::string& table, const RowWriter& rows) {
+    void insert(const std::string& table, const std::string& data,
+                std::string_view format = "RowBinary") {
         post(writer_,
-             "/?query=" + url_encode("INSERT INTO " + db_ + "." + table + " FORMAT RowBinary"),
-             rows.data());
+             "/?query=" +
+                 url_encode("INSERT INTO " + db_ + "." + table + " FORMAT " + std::string(format)),
+             data);
     }
 
     std::string with_db(std::string_view sql) const {
@@ -575,14 +598,14 @@ class ClickhouseBackend final : public StoreBackend {
                 }
             }
         }
-        rows_.clear();
+        records_.clear();
         for (const RecordEntry& e : batch.records) {
             if (!present.contains(e.id)) {
                 add_record(e);
             }
         }
-        if (!rows_.data().empty()) {
-            insert("records", rows_);
+        if (records_.rows() > 0) {
+            insert("records", records_.data(), "Native");
         }
         const rollup::Delta& d = batch.rollups;
         insert_rollup(kPathRollup, token_, d.paths, done);
@@ -604,23 +627,25 @@ class ClickhouseBackend final : public StoreBackend {
                 }
             }
         }
-        rows_.num(e.id)
-            .num(h.time_ns)
-            .num<std::uint8_t>(h.dex ? 1 : 0)
-            .str(e.exporter)
-            .num(e.domain)
-            .num(h.obs_domain)
-            .num(h.namespace_id)
-            .num(h.trace_type)
-            .num(h.node_len)
-            .num(h.flags)
-            .num(h.ext_flags)
-            .nullable(h.flow_id)
-            .nullable(h.seq)
-            .bytes(raw_of(e.record))
-            .bytes(compact_)
-            .str(analysis::path_key(nodes))
-            .array(std::span<const std::uint64_t>(node_ids_));
+        NativeBlock& b = records_;
+        b.num(kId, e.id);
+        b.num(kTime, h.time_ns);
+        b.num<std::uint8_t>(kKind, h.dex ? 1 : 0);
+        b.str(kExporter, e.exporter);
+        b.num(kDomain, e.domain);
+        b.num(kObsDomain, h.obs_domain);
+        b.num(kNamespace, h.namespace_id);
+        b.num(kTraceType, h.trace_type);
+        b.num(kNodeLen, h.node_len);
+        b.num(kFlags, h.flags);
+        b.num(kExtFlags, h.ext_flags);
+        b.nullable(kFlowId, h.flow_id);
+        b.nullable(kSeq, h.seq);
+        b.bytes(kRaw, raw_of(e.record));
+        b.bytes(kNodes, compact_);
+        b.str(kPath, analysis::path_key(nodes));
+        b.array(kNodeIds, std::span<const std::uint64_t>(node_ids_));
+        b.end_row();
     }
 
     // The rows of one rollup in a batch (unless `done` has them, from an earlier attempt).
@@ -636,7 +661,7 @@ class ClickhouseBackend final : public StoreBackend {
             put_key(k);
             put_values(row);
         }
-        insert(std::string(s.name) + "_batches", rows_);
+        insert(std::string(s.name) + "_batches", rows_.data());
     }
 
     // Schema 1's per-batch rows, into NAME_batches (and through its view into NAME_minutes)
@@ -673,7 +698,7 @@ class ClickhouseBackend final : public StoreBackend {
                 put_values(row);
             }
             if (!rows_.data().empty()) {
-                insert(batches, rows_);
+                insert(batches, rows_.data());
             }
         }
         exec("DROP TABLE IF EXISTS " + v1);
@@ -856,6 +881,24 @@ class ClickhouseBackend final : public StoreBackend {
     std::uint64_t size_ = 0;
     std::chrono::steady_clock::time_point sized_at_ = std::chrono::steady_clock::now();
     RowWriter rows_;
+    // Records are inserted in Native format: the server reads it column by column, in bulk.
+    NativeBlock records_{{{"id", "Int64"},
+                          {"time_ns", "UInt64"},
+                          {"kind", "UInt8"},
+                          {"exporter", "String"},
+                          {"domain", "UInt32"},
+                          {"obs_domain", "UInt32"},
+                          {"namespace", "UInt16"},
+                          {"trace_type", "UInt32"},
+                          {"node_len", "UInt8"},
+                          {"flags", "UInt8"},
+                          {"ext_flags", "UInt8"},
+                          {"flow_id", "Nullable(UInt32)"},
+                          {"seq", "Nullable(UInt32)"},
+                          {"raw", "String"},
+                          {"nodes", "String"},
+                          {"path", "String"},
+                          {"node_ids", "Array(UInt64)"}}};
     std::vector<std::uint8_t> compact_;
     std::vector<std::uint64_t> node_ids_;
     std::vector<std::uint16_t> buckets_;
