@@ -40,9 +40,13 @@ class Histogram {
     std::vector<std::uint8_t> encode() const;
     // False (and *this unchanged) when the bytes are malformed.
     bool decode(std::span<const std::uint8_t> bytes);
+    // As (bucket, count) pairs, buckets ascending: for a store that sums them itself.
+    const std::vector<std::pair<std::uint16_t, std::uint64_t>>& buckets() const noexcept {
+        return buckets_;
+    }
+    void add_bucket(std::uint16_t b, std::uint64_t n);
 
   private:
-    void add_bucket(std::uint16_t b, std::uint64_t n);
     std::vector<std::pair<std::uint16_t, std::uint64_t>> buckets_;  // ascending, counts > 0
 };
 
