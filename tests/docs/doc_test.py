@@ -59,6 +59,12 @@ SKIPPED = {
     ("docs/benchmarks.md", "cmake --build build/dev --target ioam-store-bench"):
         "a benchmark (minutes, a million records)",
     ("docs/benchmarks.md",
+     "build/dev/bench/store/ioam-store-bench write 200000 'clickhouse://127.0.0.1:PORT/DB?compress=0|1'"):
+        "a benchmark against a running ClickHouse server (PORT and DB are its own)",
+    ("docs/benchmarks.md",
+     'STORE=clickhouse NFCAPD=0 RATES="30000 35000 41000 45000 50000 55000 60000 70000" DURATION=5 \\'):
+        "a benchmark (minutes of replay into a clickhouse-server the script starts)",
+    ("docs/benchmarks.md",
      "build/dev/bench/store/ioam-store-bench summaries 10000000 sqlite:/tmp/10m.db"):
         "a benchmark (minutes, 10 M records)",
     ("docs/benchmarks.md", "cmake --build build/dev --target ioam-collector ioam-replay -j2"):
