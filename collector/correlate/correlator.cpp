@@ -279,7 +279,31 @@ struct Correlator::State {
     std::string last_address;
     std::uint32_t last_domain = 0;
     std::uint32_t last_exporter = kNoExporter;
-    Packet packet;  // scratch, emitted to the sinks
+    // Packets closed and not yet handed to the sinks: [0, closed_packets) of a scratch reused
+    // from batch to batch; packet() is the one being built.
+    std::vector<Packet> outgoing;
+    std::size_t closed_packets = 0;
+    static constexpr std::size_t kMaxOutgoing = 256;
+
+    Packet& packet() {
+        if (closed_packets == outgoing.size()) {
+            outgoing.emplace_back();
+        }
+        return outgoing[closed_packets];
+    }
+
+    void flush_packets() {
+        if (closed_packets == 0) {
+            return;
+        }
+        const std::span<const Packet> batch(outgoing.data(), closed_packets);
+        for (PacketSink* sink : sinks) {
+            sink->consume(batch);
+        }
+        // Counted once the sinks have them: a reader that sees the count sees the packets.
+        stats.packets.fetch_add(closed_packets, std::memory_order_relaxed);
+        closed_packets = 0;
+    }
 
     std::size_t bytes() const noexcept {
         return slots.size() * sizeof(Slot) + hop_bytes + index.bytes() +
@@ -496,7 +520,7 @@ struct Correlator::State {
     void emit(PacketKind kind, std::uint16_t ns, std::uint32_t trace_type,
               std::span<const Hop> hops, std::uint64_t first_obs, std::uint64_t last_obs,
               std::uint32_t reports, double weight) {
-        Packet& p = packet;
+        Packet& p = packet();
         p.kind = kind;
         p.namespace_id = ns;
         p.trace_type = trace_type;
@@ -523,16 +547,15 @@ struct Correlator::State {
         }
         p.reports = reports;
         p.weight = weight;
-        for (PacketSink* sink : sinks) {
-            sink->consume(p);
+        if (++closed_packets == kMaxOutgoing) {
+            flush_packets();
         }
-        stats.packets.fetch_add(1, std::memory_order_relaxed);
     }
 
     // Where a packet ending at `last` stands: delivered, or lost before the node other packets
     // went on to, or incomplete when that node's exporter lost IPFIX records or went quiet.
     void classify(std::uint16_t ns, std::uint64_t last_chain, std::uint64_t since) {
-        Packet& p = packet;
+        Packet& p = packet();
         p.outcome = PacketOutcome::delivered;
         p.incomplete = IncompleteReason::none;
         p.lost_before.reset();
@@ -560,9 +583,10 @@ struct Correlator::State {
     }
 
     void set_evicted() {
-        packet.outcome = PacketOutcome::incomplete;
-        packet.incomplete = IncompleteReason::evicted;
-        packet.lost_before.reset();
+        Packet& p = packet();
+        p.outcome = PacketOutcome::incomplete;
+        p.incomplete = IncompleteReason::evicted;
+        p.lost_before.reset();
     }
 
     // DEX reports carry no path: hops are ordered by node time (arrival order without one).
@@ -610,8 +634,8 @@ struct Correlator::State {
         if (PathInfo* p = path(s.hops.back().chain, true); p != nullptr && !p->continued) {
             p->terminal = true;
         }
-        packet.flow_id = s.flow;
-        packet.sequence = s.seq;
+        packet().flow_id = s.flow;
+        packet().sequence = s.seq;
         emit(s.kind, s.ns, s.trace_type, s.hops, s.first_obs, s.last_obs, s.reports, s.weight);
         unlink(si);
         index.insert_or_assign(s.key, kClosed);
@@ -622,8 +646,9 @@ struct Correlator::State {
 
     void decide_timeless(bool evicted) {
         Timeless& r = timeless.front();
-        packet.flow_id.reset();
-        packet.sequence.reset();
+        Packet& out = packet();
+        out.flow_id.reset();
+        out.sequence.reset();
         if (evicted) {
             set_evicted();
             emit(PacketKind::trace, r.ns, r.trace_type, r.hops, r.obs, r.obs, 1, 1.0);
@@ -631,9 +656,9 @@ struct Correlator::State {
                    p != nullptr && p->continued) {
             stats.timeless_prefix.fetch_add(1, std::memory_order_relaxed);
         } else {
-            packet.outcome = PacketOutcome::delivered;
-            packet.incomplete = IncompleteReason::none;
-            packet.lost_before.reset();
+            out.outcome = PacketOutcome::delivered;
+            out.incomplete = IncompleteReason::none;
+            out.lost_before.reset();
             emit(PacketKind::trace, r.ns, r.trace_type, r.hops, r.obs, r.obs, 1, 1.0);
         }
         timeless_bytes -= sizeof(Timeless) + r.hops.capacity() * sizeof(Hop);
@@ -676,6 +701,14 @@ struct Correlator::State {
         ++s.reports;
         stats.reports.fetch_add(1, std::memory_order_relaxed);
     }
+
+    void on_report(const Origin& o, const IoamTrace& t, std::uint64_t now) {
+        if (!t.nodes.empty()) {
+            on_trace(o, t, now);
+        }
+    }
+
+    void on_report(const Origin& o, const DexReport& d, std::uint64_t now) { on_dex(o, d, now); }
 
     void on_trace(const Origin& o, const IoamTrace& t, std::uint64_t now) {
         const std::uint32_t exp = exporter(o.exporter, o.domain);
@@ -781,27 +814,33 @@ Correlator::~Correlator() {
 }
 
 void Correlator::consume(const Origin& origin, const IoamTrace& trace) {
-    for (TraceSink* s : report_sinks_) {
-        s->consume(origin, trace);
-    }
-    if (trace.nodes.empty()) {
-        return;
-    }
-    std::lock_guard lock(mu_);
-    const std::uint64_t now = state_->clock();
-    state_->expire(now);
-    state_->on_trace(origin, trace, now);
-    state_->publish();
+    join(origin, std::span(&trace, 1));
 }
 
 void Correlator::consume(const Origin& origin, const DexReport& report) {
+    join(origin, std::span(&report, 1));
+}
+
+void Correlator::consume(const Origin& origin, std::span<const IoamTrace> traces) {
+    join(origin, traces);
+}
+
+void Correlator::consume(const Origin& origin, std::span<const DexReport> reports) {
+    join(origin, reports);
+}
+
+template <typename Record>
+void Correlator::join(const Origin& origin, std::span<const Record> records) {
     for (TraceSink* s : report_sinks_) {
-        s->consume(origin, report);
+        s->consume(origin, records);
     }
     std::lock_guard lock(mu_);
     const std::uint64_t now = state_->clock();
     state_->expire(now);
-    state_->on_dex(origin, report, now);
+    for (const Record& r : records) {
+        state_->on_report(origin, r, now);
+    }
+    state_->flush_packets();
     state_->publish();
 }
 
@@ -824,6 +863,7 @@ void Correlator::on_sequence(std::string_view exporter, std::uint32_t domain, st
 void Correlator::tick() {
     std::lock_guard lock(mu_);
     state_->expire(state_->clock());
+    state_->flush_packets();
     state_->publish();
 }
 

@@ -282,7 +282,7 @@ std::uint32_t RecordDecoder::sample_one_in(source::SessionId session,
 
 Status RecordDecoder::decode_trace(const source::RecordContext& ctx, const source::Template& t,
                                    std::span<const source::Bytes> values) {
-    IoamTrace& tr = trace_;
+    IoamTrace& tr = traces_.next();
     tr.observation_time_ns = std::uint64_t{ctx.export_time} * 1'000'000'000;
     tr.observation_domain = ctx.domain;
     tr.namespace_id = 0;
@@ -331,12 +331,12 @@ Status RecordDecoder::decode_trace(const source::RecordContext& ctx, const sourc
         }
     }
     if (!decoded && has_list) {
-        if (Status s = decode_hop_list(ctx, hop_list); !s) {
+        if (Status s = decode_hop_list(ctx, hop_list, tr); !s) {
             return s;
         }
     }
     stats_.traces++;
-    emit(ctx, tr);
+    commit(ctx, traces_);
     return Ok{};
 }
 
@@ -346,14 +346,31 @@ Origin RecordDecoder::origin(const source::RecordContext& ctx) const noexcept {
 }
 
 template <typename Record>
-void RecordDecoder::emit(const source::RecordContext& ctx, const Record& record) {
-    const Origin o = origin(ctx);
-    for (TraceSink* sink : sinks_) {
-        sink->consume(o, record);
+void RecordDecoder::commit(const source::RecordContext& ctx, Pending<Record>& pending) {
+    if (++pending.size == kMaxBatch) {
+        flush(ctx);
     }
 }
 
-Status RecordDecoder::decode_hop_list(const source::RecordContext& ctx, source::Bytes list) {
+void RecordDecoder::flush(const source::RecordContext& ctx) {
+    if (traces_.size == 0 && dex_.size == 0) {
+        return;
+    }
+    const Origin o = origin(ctx);
+    for (TraceSink* sink : sinks_) {
+        if (traces_.size > 0) {
+            sink->consume(o, std::span<const IoamTrace>(traces_.records.data(), traces_.size));
+        }
+        if (dex_.size > 0) {
+            sink->consume(o, std::span<const DexReport>(dex_.records.data(), dex_.size));
+        }
+    }
+    traces_.size = 0;
+    dex_.size = 0;
+}
+
+Status RecordDecoder::decode_hop_list(const source::RecordContext& ctx, source::Bytes list,
+                                      IoamTrace& tr) {
     if (list.empty()) {
         return Ok{};  // an empty list: a trace no node has filled yet
     }
@@ -373,11 +390,11 @@ Status RecordDecoder::decode_hop_list(const source::RecordContext& ctx, source::
             if (!status) {
                 return;
             }
-            if (trace_.nodes.size() == kMaxNodes) {
+            if (tr.nodes.size() == kMaxNodes) {
                 status = Errc::too_large;
                 return;
             }
-            IoamNode& node = trace_.nodes.emplace_back();
+            IoamNode& node = tr.nodes.emplace_back();
             for (std::size_t i = 0; i < v.size() && status; ++i) {
                 status = set_node_field(node, hop_t->fields[i].role, v[i]);
             }
@@ -386,7 +403,7 @@ Status RecordDecoder::decode_hop_list(const source::RecordContext& ctx, source::
     if (!n) {
         return n.error();
     }
-    if (status && trace_.nodes.size() * trace_.node_len * 4 + opaque_octets > kMaxNodeDataOctets) {
+    if (status && tr.nodes.size() * tr.node_len * 4 + opaque_octets > kMaxNodeDataOctets) {
         status = Errc::too_large;
     }
     return status;
@@ -398,13 +415,13 @@ Status RecordDecoder::decode_dex(const source::RecordContext& ctx, const source:
         return st;
     }
     stats_.dex_reports++;
-    emit(ctx, dex_);
+    commit(ctx, dex_);
     return Ok{};
 }
 
 Status RecordDecoder::parse_dex(const source::RecordContext& ctx, const source::Template& t,
                                 std::span<const source::Bytes> values) {
-    DexReport& d = dex_;
+    DexReport& d = dex_.next();
     d = DexReport{};
     d.observation_time_ns = std::uint64_t{ctx.export_time} * 1'000'000'000;
     d.observation_domain = ctx.domain;
@@ -522,10 +539,11 @@ Status RecordDecoder::decode_reference(const source::RecordContext& ctx, const s
         if (Status st = parse_dex(ctx, t, values); !st) {
             return st;
         }
-        dex_.trace_type = type;
-        fix_reference_hop_limit(dex_.node, type);
+        DexReport& d = dex_.records[dex_.size];
+        d.trace_type = type;
+        fix_reference_hop_limit(d.node, type);
         stats_.dex_reports++;
-        emit(ctx, dex_);
+        commit(ctx, dex_);
         return Ok{};
     }
     IoamTrace& tr = reference_trace_;
@@ -552,6 +570,7 @@ Status RecordDecoder::decode_reference(const source::RecordContext& ctx, const s
 Status RecordDecoder::on_set_end(const source::RecordContext& ctx, const source::Template& t) {
     IoamTrace& tr = reference_trace_;
     if (!t.reference_exporter || tr.nodes.empty()) {
+        flush(ctx);
         return Ok{};
     }
     tr.observation_time_ns = std::uint64_t{ctx.export_time} * 1'000'000'000;
@@ -571,8 +590,10 @@ Status RecordDecoder::on_set_end(const source::RecordContext& ctx, const source:
     }
     if (st) {
         stats_.traces++;
-        emit(ctx, tr);
+        std::swap(traces_.next(), tr);  // the scratch it takes back is cleared below
+        commit(ctx, traces_);
     }
+    flush(ctx);
     tr.nodes.clear();
     tr.namespace_id = 0;
     return st;
