@@ -6,6 +6,8 @@
 #include <charconv>
 #include <chrono>
 #include <deque>
+#include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 
@@ -70,6 +72,10 @@ std::uint64_t trace_key(const IoamTrace& t) noexcept {
     h.add(t.namespace_id).add(t.trace_type).add(t.node_len);
     add_node(h, t.nodes.back());
     return h.done();
+}
+
+std::uint64_t dex_key(const DexReport& d) noexcept {
+    return Hasher(kDexKey).add(d.namespace_id).add(*d.flow_id).add(*d.sequence_number).done();
 }
 
 std::uint64_t path_start(std::uint16_t ns, std::uint64_t node) noexcept {
@@ -142,6 +148,12 @@ class FlatIndex {
     }
 
     std::size_t bytes() const noexcept { return table_.size() * sizeof(Entry); }
+
+    // The table outgrows the caches: a batch fetches its keys' cells before it looks them up,
+    // so that their misses overlap.
+    void prefetch(std::uint64_t key) const noexcept {
+        __builtin_prefetch(&table_[(key == 0 ? 1 : key) & mask()]);
+    }
     // What the next new key would add (the table doubles at half load).
     std::size_t growth_bytes() const noexcept {
         return (size_ + 1) * 2 > table_.size() ? bytes() : 0;
@@ -284,6 +296,8 @@ struct Correlator::State {
     std::vector<Packet> outgoing;
     std::size_t closed_packets = 0;
     static constexpr std::size_t kMaxOutgoing = 256;
+
+    std::vector<std::optional<std::uint64_t>> keys;  // scratch: key_of() of a batch's reports
 
     Packet& packet() {
         if (closed_packets == outgoing.size()) {
@@ -702,25 +716,44 @@ struct Correlator::State {
         stats.reports.fetch_add(1, std::memory_order_relaxed);
     }
 
-    void on_report(const Origin& o, const IoamTrace& t, std::uint64_t now) {
+    // Traces without timestamps are never looked up by key.
+    bool timed(const IoamTrace& t) const {
+        return (t.trace_type & kTimestampBits) == kTimestampBits &&
+               analysis::node_time_ns(t.nodes.back(), config.fraction_unit);
+    }
+
+    // The packet key a report is looked up by, if any.
+    std::optional<std::uint64_t> key_of(const IoamTrace& t) const {
+        return !t.nodes.empty() && timed(t) ? std::optional(trace_key(t)) : std::nullopt;
+    }
+    std::optional<std::uint64_t> key_of(const DexReport& d) const {
+        return d.flow_id && d.sequence_number ? std::optional(dex_key(d)) : std::nullopt;
+    }
+
+    // `key`: key_of(t).
+    void on_report(const Origin& o, const IoamTrace& t, std::optional<std::uint64_t> key,
+                   std::uint64_t now) {
         if (!t.nodes.empty()) {
-            on_trace(o, t, now);
+            on_trace(o, t, key, now);
         }
     }
 
-    void on_report(const Origin& o, const DexReport& d, std::uint64_t now) { on_dex(o, d, now); }
+    void on_report(const Origin& o, const DexReport& d, std::optional<std::uint64_t> key,
+                   std::uint64_t now) {
+        on_dex(o, d, key, now);
+    }
 
-    void on_trace(const Origin& o, const IoamTrace& t, std::uint64_t now) {
+    void on_trace(const Origin& o, const IoamTrace& t, std::optional<std::uint64_t> key,
+                  std::uint64_t now) {
         const std::uint32_t exp = exporter(o.exporter, o.domain);
         heard(exp, now);
         const std::uint64_t reporter = identity(t.nodes.front());
         learn_node(t.namespace_id, reporter, exp);
-        if ((t.trace_type & kTimestampBits) != kTimestampBits ||
-            !analysis::node_time_ns(t.nodes.back(), config.fraction_unit)) {
+        if (!key) {
             add_timeless(t, now);
             return;
         }
-        const auto found = slot_for(trace_key(t), PacketKind::trace, now);
+        const auto found = slot_for(*key, PacketKind::trace, now);
         if (!found) {
             learn_continuations(t);
             return;
@@ -758,18 +791,17 @@ struct Correlator::State {
         }
     }
 
-    void on_dex(const Origin& o, const DexReport& d, std::uint64_t now) {
+    void on_dex(const Origin& o, const DexReport& d, std::optional<std::uint64_t> key,
+                std::uint64_t now) {
         const std::uint32_t exp = exporter(o.exporter, o.domain);
         heard(exp, now);
         const std::uint64_t node = identity(d.node);
         learn_node(d.namespace_id, node, exp);
-        if (!d.flow_id || !d.sequence_number) {
+        if (!key) {
             stats.unjoinable.fetch_add(1, std::memory_order_relaxed);
             return;
         }
-        const std::uint64_t key =
-            Hasher(kDexKey).add(d.namespace_id).add(*d.flow_id).add(*d.sequence_number).done();
-        const auto found = slot_for(key, PacketKind::dex, now);
+        const auto found = slot_for(*key, PacketKind::dex, now);
         if (!found) {
             return;
         }
@@ -837,8 +869,16 @@ void Correlator::join(const Origin& origin, std::span<const Record> records) {
     std::lock_guard lock(mu_);
     const std::uint64_t now = state_->clock();
     state_->expire(now);
+    auto& keys = state_->keys;
+    keys.clear();
     for (const Record& r : records) {
-        state_->on_report(origin, r, now);
+        keys.push_back(state_->key_of(r));
+        if (keys.back()) {
+            state_->index.prefetch(*keys.back());
+        }
+    }
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        state_->on_report(origin, records[i], keys[i], now);
     }
     state_->flush_packets();
     state_->publish();

@@ -2,13 +2,17 @@
 #include "common/util/thread_name.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
+#include <variant>
 
 #include <spdlog/spdlog.h>
 
@@ -33,6 +37,11 @@ std::uint64_t now_ns() {
                                           std::chrono::system_clock::now().time_since_epoch())
                                           .count());
 }
+
+// RecordEntry::record's alternative of a Record.
+template <typename Record>
+constexpr std::size_t kind_of =
+    std::is_same_v<Record, std::variant_alternative_t<0, decltype(RecordEntry::record)>> ? 0 : 1;
 
 std::size_t node_bytes(const IoamNode& n) {
     return sizeof(IoamNode) + (n.opaque_state ? n.opaque_state->data.size() : 0);
@@ -147,20 +156,17 @@ struct BatchingStore::Impl {
             }
             share->records++;
             share->bytes += bytes;
-            Queued& q = queue.emplace_back();
-            if (!spare.empty()) {
-                q.entry = std::move(spare.back());
-                spare.pop_back();
-            }
-            q.entry.exporter.assign(origin.exporter);
-            q.entry.domain = origin.domain;
-            if (auto* r = std::get_if<Record>(&q.entry.record)) {
-                *r = record;
+            auto& pool = spare[kind_of<Record>];
+            if (pool.empty()) {
+                queue.push_back({RecordEntry{0, {}, 0, record}, bytes, share});
             } else {
-                q.entry.record = record;
+                queue.push_back({std::move(pool.back()), bytes, share});
+                pool.pop_back();
+                std::get<Record>(queue.back().entry.record) = record;
             }
-            q.bytes = bytes;
-            q.share = share;
+            RecordEntry& e = queue.back().entry;
+            e.exporter.assign(origin.exporter);
+            e.domain = origin.domain;
             queued_bytes += bytes;
             // The writer waits for a first record, then for a full batch: no wake-up between.
             if (depth() == 1 || depth() == config.batch_size) {
@@ -233,10 +239,10 @@ struct BatchingStore::Impl {
     // Takes up to batch_size records, assigning ids, and every pending rollup.
     bool take(Batch& batch) {  // under mu
         for (auto& done : batch.records) {
-            if (spare.size() >= config.batch_size) {
-                break;
+            auto& pool = spare[done.record.index()];
+            if (pool.size() < config.batch_size) {
+                pool.push_back(std::move(done));
             }
-            spare.push_back(std::move(done));
         }
         const std::size_t n = std::min(depth(), config.batch_size);
         batch.records.clear();
@@ -374,7 +380,8 @@ struct BatchingStore::Impl {
     // A FIFO in one vector from `head` on (a deque allocates every entry or two of this size).
     std::vector<Queued> queue;
     std::size_t head = 0;
-    std::vector<RecordEntry> spare;  // written entries, their buffers reused by enqueue()
+    // Written entries by kind (variant index), their buffers reused by enqueue().
+    std::array<std::vector<RecordEntry>, std::variant_size_v<decltype(RecordEntry::record)>> spare;
     std::size_t queued_bytes = 0;
     // What each exporter with queued records holds, for over_share().
     std::unordered_map<std::string, Share, StringHash, std::equal_to<>> shares;
