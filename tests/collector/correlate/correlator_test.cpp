@@ -437,6 +437,116 @@ TEST_F(CorrelatorTest, DexReportsAreJoinedByFlowAndSequence) {
     }
 }
 
+// The ingest thread hands over the records of one data set at a time (one exporter): the
+// packets joined, their order and every counter are the same as with one report per call.
+TEST(CorrelatorBatches, JoinTheSamePacketsAsSingleReports) {
+    struct Run {
+        ManualClock clock;
+        CaptureSink reports;
+        PacketCapture packets;
+        Correlator correlator{CorrelatorConfig{}, {&reports}, {&packets}, clock.clock()};
+    };
+    Run single;
+    Run batched;
+    // Batches of reports from one node: traces (some sent twice, some missing, later ones on a
+    // path already learned) and DEX reports.
+    std::mt19937 rng(5);
+    std::vector<std::pair<std::uint32_t, std::vector<IoamTrace>>> trace_runs;
+    std::vector<std::pair<std::uint32_t, std::vector<DexReport>>> dex_runs;
+    for (std::uint32_t block = 0; block < 300; ++block) {
+        // Each node reports ten packets in one batch; the nodes' batches come in any order.
+        std::vector<std::size_t> nodes = {0, 1, 2, 3};
+        std::shuffle(nodes.begin(), nodes.end(), rng);
+        for (std::size_t i : nodes) {
+            trace_runs.emplace_back(kPath[i], std::vector<IoamTrace>{});
+            for (std::uint32_t k = block * 10; k < block * 10 + 10; ++k) {
+                if (rng() % 50 == 0) {
+                    continue;
+                }
+                const std::size_t copies = rng() % 20 == 0 ? 2 : 1;
+                for (std::size_t c = 0; c < copies; ++c) {
+                    trace_runs.back().second.push_back(node_report(kPath, k, i));
+                }
+            }
+        }
+        for (std::uint32_t node : {2u, 1u, 3u}) {
+            dex_runs.emplace_back(node, std::vector<DexReport>{});
+            for (std::uint32_t k = block * 10; k < block * 10 + 10; ++k) {
+                DexReport d;
+                d.namespace_id = 7;
+                d.trace_type = kTraceType;
+                d.flow_id = 77;
+                d.sequence_number = k;
+                d.node = make_node(node, 1'700'000'000 + k, 1000 + 100 * node);
+                dex_runs.back().second.push_back(d);
+            }
+        }
+    }
+    std::shuffle(trace_runs.begin() + 100, trace_runs.begin() + 400, rng);
+    const auto feed = [&](Run& r, bool batches) {
+        std::size_t t = 0;
+        std::size_t d = 0;
+        while (t < trace_runs.size() || d < dex_runs.size()) {
+            if (t < trace_runs.size()) {
+                const auto& [node, traces] = trace_runs[t++];
+                if (batches) {
+                    r.correlator.consume(node_origin(node), std::span<const IoamTrace>(traces));
+                } else {
+                    for (const IoamTrace& x : traces) {
+                        r.correlator.consume(node_origin(node), x);
+                    }
+                }
+            }
+            if (d < dex_runs.size() && (t % 3 == 0 || t == trace_runs.size())) {
+                const auto& [node, reports] = dex_runs[d++];
+                if (batches) {
+                    r.correlator.consume(node_origin(node), std::span<const DexReport>(reports));
+                } else {
+                    for (const DexReport& x : reports) {
+                        r.correlator.consume(node_origin(node), x);
+                    }
+                }
+            }
+            if (t % 300 == 0) {
+                r.clock.advance_ms(900);
+                r.correlator.tick();
+            }
+        }
+        r.clock.advance_ms(5000);
+        r.correlator.tick();
+    };
+    feed(single, false);
+    feed(batched, true);
+
+    ASSERT_GT(single.packets.packets.size(), 3000u);
+    ASSERT_EQ(batched.packets.packets.size(), single.packets.packets.size());
+    for (std::size_t i = 0; i < single.packets.packets.size(); ++i) {
+        const Packet& a = single.packets.packets[i];
+        const Packet& b = batched.packets.packets[i];
+        EXPECT_EQ(a.path, b.path) << i;
+        EXPECT_EQ(a.kind, b.kind) << i;
+        EXPECT_EQ(a.outcome, b.outcome) << i;
+        EXPECT_EQ(a.reports, b.reports) << i;
+        EXPECT_EQ(a.first_seen_ns, b.first_seen_ns) << i;
+        EXPECT_EQ(a.sequence, b.sequence) << i;
+        EXPECT_EQ(a.end_to_end_ns, b.end_to_end_ns) << i;
+    }
+    const CorrelatorStats& x = single.correlator.stats();
+    const CorrelatorStats& y = batched.correlator.stats();
+    EXPECT_EQ(x.reports, y.reports);
+    EXPECT_EQ(x.duplicates, y.duplicates);
+    EXPECT_GT(y.duplicates, 0u);
+    EXPECT_EQ(x.late, y.late);
+    EXPECT_GT(y.late, 0u);
+    EXPECT_EQ(x.packets, y.packets);
+    EXPECT_EQ(y.packets, batched.packets.packets.size());
+    EXPECT_EQ(y.pending, 0u);
+    EXPECT_EQ(batched.reports.traces.size(), single.reports.traces.size());
+    EXPECT_EQ(batched.reports.dex.size(), single.reports.dex.size());
+    EXPECT_EQ(batched.reports.batches.size(), trace_runs.size() + dex_runs.size())
+        << "the report sinks get each batch whole";
+}
+
 TEST(CorrelatorTicker, ClosesWindowsWithoutTraffic) {
     std::atomic<std::size_t> seen{0};
     struct Counting final : PacketSink {
