@@ -861,11 +861,27 @@ void Correlator::consume(const Origin& origin, std::span<const DexReport> report
     join(origin, reports);
 }
 
+void Correlator::take(const Origin& origin, std::span<IoamTrace> traces) {
+    const std::span<const IoamTrace> reports(traces);
+    correlate(origin, reports);
+    for (std::size_t i = 0; i + 1 < report_sinks_.size(); ++i) {
+        report_sinks_[i]->consume(origin, reports);
+    }
+    if (!report_sinks_.empty()) {
+        report_sinks_.back()->take(origin, traces);
+    }
+}
+
 template <typename Record>
 void Correlator::join(const Origin& origin, std::span<const Record> records) {
+    correlate(origin, records);
     for (TraceSink* s : report_sinks_) {
         s->consume(origin, records);
     }
+}
+
+template <typename Record>
+void Correlator::correlate(const Origin& origin, std::span<const Record> records) {
     std::lock_guard lock(mu_);
     const std::uint64_t now = state_->clock();
     state_->expire(now);

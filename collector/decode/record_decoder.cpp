@@ -357,12 +357,16 @@ void RecordDecoder::flush(const source::RecordContext& ctx) {
         return;
     }
     const Origin o = origin(ctx);
-    for (TraceSink* sink : sinks_) {
-        if (traces_.size > 0) {
-            sink->consume(o, std::span<const IoamTrace>(traces_.records.data(), traces_.size));
+    const std::span<IoamTrace> traces(traces_.records.data(), traces_.size);
+    for (std::size_t i = 0; i < sinks_.size(); ++i) {
+        // The last sink may take the traces: they are scratch, decoded into again.
+        if (!traces.empty() && i + 1 == sinks_.size()) {
+            sinks_[i]->take(o, traces);
+        } else if (!traces.empty()) {
+            sinks_[i]->consume(o, std::span<const IoamTrace>(traces));
         }
         if (dex_.size > 0) {
-            sink->consume(o, std::span<const DexReport>(dex_.records.data(), dex_.size));
+            sinks_[i]->consume(o, std::span<const DexReport>(dex_.records.data(), dex_.size));
         }
     }
     traces_.size = 0;

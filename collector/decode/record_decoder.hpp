@@ -7,7 +7,7 @@
 // quirks undone: one DEX report per record, one trace per data set of per-node records.
 //
 // Records reach the sinks in batches, one per data set (TraceSink's span overloads), in the
-// order they were received.
+// order they were received; the last sink may take the traces (TraceSink::take()).
 //
 // Threading: one instance per ingest thread (it reuses its scratch objects).
 

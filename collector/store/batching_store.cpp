@@ -38,6 +38,16 @@ std::uint64_t now_ns() {
                                           .count());
 }
 
+// A taken record (non-const) is moved, a consumed one copied.
+template <typename Record>
+std::remove_const_t<Record> take_or_copy(Record& r) {
+    if constexpr (std::is_const_v<Record>) {
+        return r;
+    } else {
+        return std::move(r);
+    }
+}
+
 // RecordEntry::record's alternative of a Record.
 template <typename Record>
 constexpr std::size_t kind_of =
@@ -142,11 +152,14 @@ struct BatchingStore::Impl {
     // One lock for the whole batch. A record is admitted (or dropped) before it is copied,
     // into an entry the writer has finished with when there is one: its buffers are reused,
     // so the ingest thread does not allocate per record.
+    // Taken records (non-const Record) are swapped with the reused entry's: the caller gets
+    // its buffers back.
     template <typename Record>
-    void enqueue(const Origin& origin, std::span<const Record> records) {
+    void enqueue(const Origin& origin, std::span<Record> records) {
+        using Kind = std::remove_const_t<Record>;
         std::unique_lock lock(mu);
         Share* share = find_share(origin.exporter);
-        for (const Record& record : records) {
+        for (Record& record : records) {
             const std::size_t bytes = estimate_bytes(origin, record);
             if (!admit(lock, origin, share, bytes)) {
                 continue;
@@ -156,16 +169,23 @@ struct BatchingStore::Impl {
             }
             share->records++;
             share->bytes += bytes;
-            auto& pool = spare[kind_of<Record>];
+            auto& pool = spare[kind_of<Kind>];
             if (pool.empty()) {
-                queue.push_back({RecordEntry{0, {}, 0, record}, bytes, share});
+                queue.push_back({RecordEntry{0, {}, 0, take_or_copy(record)}, bytes, share});
             } else {
                 queue.push_back({std::move(pool.back()), bytes, share});
                 pool.pop_back();
-                std::get<Record>(queue.back().entry.record) = record;
+                Kind& kept = std::get<Kind>(queue.back().entry.record);
+                if constexpr (std::is_const_v<Record>) {
+                    kept = record;
+                } else {
+                    std::swap(kept, record);
+                }
             }
             RecordEntry& e = queue.back().entry;
-            e.exporter.assign(origin.exporter);
+            if (e.exporter != origin.exporter) {  // a reused entry is usually of the same one
+                e.exporter.assign(origin.exporter);
+            }
             e.domain = origin.domain;
             queued_bytes += bytes;
             // The writer waits for a first record, then for a full batch: no wake-up between.
@@ -514,6 +534,10 @@ void BatchingStore::consume(const Origin& origin, std::span<const IoamTrace> tra
 
 void BatchingStore::consume(const Origin& origin, std::span<const DexReport> reports) {
     impl_->enqueue(origin, reports);
+}
+
+void BatchingStore::take(const Origin& origin, std::span<IoamTrace> traces) {
+    impl_->enqueue(origin, traces);
 }
 
 void BatchingStore::consume(const Packet& packet) {

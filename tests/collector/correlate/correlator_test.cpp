@@ -490,7 +490,8 @@ TEST(CorrelatorBatches, JoinTheSamePacketsAsSingleReports) {
             if (t < trace_runs.size()) {
                 const auto& [node, traces] = trace_runs[t++];
                 if (batches) {
-                    r.correlator.consume(node_origin(node), std::span<const IoamTrace>(traces));
+                    std::vector<IoamTrace> scratch = traces;  // the last report sink takes them
+                    r.correlator.take(node_origin(node), std::span<IoamTrace>(scratch));
                 } else {
                     for (const IoamTrace& x : traces) {
                         r.correlator.consume(node_origin(node), x);
@@ -541,10 +542,45 @@ TEST(CorrelatorBatches, JoinTheSamePacketsAsSingleReports) {
     EXPECT_EQ(x.packets, y.packets);
     EXPECT_EQ(y.packets, batched.packets.packets.size());
     EXPECT_EQ(y.pending, 0u);
-    EXPECT_EQ(batched.reports.traces.size(), single.reports.traces.size());
+    EXPECT_EQ(batched.reports.traces, single.reports.traces);
     EXPECT_EQ(batched.reports.dex.size(), single.reports.dex.size());
     EXPECT_EQ(batched.reports.batches.size(), trace_runs.size() + dex_runs.size())
         << "the report sinks get each batch whole";
+}
+
+// The store takes the decoder's traces rather than copying them: the correlator joins them and
+// the other report sinks see them before the last sink may take them.
+TEST(CorrelatorBatches, TheLastReportSinkMayTakeTheTraces) {
+    struct Taking final : TraceSink {
+        void consume(const Origin&, const IoamTrace&) override { ADD_FAILURE() << "copied"; }
+        void consume(const Origin&, const DexReport&) override {}
+        void take(const Origin&, std::span<IoamTrace> traces) override {
+            for (IoamTrace& t : traces) {
+                taken.push_back(std::move(t));
+                t = IoamTrace{};
+            }
+        }
+        std::vector<IoamTrace> taken;
+    };
+    ManualClock clock;
+    CaptureSink first;
+    Taking last;
+    PacketCapture packets;
+    Correlator c({}, {&first, &last}, {&packets}, clock.clock());
+    std::vector<IoamTrace> batch;
+    for (std::uint32_t k = 0; k < 5; ++k) {
+        batch.push_back(node_report(kPath, k, 3));
+    }
+    const std::vector<IoamTrace> sent = batch;
+    c.take(node_origin(4), std::span<IoamTrace>(batch));
+    EXPECT_EQ(first.traces, sent);
+    EXPECT_EQ(last.taken, sent);
+    clock.advance_ms(2001);
+    c.tick();
+    ASSERT_EQ(packets.packets.size(), 5u);
+    for (const Packet& p : packets.packets) {
+        EXPECT_EQ(p.path, "1,2,3,4");
+    }
 }
 
 TEST(CorrelatorTicker, ClosesWindowsWithoutTraffic) {
