@@ -1,4 +1,5 @@
 #include "collector/correlate/correlator.hpp"
+#include "common/util/counter.hpp"
 #include "common/util/thread_name.hpp"
 
 #include <algorithm>
@@ -315,7 +316,7 @@ struct Correlator::State {
             sink->consume(batch);
         }
         // Counted once the sinks have them: a reader that sees the count sees the packets.
-        stats.packets.fetch_add(closed_packets, std::memory_order_relaxed);
+        add_single_writer(stats.packets, closed_packets);
         closed_packets = 0;
     }
 
@@ -492,7 +493,7 @@ struct Correlator::State {
                bytes() + kReportBytes + index.growth_bytes() > config.max_bytes) {
             if (open + timeless.size() < config.max_pending && !closed.empty()) {
                 forget_closed();
-                stats.forgotten.fetch_add(1, std::memory_order_relaxed);
+                add_single_writer(stats.forgotten);
             } else if (head != kNoSlot &&
                        (timeless.empty() || slots[head].first_mono <= timeless.front().mono)) {
                 const std::uint32_t victim = head;
@@ -668,7 +669,7 @@ struct Correlator::State {
             emit(PacketKind::trace, r.ns, r.trace_type, r.hops, r.obs, r.obs, 1, 1.0);
         } else if (const PathInfo* p = path(r.hops.back().chain, false);
                    p != nullptr && p->continued) {
-            stats.timeless_prefix.fetch_add(1, std::memory_order_relaxed);
+            add_single_writer(stats.timeless_prefix);
         } else {
             out.outcome = PacketOutcome::delivered;
             out.incomplete = IncompleteReason::none;
@@ -691,14 +692,14 @@ struct Correlator::State {
         r.hops.back().hop.reported = true;
         timeless_bytes += sizeof(Timeless) + r.hops.capacity() * sizeof(Hop);
         timeless.push_back(std::move(r));
-        stats.reports.fetch_add(1, std::memory_order_relaxed);
+        add_single_writer(stats.reports);
     }
 
     // The slot of `key`, opened when new; nullopt (counted) when the packet was closed.
     std::optional<std::uint32_t> slot_for(std::uint64_t key, PacketKind kind, std::uint64_t now) {
         if (const std::uint32_t* v = index.find(key)) {
             if (*v == kClosed) {
-                stats.late.fetch_add(1, std::memory_order_relaxed);
+                add_single_writer(stats.late);
                 return std::nullopt;
             }
             return *v;
@@ -713,7 +714,7 @@ struct Correlator::State {
         s.first_obs = std::min(s.first_obs, obs);
         s.last_obs = std::max(s.last_obs, obs);
         ++s.reports;
-        stats.reports.fetch_add(1, std::memory_order_relaxed);
+        add_single_writer(stats.reports);
     }
 
     // Traces without timestamps are never looked up by key.
@@ -767,17 +768,17 @@ struct Correlator::State {
         }
         if (s.hops.size() > r) {
             if (s.hops[r].hop.node != reporter) {
-                stats.conflicts.fetch_add(1, std::memory_order_relaxed);
+                add_single_writer(stats.conflicts);
                 return;
             }
             if (s.hops[r].hop.reported) {
-                stats.duplicates.fetch_add(1, std::memory_order_relaxed);
+                add_single_writer(stats.duplicates);
                 return;
             }
         } else {
             if (!s.hops.empty() &&
                 identity(t.nodes[r + 1 - s.hops.size()]) != s.hops.back().hop.node) {
-                stats.conflicts.fetch_add(1, std::memory_order_relaxed);
+                add_single_writer(stats.conflicts);
                 return;
             }
             const std::size_t cap = s.hops.capacity();
@@ -798,7 +799,7 @@ struct Correlator::State {
         const std::uint64_t node = identity(d.node);
         learn_node(d.namespace_id, node, exp);
         if (!key) {
-            stats.unjoinable.fetch_add(1, std::memory_order_relaxed);
+            add_single_writer(stats.unjoinable);
             return;
         }
         const auto found = slot_for(*key, PacketKind::dex, now);
@@ -815,7 +816,7 @@ struct Correlator::State {
         }
         for (const Hop& h : s.hops) {
             if (h.hop.node == node) {
-                stats.duplicates.fetch_add(1, std::memory_order_relaxed);
+                add_single_writer(stats.duplicates);
                 return;
             }
         }

@@ -10,6 +10,7 @@
 #include "common/ioam/trace_type.hpp"
 #include "common/ipfix/ioam_elements.hpp"
 #include "common/ipfix/record_layouts.hpp"
+#include "common/util/counter.hpp"
 
 namespace ioam::collector::decode {
 
@@ -238,7 +239,7 @@ Status RecordDecoder::on_record(const source::RecordContext& ctx, const source::
         return decode_reference(ctx, t, values);
     }
     if (trace == dex) {
-        stats_.ignored++;
+        add_single_writer(stats_.ignored);
         return Ok{};
     }
     return trace ? decode_trace(ctx, t, values) : decode_dex(ctx, t, values);
@@ -258,7 +259,7 @@ Status RecordDecoder::decode_options(const source::RecordContext& ctx, const sou
         }
     }
     if (!interval || !space) {
-        stats_.ignored++;
+        add_single_writer(stats_.ignored);
         return Ok{};
     }
     // Only 1-in-N is what the exporter sends; anything else is not a ratio we can scale by.
@@ -270,7 +271,7 @@ Status RecordDecoder::decode_options(const source::RecordContext& ctx, const sou
         sampling_.clear();  // bounded: a re-sent options record teaches it again
     }
     sampling_[{ctx.session.id, ctx.domain}] = static_cast<std::uint32_t>(*space + 1);
-    stats_.sampling_records++;
+    add_single_writer(stats_.sampling_records);
     return Ok{};
 }
 
@@ -327,7 +328,7 @@ Status RecordDecoder::decode_trace(const source::RecordContext& ctx, const sourc
             return st;
         } else {
             tr.nodes.clear();
-            stats_.raw_fallbacks++;
+            add_single_writer(stats_.raw_fallbacks);
         }
     }
     if (!decoded && has_list) {
@@ -335,7 +336,7 @@ Status RecordDecoder::decode_trace(const source::RecordContext& ctx, const sourc
             return s;
         }
     }
-    stats_.traces++;
+    add_single_writer(stats_.traces);
     commit(ctx, traces_);
     return Ok{};
 }
@@ -418,7 +419,7 @@ Status RecordDecoder::decode_dex(const source::RecordContext& ctx, const source:
     if (Status st = parse_dex(ctx, t, values); !st) {
         return st;
     }
-    stats_.dex_reports++;
+    add_single_writer(stats_.dex_reports);
     commit(ctx, dex_);
     return Ok{};
 }
@@ -533,7 +534,7 @@ std::span<const source::Bytes> RecordDecoder::undo_reference_byte_order(
 
 Status RecordDecoder::decode_reference(const source::RecordContext& ctx, const source::Template& t,
                                        std::span<const source::Bytes> in) {
-    stats_.reference_records++;
+    add_single_writer(stats_.reference_records);
     const std::span<const source::Bytes> values = undo_reference_byte_order(t, in);
     const std::uint32_t type = reference_trace_type(t);
     const bool dex = std::any_of(t.fields.begin(), t.fields.end(), [](const source::FieldSpec& f) {
@@ -546,7 +547,7 @@ Status RecordDecoder::decode_reference(const source::RecordContext& ctx, const s
         DexReport& d = dex_.records[dex_.size];
         d.trace_type = type;
         fix_reference_hop_limit(d.node, type);
-        stats_.dex_reports++;
+        add_single_writer(stats_.dex_reports);
         commit(ctx, dex_);
         return Ok{};
     }
@@ -593,7 +594,7 @@ Status RecordDecoder::on_set_end(const source::RecordContext& ctx, const source:
         st = Errc::too_large;
     }
     if (st) {
-        stats_.traces++;
+        add_single_writer(stats_.traces);
         std::swap(traces_.next(), tr);  // the scratch it takes back is cleared below
         commit(ctx, traces_);
     }

@@ -1,4 +1,5 @@
 #include "collector/store/batching_store.hpp"
+#include "common/util/counter.hpp"
 #include "common/util/thread_name.hpp"
 
 #include <algorithm>
@@ -229,7 +230,7 @@ struct BatchingStore::Impl {
     }
 
     void count_drop(std::string_view exporter) {  // under mu
-        dropped++;
+        add_single_writer(dropped);
         auto it = drops.find(std::string(exporter));
         if (it == drops.end()) {
             it = drops
@@ -252,7 +253,7 @@ struct BatchingStore::Impl {
                 cv.notify_one();  // the writer waits for a first record or packet
             }
             delta.add(p);
-            packets++;
+            add_single_writer(packets);  // under mu
         }
     }
 
