@@ -605,13 +605,18 @@ struct Correlator::State {
     }
 
     // DEX reports carry no path: hops are ordered by node time (arrival order without one).
+    // The hops before the last one added are in order already: it moves in front of those it
+    // precedes, which is a stable sort without std::stable_sort's buffer allocation.
     void order_dex(Slot& s) {
-        std::stable_sort(s.hops.begin(), s.hops.end(), [](const Hop& a, const Hop& b) {
+        const auto precedes = [](const Hop& a, const Hop& b) {
             if (a.hop.time_ns && b.hop.time_ns) {
                 return *a.hop.time_ns < *b.hop.time_ns;
             }
             return a.hop.time_ns.has_value() && !b.hop.time_ns.has_value();
-        });
+        };
+        for (std::size_t j = s.hops.size() - 1; j > 0 && precedes(s.hops[j], s.hops[j - 1]); --j) {
+            std::swap(s.hops[j], s.hops[j - 1]);
+        }
         for (std::size_t j = 0; j < s.hops.size(); ++j) {
             Hop& h = s.hops[j];
             h.hop.segment_ns.reset();
