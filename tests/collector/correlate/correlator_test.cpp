@@ -392,13 +392,7 @@ TEST_F(CorrelatorTest, TracesWithoutTimestampsAreNeverCountedTwice) {
 
 TEST_F(CorrelatorTest, DexReportsAreJoinedByFlowAndSequence) {
     const auto dex = [&](std::uint32_t seq, std::uint32_t node) {
-        DexReport d;
-        d.namespace_id = 7;
-        d.trace_type = kTraceType;
-        d.flow_id = 77;
-        d.sequence_number = seq;
-        d.node = make_node(node, 1'700'000'000 + seq, 1000 + 100 * node);
-        correlator.consume(node_origin(node), d);
+        correlator.consume(node_origin(node), make_dex(77, seq, node, 1000 + 100 * node));
     };
     for (std::uint32_t seq = 0; seq < 10; ++seq) {
         for (std::uint32_t node : {3u, 1u, 2u, 2u}) {  // out of order, node 2 twice
@@ -472,13 +466,7 @@ TEST(CorrelatorBatches, JoinTheSamePacketsAsSingleReports) {
         for (std::uint32_t node : {2u, 1u, 3u}) {
             dex_runs.emplace_back(node, std::vector<DexReport>{});
             for (std::uint32_t k = block * 10; k < block * 10 + 10; ++k) {
-                DexReport d;
-                d.namespace_id = 7;
-                d.trace_type = kTraceType;
-                d.flow_id = 77;
-                d.sequence_number = k;
-                d.node = make_node(node, 1'700'000'000 + k, 1000 + 100 * node);
-                dex_runs.back().second.push_back(d);
+                dex_runs.back().second.push_back(make_dex(77, k, node, 1000 + 100 * node));
             }
         }
     }

@@ -114,14 +114,10 @@ TEST_F(DecoderTest, EachDataSetReachesTheSinksAsOneBatch) {
     const IoamTrace t2 = make_trace({3});
     IoamTrace bad = make_trace({4, 5});
     bad.raw_data.resize(bad.raw_data.size() - 4);  // not a whole number of nodes, no list
-    DexReport d;
+    DexReport d = make_dex(8, 9, 42, 5);
     d.observation_time_ns = 1'700'000'000'123'456'789;
     d.observation_domain = 1;
     d.ext_flags = 0xc0;
-    d.trace_type = kTraceType;
-    d.flow_id = 8;
-    d.sequence_number = 9;
-    d.node = make_node(42, 1'700'000'000, 5);
     MessageBuilder b(1, 0);
     trace_templates(b, t1.trace_type, false);
     dex_template(b, d.trace_type);
