@@ -54,7 +54,8 @@ class RecordDecoder final : public source::RecordHandler {
         std::size_t size = 0;
         Record& next() { return size < records.size() ? records[size] : records.emplace_back(); }
     };
-    static constexpr std::size_t kMaxBatch = 256;  // records held before a data set's end
+    // Records held before a data set's end: their buffers stay (64 traces of up to 46 KB).
+    static constexpr std::size_t kMaxBatch = 64;
 
     Status decode_trace(const source::RecordContext& ctx, const source::Template& t,
                         std::span<const source::Bytes> values);

@@ -107,7 +107,7 @@ TEST_F(DecoderTest, DexReports) {
     EXPECT_EQ(sink.dex[1], no_seq);
 }
 
-// The sinks take each data set's records in one call (at most 256 at a time), in order; a
+// The sinks take each data set's records in one call (at most 64 at a time), in order; a
 // record that does not decode is left out of its batch and counted.
 TEST_F(DecoderTest, EachDataSetReachesTheSinksAsOneBatch) {
     const IoamTrace t1 = make_trace({1, 2});
@@ -129,15 +129,15 @@ TEST_F(DecoderTest, EachDataSetReachesTheSinksAsOneBatch) {
     dex_record(b, d);
     dex_record(b, d);
     b.begin_set(ipfix::kTraceTemplateId);
-    for (int i = 0; i < 300; ++i) {
+    for (int i = 0; i < 200; ++i) {
         trace_record(b, t2, false);
     }
     send(b.finish());
-    EXPECT_EQ(sink.batches, (std::vector<std::size_t>{2, 2, 256, 44}));
-    ASSERT_EQ(sink.traces.size(), 302u);
+    EXPECT_EQ(sink.batches, (std::vector<std::size_t>{2, 2, 64, 64, 64, 8}));
+    ASSERT_EQ(sink.traces.size(), 202u);
     EXPECT_EQ(sink.traces[0], t1);
     EXPECT_EQ(sink.traces[1], t2);
-    EXPECT_EQ(sink.traces[301], t2);
+    EXPECT_EQ(sink.traces[201], t2);
     ASSERT_EQ(sink.dex.size(), 2u);
     EXPECT_EQ(sink.dex[1], d);
     EXPECT_EQ(observer.errors, (std::map<std::string, int>{{"192.0.2.7/decode_error", 1}}));
