@@ -184,9 +184,7 @@ struct BatchingStore::Impl {
                 }
             }
             RecordEntry& e = queue.back().entry;
-            if (e.exporter != origin.exporter) {  // a reused entry is usually of the same one
-                e.exporter.assign(origin.exporter);
-            }
+            e.exporter.assign(origin.exporter);
             e.domain = origin.domain;
             queued_bytes += bytes;
             // The writer waits for a first record, then for a full batch: no wake-up between.
