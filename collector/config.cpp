@@ -93,7 +93,8 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
 
     app.add_option("--db,--store", c.store.path,
                    "store: sqlite:PATH, a SQLite file PATH, or "
-                   "clickhouse://HOST:PORT/DATABASE[?cluster=NAME&collector=N]")
+                   "clickhouse://HOST:PORT/DATABASE[?cluster=NAME&collector=N&secure=1&ca=FILE&"
+                   "compress=1]")
         ->capture_default_str();
     app.add_option("--store-password-file", c.store.password_file,
                    "file whose first line is the store server's password (else "

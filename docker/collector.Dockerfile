@@ -16,7 +16,7 @@ RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
 FROM debian:12 AS runtime
 # Shared libraries of the binary only (tests/deploy checks them against its ldd output).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libsqlite3-0 libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 \
+    && apt-get install -y --no-install-recommends libsqlite3-0 libzstd1 libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 libssl3 zlib1g \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home-dir /var/lib/ioam-collector --shell /usr/sbin/nologin ioam \
     && install -d -o ioam -g ioam /var/lib/ioam-collector

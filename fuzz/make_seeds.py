@@ -155,6 +155,30 @@ def string_literals(path, pattern):
     return re.findall(r'"(%s)"' % pattern, path.read_text())
 
 
+def varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def packed_record(id_step, time_step, bits, raw, nodes, flow=None, seq=None):
+    """One record of collector/store/sqlite/record_block.hpp (zigzag time delta given as is)."""
+    out = varint(id_step) + varint(time_step) + bytes([bits]) + varint(1) + varint(2)
+    out += varint(7) + varint(0xF00000) + bytes([4, 0, 0])
+    out += (varint(flow) if flow is not None else b"") + (varint(seq) if seq is not None else b"")
+    return out + varint(len(raw)) + raw + varint(len(nodes)) + nodes
+
+
+def record_block_seeds():
+    trace = packed_record(0, 2 * 1_700_000_000_000_000_000, 0, bytes(range(32)), b"")
+    dex = packed_record(1, 3, 1 | 2 | 4, b"", bytes([1, 2, 3, 4]), flow=77, seq=5)
+    # Format 2 (zstd) seeds come from the fuzzer itself: zstd is not in Python's standard library.
+    return [b"\x01", b"\x01" + trace, b"\x01" + trace + dex + dex]
+
+
 def main():
     root, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
     write(out, "ipfix_message", ipfix_seeds(root))
@@ -163,6 +187,7 @@ def main():
     write(out, "http_request", http_seeds())
     write(out, "collector_config", collector_config_seeds())
     write(out, "exporter_config", exporter_config_seeds())
+    write(out, "record_block", record_block_seeds())
     for prog in ("collector", "exporter"):
         flags = string_literals(root / prog / "config.cpp", r"--[a-z0-9-]+")
         keys = [f[2:] + " = " for f in flags]

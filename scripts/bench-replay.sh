@@ -105,7 +105,7 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 stored_rows() {
   python3 -c 'import sqlite3, sys
 db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
-print(db.execute("SELECT count(*) FROM records").fetchone()[0])' "$TMP/ioam.db"
+print(db.execute("SELECT coalesce(sum(count), 0) FROM blocks").fetchone()[0])' "$TMP/ioam.db"
 }
 
 # Sum of every series of metric $1 in the collector's /metrics.

@@ -13,7 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_TARGETS=(ipfix_message netlink_event ioam_codecs http_request collector_config exporter_config)
+ALL_TARGETS=(ipfix_message netlink_event ioam_codecs http_request collector_config exporter_config
+             record_block)
 build=${IOAM_FUZZ_BUILD:-build/fuzz}
 mode=""
 seconds=5

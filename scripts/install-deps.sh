@@ -7,8 +7,10 @@ set -euo pipefail
 BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config git clang-format
   libfixbuf-dev libglib2.0-dev libnl-3-dev libnl-genl-3-dev
-  libboost1.81-dev nlohmann-json3-dev libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libboost1.81-dev nlohmann-json3-dev libsqlite3-dev libzstd-dev libspdlog-dev libfmt-dev libcli11-dev
   prometheus-cpp-dev
+  # the ClickHouse back end: TLS (OpenSSL) and gzip (zlib)
+  libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 TEST_PACKAGES=(
@@ -19,10 +21,12 @@ TEST_PACKAGES=(
   clang libclang-rt-14-dev
   # tests/collector/store: the ClickHouse back end against a real server (label clickhouse)
   clickhouse-server
+  # tests/collector/store: the test CA and certificates for TLS to ClickHouse
+  openssl
   # scripts/bench-replay.sh compares the collector with nfcapd
   nfdump
   # kernel-patches/check.sh (it installs the linux-source-X.Y packages its series name)
-  bc flex bison libelf-dev libssl-dev patch xz-utils
+  bc flex bison libelf-dev patch xz-utils
   # tests/deploy validates docker/compose.yaml
   docker-compose
   # tests/console loads the collector's web console in headless Chromium

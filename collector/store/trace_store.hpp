@@ -23,7 +23,7 @@ namespace ioam::collector::store {
 
 struct StoreConfig {
     // Back end and its location: "sqlite:PATH", or a bare PATH for SQLite (--db), or
-    // "clickhouse://HOST:PORT/DATABASE[?cluster=NAME&collector=N]".
+    // "clickhouse://HOST:PORT/DATABASE[?cluster=NAME&collector=N&secure=1&ca=FILE&compress=1]".
     std::string path = "./ioam.db";
     // A back end on a server: the file holding its password (the first line), else the
     // environment's IOAM_CLICKHOUSE_PASSWORD; the user is IOAM_CLICKHOUSE_USER, else "default".

@@ -8,6 +8,9 @@
 // through Distributed tables over every shard's tables, so that any collector answers for the
 // whole cluster, while writes and retention stay on the shard the collector names. Collector
 // N (0 to 8191) assigns ids from N * 2^40 + 1, so ids never collide across collectors.
+// secure=1: HTTPS, the server's certificate verified against ca=FILE or the system's CA store;
+// compress=1: gzip bodies both ways, the default unless the host is a loopback address (it
+// pays off across a network, not on loopback); compress=0 turns it off.
 //
 // Threading: as StoreBackend.
 

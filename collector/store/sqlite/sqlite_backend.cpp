@@ -10,8 +10,10 @@
 #include <string_view>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "collector/store/record_codec.hpp"
+#include "collector/store/sqlite/record_block.hpp"
 #include "common/ioam/node_data.hpp"
 #include "common/ioam/node_fields.hpp"
 #include "common/ioam/trace_type.hpp"
@@ -20,17 +22,18 @@ namespace ioam::collector::store {
 
 namespace {
 
-// Records are appended in id order (the collector's ids, not rowids chosen by SQLite). The
-// hops stay in `raw` as received and are decoded on read; `nodes` holds the compact form only
-// when `raw` does not rebuild them (DEX reports, hop lists). Each path (namespace and node
-// identities, plus wide node ids where they differ) is one dictionary row.
+// Records are appended in id order (the collector's ids, not rowids chosen by SQLite), one
+// `blocks` row per written batch holding its records packed (record_block.hpp): a row per
+// record cost SQLite ~0.6 us, more than the rest of the writer. The hops stay as received in
+// the raw trace data and are decoded on read; the compact node form is kept only when the raw
+// data does not rebuild them (DEX reports, hop lists). Each path (namespace and node
+// identities, plus wide node ids where they differ) and each exporter is one dictionary row.
 //
-// No per-record index: each costs ~0.4 to 0.6 us per record (a DEX flow index was a quarter of
-// the writer's time). Instead, one `blocks` row per written batch keeps its id range, its
-// observation-time range and (in block_paths and block_flows) the paths and DEX flows in it, a
-// block-range index: time, node, namespace and flow filters visit only the blocks that can
-// match, and age retention deletes whole id ranges.
-constexpr const char* kSchema = R"sql(
+// No per-record index: a block's row keeps its id range, its observation-time range and (in
+// block_paths and block_flows) the paths and DEX flows in it, a block-range index: time, node,
+// namespace and flow filters decode only the blocks that can match, and age retention deletes
+// whole blocks (rewriting the one that straddles the cutoff).
+constexpr const char* kTables = R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE exporters(id INTEGER PRIMARY KEY, address TEXT NOT NULL, domain INTEGER NOT NULL,
                        UNIQUE(address, domain));
@@ -38,28 +41,6 @@ CREATE TABLE paths(id INTEGER PRIMARY KEY, namespace INTEGER NOT NULL, path TEXT
                    UNIQUE(namespace, path));
 CREATE TABLE path_nodes(node INTEGER NOT NULL, path_id INTEGER NOT NULL,
                         PRIMARY KEY(node, path_id)) WITHOUT ROWID;
-CREATE TABLE records(
-    id INTEGER PRIMARY KEY,
-    time_ns INTEGER NOT NULL,
-    kind INTEGER NOT NULL,          -- 0 trace, 1 DEX report
-    exporter INTEGER NOT NULL,      -- exporters.id
-    path INTEGER NOT NULL,          -- paths.id
-    obs_domain INTEGER NOT NULL,
-    trace_type INTEGER NOT NULL,
-    node_len INTEGER NOT NULL,
-    flags INTEGER NOT NULL,
-    ext_flags INTEGER NOT NULL,
-    flow_id INTEGER,
-    seq INTEGER,
-    raw BLOB,
-    nodes BLOB
-);
-CREATE TABLE blocks(first_id INTEGER PRIMARY KEY, last_id INTEGER NOT NULL,
-                    min_time INTEGER NOT NULL, max_time INTEGER NOT NULL);
-CREATE TABLE block_paths(first_id INTEGER NOT NULL, path_id INTEGER NOT NULL,
-                         PRIMARY KEY(first_id, path_id)) WITHOUT ROWID;
-CREATE TABLE block_flows(first_id INTEGER NOT NULL, flow_id INTEGER NOT NULL,
-                         PRIMARY KEY(first_id, flow_id)) WITHOUT ROWID;
 CREATE TABLE rollup_paths(
     minute INTEGER NOT NULL, path INTEGER NOT NULL, packets REAL NOT NULL,
     first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL, lost REAL NOT NULL,
@@ -79,9 +60,16 @@ CREATE TABLE rollup_segments(
     PRIMARY KEY(minute, src, dst)) WITHOUT ROWID;
 )sql";
 
-constexpr const char* kInsertRecord =
-    "INSERT INTO records(id,time_ns,kind,exporter,path,obs_domain,trace_type,node_len,flags,"
-    "ext_flags,flow_id,seq,raw,nodes) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+constexpr const char* kBlockTables = R"sql(
+CREATE TABLE blocks(first_id INTEGER PRIMARY KEY, last_id INTEGER NOT NULL,
+                    min_time INTEGER NOT NULL, max_time INTEGER NOT NULL,
+                    count INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE block_paths(first_id INTEGER NOT NULL, path_id INTEGER NOT NULL,
+                         PRIMARY KEY(first_id, path_id)) WITHOUT ROWID;
+CREATE TABLE block_flows(first_id INTEGER NOT NULL, flow_id INTEGER NOT NULL,
+                         PRIMARY KEY(first_id, flow_id)) WITHOUT ROWID;
+)sql";
+
 constexpr const char* kHighWater =
     "INSERT INTO meta(key,value) VALUES('high_water',?) ON CONFLICT(key) DO UPDATE SET "
     "value=max(value,excluded.value)";
@@ -108,13 +96,13 @@ constexpr const char* kUpsertSegment =
 #undef IOAM_MOMENTS
 #undef IOAM_SEEN
 
-constexpr const char* kSelectRecord =
-    "SELECT r.id,r.kind,r.time_ns,e.address,e.domain,r.obs_domain,p.namespace,r.trace_type,"
-    "r.node_len,r.flags,r.ext_flags,r.flow_id,r.seq,r.raw,r.nodes,p.path FROM records r JOIN "
-    "exporters e ON e.id=r.exporter JOIN paths p ON p.id=r.path";
-
 // A node or namespace filter matching more paths than this does not narrow the blocks.
 constexpr std::size_t kMaxFilterPaths = 512;
+// A block is closed at this many records or uncompressed octets, whatever --batch-size is:
+// reading one record decodes its whole block, and a reader's memory is bounded by it.
+constexpr std::int64_t kBlockRecords = 4096;
+constexpr std::size_t kBlockOctets = 1u << 20;
+static_assert(kBlockOctets + 4096 < sqlite::kMaxBlockOctets);
 
 struct DbCloser {
     void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -288,9 +276,9 @@ Db open_db(const std::string& path, int busy_ms) {
 
 // Schema versions 1 and 2: records with a per-hop `hops` table; converted in place.
 constexpr std::int64_t kOldestConvertible = 1;
-// Version 3 differs only by a DEX flow index, replaced in place by block_flows.
-constexpr std::int64_t kBlockFlowsAdded = 4;
-static_assert(kBlockFlowsAdded == kSqliteSchemaVersion);
+// Versions 3 and 4: a row per record (3 with a DEX flow index); their records are packed into
+// blocks in place.
+constexpr std::int64_t kOldestRowPerRecord = 3;
 
 // Creates the schema in a new database; returns the version found otherwise. Throws for a
 // version this collector cannot read.
@@ -307,7 +295,8 @@ std::int64_t prepare_schema(sqlite3* db, const std::string& path) {
     }
     exec(db, "BEGIN IMMEDIATE");
     try {
-        exec(db, kSchema);
+        exec(db, kTables);
+        exec(db, kBlockTables);
         exec(db, ("PRAGMA user_version=" + std::to_string(kSqliteSchemaVersion)).c_str());
         exec(db, "COMMIT");
     } catch (...) {
@@ -473,6 +462,60 @@ Db open_read_only(const std::string& path) {
     return db;
 }
 
+// A block that does not decode is a damaged file: the read fails rather than return part of it.
+void check_block(const sqlite::BlockReader& block, std::int64_t first_id) {
+    if (block.corrupt()) {
+        throw std::runtime_error("block " + std::to_string(first_id) + " is damaged");
+    }
+}
+
+// The dictionary rows (exporters, paths) that the records of one read refer to, each read once.
+class Names {
+  public:
+    explicit Names(sqlite3* db)
+        : exporter_(db, "SELECT address, domain FROM exporters WHERE id = ?"),
+          path_(db, "SELECT namespace, path FROM paths WHERE id = ?") {}
+
+    StoredRecord record(const sqlite::PackedRecord& r) {
+        StoredRecord out;
+        out.id = r.id;
+        const auto& [address, domain] = lookup(exporters_, exporter_, r.exporter, [this] {
+            return std::pair(exporter_.text(0), static_cast<std::uint32_t>(exporter_.i64(1)));
+        });
+        out.exporter = address;
+        out.domain = domain;
+        const auto& [ns, path] = lookup(paths_, path_, r.path, [this] {
+            return std::pair(static_cast<std::uint16_t>(path_.i64(0)), path_.text(1));
+        });
+        out.path = path.substr(0, path.find('|'));  // without path_text()'s wide ids
+        RecordHeader h = r.header;
+        h.namespace_id = ns;
+        out.record = rebuild(h, r.raw, r.nodes);
+        return out;
+    }
+
+  private:
+    template <typename Map, typename Row>
+    static const typename Map::mapped_type& lookup(Map& map, Stmt& s, std::int64_t id, Row&& row) {
+        if (auto it = map.find(id); it != map.end()) {
+            return it->second;
+        }
+        s.bind(1, id);
+        const int rc = s.step();
+        if (rc != SQLITE_ROW) {
+            s.reset();
+            throw std::runtime_error("dictionary row " + std::to_string(id) + " missing");
+        }
+        auto value = row();
+        s.reset();
+        return map.emplace(id, std::move(value)).first->second;
+    }
+
+    Stmt exporter_, path_;
+    std::unordered_map<std::int64_t, std::pair<std::string, std::uint32_t>> exporters_;
+    std::unordered_map<std::int64_t, std::pair<std::uint16_t, std::string>> paths_;
+};
+
 class SqliteBackend final : public StoreBackend {
   public:
     explicit SqliteBackend(std::string path) : path_(std::move(path)) { open(); }
@@ -535,7 +578,7 @@ class SqliteBackend final : public StoreBackend {
                 exec(db, "COMMIT");
             }
             for (int round = 0; max_bytes > 0 && size_bytes() > max_bytes && round < 20; ++round) {
-                Stmt range(db, "SELECT min(id), max(id) FROM records");
+                Stmt range(db, "SELECT min(first_id), max(last_id) FROM blocks");
                 if (range.step() != SQLITE_ROW || range.null(0)) {
                     break;
                 }
@@ -568,23 +611,13 @@ class SqliteBackend final : public StoreBackend {
     }
 
     Result<std::vector<StoredRecord>> query(const TraceQuery& q) override {
-        std::string where = " WHERE r.id > ?1";
-        if (q.kind) {
-            where += " AND r.kind = ?2";
-        }
-        if (q.flow_id) {
-            where += " AND r.flow_id = ?5";
-        }
-        if (q.from_ns) {
-            where += " AND r.time_ns >= ?6";
-        }
-        if (q.to_ns) {
-            where += " AND r.time_ns < ?7";
-        }
         return read([&] {
             std::vector<StoredRecord> out;
-            std::string blocks_where;
-            if (q.node_id || q.namespace_id) {
+            std::string where;
+            // Paths of the node and namespace filters, ascending.
+            std::vector<std::int64_t> paths;
+            const bool by_path = q.node_id || q.namespace_id;
+            if (by_path) {
                 std::string paths_sql = "SELECT id FROM paths WHERE 1";
                 if (q.namespace_id) {
                     paths_sql += " AND namespace = ?1";
@@ -592,62 +625,62 @@ class SqliteBackend final : public StoreBackend {
                 if (q.node_id) {
                     paths_sql += " AND id IN (SELECT path_id FROM path_nodes WHERE node = ?2)";
                 }
-                Stmt ps(reader_.get(), paths_sql);
+                Stmt ps(reader_.get(), paths_sql + " ORDER BY id");
                 ps.bind(1, q.namespace_id).bind(2, q.node_id);
-                std::string list;
-                std::size_t n = 0;
-                each_row(ps, [&] { list += (n++ ? "," : "") + std::to_string(ps.i64(0)); });
-                if (n == 0) {
+                each_row(ps, [&] { paths.push_back(ps.i64(0)); });
+                if (paths.empty()) {
                     return out;
                 }
-                where += " AND r.path IN (" + list + ")";
-                if (n <= kMaxFilterPaths) {
-                    blocks_where +=
-                        " AND EXISTS (SELECT 1 FROM block_paths p WHERE p.first_id = "
-                        "b.first_id AND p.path_id IN (" +
-                        list + "))";
+                if (paths.size() <= kMaxFilterPaths) {
+                    where +=
+                        " AND EXISTS (SELECT 1 FROM block_paths p WHERE p.first_id = b.first_id "
+                        "AND p.path_id IN (";
+                    for (std::size_t i = 0; i < paths.size(); ++i) {
+                        where += (i ? "," : "") + std::to_string(paths[i]);
+                    }
+                    where += "))";
                 }
             }
-            Stmt rows(reader_.get(), std::string(kSelectRecord) + where +
-                                         " AND r.id BETWEEN ?12 AND ?13 ORDER BY r.id LIMIT ?8");
-            rows.bind(1, q.after_id)
-                .bind(2, q.kind ? std::optional<int>(static_cast<int>(*q.kind)) : std::nullopt)
-                .bind(5, q.flow_id)
-                .bind(6, clamp_time(q.from_ns))
-                .bind(7, clamp_time(q.to_ns));
-            const auto scan = [&](std::int64_t first, std::int64_t last) {
-                rows.bind(8, static_cast<std::int64_t>(q.limit - out.size()))
-                    .bind(12, first)
-                    .bind(13, last);
-                each_row(rows, [&] { out.push_back(to_record(rows)); });
-            };
             if (q.flow_id) {
-                blocks_where +=
+                where +=
                     " AND EXISTS (SELECT 1 FROM block_flows f WHERE f.first_id = b.first_id AND "
                     "f.flow_id = ?5)";
             }
-            // The records in id order when no block can be skipped.
-            if (blocks_where.empty() && !q.from_ns && !q.to_ns) {
-                scan(q.after_id + 1, INT64_MAX);
-                return out;
-            }
             if (q.from_ns) {
-                blocks_where += " AND b.max_time >= ?6";
+                where += " AND b.max_time >= ?6";
             }
             if (q.to_ns) {
-                blocks_where += " AND b.min_time < ?7";
+                where += " AND b.min_time < ?7";
             }
+            // From the block holding the record after the cursor, by the primary key.
             Stmt blocks(reader_.get(),
-                        "SELECT b.first_id, b.last_id FROM blocks b WHERE "
-                        "b.last_id > ?1" +
-                            blocks_where + " ORDER BY b.first_id");
+                        "SELECT b.first_id, b.data FROM blocks b WHERE b.first_id >= "
+                        "coalesce((SELECT max(first_id) FROM blocks WHERE first_id <= ?1), 0) "
+                        "AND b.last_id > ?1" +
+                            where + " ORDER BY b.first_id");
             blocks.bind(1, q.after_id)
                 .bind(5, q.flow_id)
                 .bind(6, clamp_time(q.from_ns))
                 .bind(7, clamp_time(q.to_ns));
+            const auto wanted = [&](const sqlite::PackedRecord& r) {
+                const RecordHeader& h = r.header;
+                return r.id > q.after_id && (!q.kind || h.dex == (*q.kind == RecordKind::dex)) &&
+                       (!q.flow_id || h.flow_id == q.flow_id) &&
+                       (!q.from_ns || h.time_ns >= *q.from_ns) &&
+                       (!q.to_ns || h.time_ns < *q.to_ns) &&
+                       (!by_path || std::binary_search(paths.begin(), paths.end(), r.path));
+            };
+            Names names(reader_.get());
+            sqlite::PackedRecord r;
             int rc = SQLITE_ROW;
             while (out.size() < q.limit && (rc = blocks.step()) == SQLITE_ROW) {
-                scan(blocks.i64(0), blocks.i64(1));
+                sqlite::BlockReader block(blocks.i64(0), blocks.blob(1));
+                while (out.size() < q.limit && block.next(r)) {
+                    if (wanted(r)) {
+                        out.push_back(names.record(r));
+                    }
+                }
+                check_block(block, blocks.i64(0));
             }
             blocks.reset();
             if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -659,10 +692,22 @@ class SqliteBackend final : public StoreBackend {
 
     Result<std::optional<StoredRecord>> get(std::int64_t id) override {
         return read([&] {
-            Stmt s(reader_.get(), std::string(kSelectRecord) + " WHERE r.id = ?");
+            Stmt s(reader_.get(),
+                   "SELECT first_id, data FROM blocks WHERE first_id <= ?1 AND last_id >= ?1 "
+                   "ORDER BY first_id DESC LIMIT 1");
             s.bind(1, id);
             std::optional<StoredRecord> out;
-            each_row(s, [&] { out = to_record(s); });
+            Names names(reader_.get());
+            each_row(s, [&] {
+                sqlite::BlockReader block(s.i64(0), s.blob(1));
+                sqlite::PackedRecord r;
+                while (!out && block.next(r)) {
+                    if (r.id == id) {
+                        out = names.record(r);
+                    }
+                }
+                check_block(block, s.i64(0));
+            });
             return out;
         });
     }
@@ -725,9 +770,8 @@ class SqliteBackend final : public StoreBackend {
     void open() {
         writer_ = open_db(path_, 200);  // short: a held lock fails the batch, which is retried
         const auto version = prepare_schema(writer_.get(), path_);
-        if (version == kBlockFlowsAdded - 1) {
-            add_block_flows();
-            prepare_writes();
+        if (version >= kOldestRowPerRecord && version < kSqliteSchemaVersion) {
+            pack_records(version);
         } else if (version < kSqliteSchemaVersion) {
             convert(version);
         } else {
@@ -741,9 +785,8 @@ class SqliteBackend final : public StoreBackend {
     }
 
     void prepare_writes() {
-        insert_record_ = Stmt(writer_.get(), kInsertRecord);
         insert_high_water_ = Stmt(writer_.get(), kHighWater);
-        insert_block_ = Stmt(writer_.get(), "INSERT INTO blocks VALUES(?,?,?,?)");
+        insert_block_ = Stmt(writer_.get(), "INSERT INTO blocks VALUES(?,?,?,?,?,?)");
         insert_block_path_ = Stmt(writer_.get(), "INSERT INTO block_paths VALUES(?,?)");
         insert_block_flow_ = Stmt(writer_.get(), "INSERT INTO block_flows VALUES(?,?)");
         upsert_path_ = Stmt(writer_.get(), kUpsertPath);
@@ -774,17 +817,42 @@ class SqliteBackend final : public StoreBackend {
         }
     }
 
-    // Version 3 had a per-record DEX flow index; version 4 lists each block's flows instead.
-    void add_block_flows() {
-        convert_from(kBlockFlowsAdded - 1, [](sqlite3* db) {
+    // Versions 3 and 4 kept a row per record (3 also a DEX flow index): their records are
+    // packed into blocks of the same ids and contents.
+    void pack_records(std::int64_t version) {
+        convert_from(version, [&](sqlite3* db) {
             exec(db,
-                 "CREATE TABLE block_flows(first_id INTEGER NOT NULL, flow_id INTEGER NOT NULL, "
-                 "PRIMARY KEY(first_id, flow_id)) WITHOUT ROWID; "
-                 "INSERT INTO block_flows SELECT DISTINCT b.first_id, r.flow_id FROM blocks b "
-                 "JOIN records r ON r.id BETWEEN b.first_id AND b.last_id "
-                 "WHERE r.flow_id IS NOT NULL; "
-                 "DROP INDEX IF EXISTS records_flow;");
-            exec(db, ("PRAGMA user_version=" + std::to_string(kBlockFlowsAdded)).c_str());
+                 "DROP INDEX IF EXISTS records_flow; ALTER TABLE records RENAME TO records_v4; "
+                 "DROP TABLE blocks; DROP TABLE block_paths; DROP TABLE IF EXISTS block_flows;");
+            exec(db, kBlockTables);
+            prepare_writes();
+            Stmt r(db,
+                   "SELECT id,time_ns,kind,exporter,path,obs_domain,trace_type,node_len,flags,"
+                   "ext_flags,flow_id,seq,raw,nodes FROM records_v4 ORDER BY id");
+            sqlite::PackedRecord p;
+            block_open_ = false;
+            each_row(r, [&] {
+                p.id = r.i64(0);
+                RecordHeader& h = p.header;
+                h.time_ns = static_cast<std::uint64_t>(r.i64(1));
+                h.dex = r.i64(2) != 0;
+                p.exporter = r.i64(3);
+                p.path = r.i64(4);
+                h.obs_domain = static_cast<std::uint32_t>(r.i64(5));
+                h.trace_type = static_cast<std::uint32_t>(r.i64(6));
+                h.node_len = static_cast<std::uint8_t>(r.i64(7));
+                h.flags = static_cast<std::uint8_t>(r.i64(8));
+                h.ext_flags = static_cast<std::uint8_t>(r.i64(9));
+                h.flow_id = r.opt<std::uint32_t>(10);
+                h.seq = r.opt<std::uint32_t>(11);
+                p.raw = r.blob(12);
+                p.nodes = r.blob(13);
+                append(p);
+            });
+            end_block();
+            exec(db, ("DROP TABLE records_v4; PRAGMA user_version=" +
+                      std::to_string(kSqliteSchemaVersion))
+                         .c_str());
         });
     }
 
@@ -798,7 +866,8 @@ class SqliteBackend final : public StoreBackend {
                  "DROP INDEX IF EXISTS records_flow; DROP INDEX IF EXISTS records_path; "
                  "DROP INDEX IF EXISTS hops_node; DROP INDEX IF EXISTS hops_node_wide; "
                  "ALTER TABLE records RENAME TO records_v2;");
-            exec(db, kSchema);
+            exec(db, kTables);
+            exec(db, kBlockTables);
             prepare_writes();
             Stmt r(db,
                    "SELECT id,kind,time_ns,exporter,domain,namespace,trace_type,node_len,flags,"
@@ -846,7 +915,7 @@ class SqliteBackend final : public StoreBackend {
     }
 
     void reset_statements() {
-        for (Stmt* s : {&insert_record_, &insert_high_water_, &insert_block_, &insert_block_path_,
+        for (Stmt* s : {&insert_high_water_, &insert_block_, &insert_block_path_,
                         &insert_block_flow_, &upsert_path_, &upsert_node_, &upsert_segment_,
                         &insert_exporter_, &insert_path_, &insert_path_node_}) {
             *s = Stmt();
@@ -900,54 +969,56 @@ class SqliteBackend final : public StoreBackend {
 
     // Inside a transaction.
     void insert_batch(const Batch& batch) {
-        block_paths_.clear();
-        block_flows_.clear();
-        std::int64_t min_time = INT64_MAX;
-        std::int64_t max_time = INT64_MIN;
+        block_open_ = false;  // a failed attempt may have left one
         for (const RecordEntry& e : batch.records) {
-            const std::int64_t time = insert(e);
-            min_time = std::min(min_time, time);
-            max_time = std::max(max_time, time);
+            insert(e);
         }
+        end_block();
         if (!batch.records.empty()) {
-            write_block(batch.records.front().id, batch.records.back().id, min_time, max_time);
             step_done(writer_.get(), insert_high_water_.bind(1, batch.records.back().id));
         }
         write_rollups(batch.rollups);
     }
 
-    // Returns the record's observation time.
-    std::int64_t insert(const RecordEntry& e) {
-        const RecordHeader h = header_of(e.record);
-        const auto nodes = nodes_of(e.record);
-        const std::int64_t path = record_path_id(h.namespace_id, nodes);
-        if (std::find(block_paths_.begin(), block_paths_.end(), path) == block_paths_.end()) {
-            block_paths_.push_back(path);
-        }
-        if (h.flow_id &&
-            std::find(block_flows_.begin(), block_flows_.end(), *h.flow_id) == block_flows_.end()) {
-            block_flows_.push_back(*h.flow_id);
-        }
-        const std::int64_t exporter = exporter_id(e);
-        const auto time = static_cast<std::int64_t>(h.time_ns);
+    void insert(const RecordEntry& e) {
+        sqlite::PackedRecord& p = packed_;
+        p.id = e.id;
+        p.header = header_of(e.record);
+        p.path = record_path_id(p.header.namespace_id, nodes_of(e.record));
+        p.exporter = exporter_id(e);
+        p.raw = raw_of(e.record);
         compact_of(e.record, compact_);
-        Stmt& r = insert_record_;
-        r.bind(1, e.id)
-            .bind(2, time)
-            .bind(3, h.dex ? 1 : 0)
-            .bind(4, exporter)
-            .bind(5, path)
-            .bind(6, h.obs_domain)
-            .bind(7, h.trace_type)
-            .bind(8, h.node_len)
-            .bind(9, h.flags)
-            .bind(10, h.ext_flags)
-            .bind(11, h.flow_id)
-            .bind(12, h.seq)
-            .bind_blob(13, raw_of(e.record))
-            .bind_blob(14, compact_);
-        step_done(writer_.get(), r);
-        return time;
+        p.nodes = compact_;
+        append(p);
+    }
+
+    // Adds a record to the open block (opening one first), and writes the block once full.
+    void append(const sqlite::PackedRecord& p) {
+        if (!block_open_) {
+            block_.start(p.id);
+            block_paths_.clear();
+            block_flows_.clear();
+            block_open_ = true;
+        }
+        if (std::find(block_paths_.begin(), block_paths_.end(), p.path) == block_paths_.end()) {
+            block_paths_.push_back(p.path);
+        }
+        const auto& flow = p.header.flow_id;
+        if (flow &&
+            std::find(block_flows_.begin(), block_flows_.end(), *flow) == block_flows_.end()) {
+            block_flows_.push_back(*flow);
+        }
+        block_.add(p);
+        if (block_.count() >= kBlockRecords || block_.size() >= kBlockOctets) {
+            end_block();
+        }
+    }
+
+    void end_block() {
+        if (block_open_) {
+            write_block();
+            block_open_ = false;
+        }
     }
 
     std::int64_t record_path_id(std::uint16_t ns, std::span<const IoamNode> nodes) {
@@ -966,11 +1037,16 @@ class SqliteBackend final : public StoreBackend {
         return id;
     }
 
-    void write_block(std::int64_t first, std::int64_t last, std::int64_t min_time,
-                     std::int64_t max_time) {
+    void write_block() {
         sqlite3* db = writer_.get();
-        step_done(db,
-                  insert_block_.bind(1, first).bind(2, last).bind(3, min_time).bind(4, max_time));
+        sqlite::BlockWriter& b = block_;
+        const std::int64_t first = b.first_id();
+        step_done(db, insert_block_.bind(1, first)
+                          .bind(2, b.last_id())
+                          .bind(3, b.min_time())
+                          .bind(4, b.max_time())
+                          .bind(5, b.count())
+                          .bind_blob(6, b.compressed()));
         for (const auto path : block_paths_) {
             step_done(db, insert_block_path_.bind(1, first).bind(2, path));
         }
@@ -1046,41 +1122,26 @@ class SqliteBackend final : public StoreBackend {
         return static_cast<std::int64_t>(std::min<std::uint64_t>(*v, INT64_MAX));
     }
 
-    // Records observed before `cutoff`: whole blocks by id range, and the older records of
-    // blocks that straddle it.
+    // Records observed before `cutoff`: whole blocks, and the older records of the blocks that
+    // straddle it.
     std::uint64_t delete_older(std::int64_t cutoff) {
         sqlite3* db = writer_.get();
-        struct Range {
-            std::int64_t first, last;
-            bool whole;
-        };
-        std::vector<Range> ranges;
-        Stmt blocks(db, "SELECT first_id, last_id, max_time < ?1 FROM blocks WHERE min_time < ?1");
-        blocks.bind(1, cutoff);
-        each_row(blocks, [&] {
-            ranges.push_back({blocks.i64(0), blocks.i64(1), blocks.i64(2) != 0});
-        });
-        if (ranges.empty()) {
+        std::vector<std::pair<std::int64_t, bool>> blocks;  // first id, whole
+        Stmt select(db,
+                    "SELECT first_id, max_time < ?1 FROM blocks WHERE min_time < ?1 ORDER BY "
+                    "first_id");
+        select.bind(1, cutoff);
+        each_row(select, [&] { blocks.emplace_back(select.i64(0), select.i64(1) != 0); });
+        if (blocks.empty()) {
             return 0;
         }
         exec(db, "BEGIN");
-        Stmt whole(db, "DELETE FROM records WHERE id BETWEEN ? AND ?");
-        Stmt part(db, "DELETE FROM records WHERE id BETWEEN ? AND ? AND time_ns < ?");
-        Stmt block(db, "DELETE FROM blocks WHERE first_id = ?");
-        Stmt block_paths(db, "DELETE FROM block_paths WHERE first_id = ?");
-        Stmt block_flows(db, "DELETE FROM block_flows WHERE first_id = ?");
         std::uint64_t n = 0;
-        for (const Range& r : ranges) {
-            if (r.whole) {
-                step_done(db, whole.bind(1, r.first).bind(2, r.last));
-                n += static_cast<std::uint64_t>(sqlite3_changes(db));
-                step_done(db, block.bind(1, r.first));
-                step_done(db, block_paths.bind(1, r.first));
-                step_done(db, block_flows.bind(1, r.first));
-            } else {
-                step_done(db, part.bind(1, r.first).bind(2, r.last).bind(3, cutoff));
-                n += static_cast<std::uint64_t>(sqlite3_changes(db));
-            }
+        for (const auto& [first, whole] : blocks) {
+            n += whole ? drop_blocks(first, first)
+                       : prune_block(first, [&](const sqlite::PackedRecord& r) {
+                             return r.header.time_ns < static_cast<std::uint64_t>(cutoff);
+                         });
         }
         exec(db, "COMMIT");
         return n;
@@ -1090,41 +1151,85 @@ class SqliteBackend final : public StoreBackend {
     std::uint64_t delete_below(std::int64_t id) {
         sqlite3* db = writer_.get();
         exec(db, "BEGIN");
-        Stmt records(db, "DELETE FROM records WHERE id < ?");
-        step_done(db, records.bind(1, id));
-        const auto n = static_cast<std::uint64_t>(sqlite3_changes(db));
-        for (const char* table : {"block_paths", "block_flows"}) {
-            Stmt index(db,
-                       "DELETE FROM " + std::string(table) +
-                           " WHERE first_id IN (SELECT first_id FROM blocks WHERE last_id < ?)");
-            step_done(db, index.bind(1, id));
+        std::uint64_t n = 0;
+        Stmt straddling(db, "SELECT first_id FROM blocks WHERE first_id < ?1 AND last_id >= ?1");
+        straddling.bind(1, id);
+        std::optional<std::int64_t> first;
+        each_row(straddling, [&] { first = straddling.i64(0); });
+        n += drop_blocks(INT64_MIN, first ? *first - 1 : id - 1);
+        if (first) {
+            n += prune_block(*first, [&](const sqlite::PackedRecord& r) { return r.id < id; });
         }
-        Stmt blocks(db, "DELETE FROM blocks WHERE last_id < ?");
-        step_done(db, blocks.bind(1, id));
         exec(db, "COMMIT");
         return n;
     }
 
-    StoredRecord to_record(const Stmt& s) const {
-        StoredRecord out;
-        out.id = s.i64(0);
-        out.exporter = s.text(3);
-        out.domain = static_cast<std::uint32_t>(s.i64(4));
-        out.path = s.text(15);
-        out.path.resize(std::min(out.path.size(), out.path.find('|')));  // path_text()'s wide ids
-        RecordHeader h;
-        h.dex = s.i64(1) != 0;
-        h.time_ns = static_cast<std::uint64_t>(s.i64(2));
-        h.obs_domain = static_cast<std::uint32_t>(s.i64(5));
-        h.namespace_id = static_cast<std::uint16_t>(s.i64(6));
-        h.trace_type = static_cast<std::uint32_t>(s.i64(7));
-        h.node_len = h.dex ? 0 : static_cast<std::uint8_t>(s.i64(8));
-        h.flags = static_cast<std::uint8_t>(s.i64(9));
-        h.ext_flags = h.dex ? static_cast<std::uint8_t>(s.i64(10)) : 0;
-        h.flow_id = s.opt<std::uint32_t>(11);
-        h.seq = s.opt<std::uint32_t>(12);
-        out.record = rebuild(h, s.blob(13), s.blob(14));
-        return out;
+    // Deletes the blocks whose first ids are in [lo, hi], and their records; returns how many
+    // records.
+    std::uint64_t drop_blocks(std::int64_t lo, std::int64_t hi) {
+        sqlite3* db = writer_.get();
+        Stmt count(db, "SELECT coalesce(sum(count), 0) FROM blocks WHERE first_id BETWEEN ? AND ?");
+        count.bind(1, lo).bind(2, hi);
+        const auto n = count.step() == SQLITE_ROW ? static_cast<std::uint64_t>(count.i64(0)) : 0;
+        count.reset();
+        for (const char* table : {"blocks", "block_paths", "block_flows"}) {
+            Stmt del(db, "DELETE FROM " + std::string(table) + " WHERE first_id BETWEEN ? AND ?");
+            step_done(db, del.bind(1, lo).bind(2, hi));
+        }
+        return n;
+    }
+
+    // Rewrites the block at `first` without the records `drop(record)` selects, keyed by its
+    // first record left (so that the id range of the blocks says where records start); returns
+    // how many it dropped. Its block_paths and block_flows rows stay: a superset only costs a
+    // block decoded for nothing.
+    template <typename Drop>
+    std::uint64_t prune_block(std::int64_t first, Drop&& drop) {
+        sqlite3* db = writer_.get();
+        Stmt select(db, "SELECT data FROM blocks WHERE first_id = ?");
+        select.bind(1, first);
+        if (select.step() != SQLITE_ROW) {
+            select.reset();
+            return 0;
+        }
+        sqlite::BlockReader old(first, select.blob(0));
+        std::vector<sqlite::PackedRecord> kept;  // views into `old`
+        sqlite::PackedRecord r;
+        std::uint64_t dropped = 0;
+        while (old.next(r)) {
+            if (drop(r)) {
+                ++dropped;
+            } else {
+                kept.push_back(r);
+            }
+        }
+        check_block(old, first);
+        if (kept.empty()) {
+            select.reset();
+            return drop_blocks(first, first);
+        }
+        sqlite::BlockWriter block;
+        block.start(kept.front().id);
+        for (const auto& k : kept) {
+            block.add(k);
+        }
+        Stmt update(db,
+                    "UPDATE blocks SET first_id=?, last_id=?, min_time=?, max_time=?, count=?, "
+                    "data=? WHERE first_id=?");
+        update.bind(1, block.first_id())
+            .bind(2, block.last_id())
+            .bind(3, block.min_time())
+            .bind(4, block.max_time())
+            .bind(5, block.count())
+            .bind_blob(6, block.compressed())
+            .bind(7, first);
+        select.reset();  // `kept` views its row: copied into `block` by now
+        step_done(db, update);
+        for (const char* table : {"block_paths", "block_flows"}) {
+            Stmt rekey(db, "UPDATE " + std::string(table) + " SET first_id=? WHERE first_id=?");
+            step_done(db, rekey.bind(1, block.first_id()).bind(2, first));
+        }
+        return dropped;
     }
 
     // Runs a read on the reader connection; a SQLite failure becomes an error result.
@@ -1147,17 +1252,19 @@ class SqliteBackend final : public StoreBackend {
     Db reader_;
     std::optional<FileId> opened_;
     std::int64_t high_water_ = 0;
-    Stmt insert_record_, insert_high_water_, insert_block_, insert_block_path_, insert_block_flow_,
-        upsert_path_, upsert_node_, upsert_segment_, insert_exporter_, insert_path_,
-        insert_path_node_;
+    Stmt insert_high_water_, insert_block_, insert_block_path_, insert_block_flow_, upsert_path_,
+        upsert_node_, upsert_segment_, insert_exporter_, insert_path_, insert_path_node_;
     std::unordered_map<std::string, std::int64_t> exporters_;  // dict_key(domain, address)
     std::unordered_map<std::string, std::int64_t> paths_;      // dict_key(namespace, path)
     // Node identities and wide ids of a record's path -> paths.id, so that the path text is
     // built only for a path not seen before.
     std::unordered_map<std::vector<std::uint64_t>, std::int64_t, WordsHash> record_paths_;
     std::vector<std::uint64_t> words_;
-    std::vector<std::int64_t> block_paths_;     // this batch's
-    std::vector<std::uint32_t> block_flows_;    // this batch's
+    sqlite::BlockWriter block_;  // the block being written
+    bool block_open_ = false;
+    sqlite::PackedRecord packed_;               // scratch
+    std::vector<std::int64_t> block_paths_;     // the block's
+    std::vector<std::uint32_t> block_flows_;    // the block's
     std::string key_, path_scratch_;            // scratch
     std::vector<std::uint8_t> compact_, hist_;  // scratch
 };

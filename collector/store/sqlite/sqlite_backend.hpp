@@ -1,10 +1,10 @@
 #pragma once
-// The SQLite back end: the only sqlite3 user. One row per report with its hops as the raw
-// trace data (decoded on read), dictionaries for exporters and paths, per-minute rollup
-// tables, WAL with synchronous=NORMAL. A writer connection (the batching stage's thread) and
-// a reader connection (serialised by a mutex).
+// The SQLite back end: the only sqlite3 user. One row per written batch with its reports
+// packed (sqlite/record_block.hpp; hops as the raw trace data, decoded on read), dictionaries
+// for exporters and paths, per-minute rollup tables, WAL with synchronous=NORMAL. A writer
+// connection (the batching stage's thread) and a reader connection (serialised by a mutex).
 //
-// Schema versions live in PRAGMA user_version; version 4 is this layout. Versions 1 to 3 are
+// Schema versions live in PRAGMA user_version; version 5 is this layout. Versions 1 to 4 are
 // converted in place at open; a newer version is refused with a one-line message.
 //
 // Threading: as StoreBackend.
@@ -17,7 +17,7 @@
 
 namespace ioam::collector::store {
 
-constexpr int kSqliteSchemaVersion = 4;
+constexpr int kSqliteSchemaVersion = 5;
 
 // Opens (creating if needed) the database at `path`; throws std::runtime_error.
 std::unique_ptr<StoreBackend> open_sqlite_backend(const std::string& path);

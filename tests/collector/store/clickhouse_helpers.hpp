@@ -15,8 +15,11 @@ namespace ioam::collector::test {
 
 // Runs one statement; its reply body, or "" with a test failure.
 inline std::string clickhouse_sql(const ClickhouseServer& server, const std::string& sql) {
-    store::clickhouse::HttpClient client({"127.0.0.1", server.http_port(), "default", ""},
-                                         std::chrono::seconds(30));
+    store::clickhouse::Endpoint endpoint;
+    endpoint.host = "127.0.0.1";
+    endpoint.port = server.http_port();
+    endpoint.user = "default";
+    store::clickhouse::HttpClient client(endpoint, std::chrono::seconds(30));
     store::clickhouse::HttpReply reply;
     std::string why;
     if (!client.post("/", sql, reply, why) || reply.status != 200) {

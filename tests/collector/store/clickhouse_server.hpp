@@ -42,12 +42,15 @@ inline std::string clickhouse_server_binary() {
 class ClickhouseServer {
   public:
     // `shard_tcp_ports`: the TCP ports of a cluster named "ioam", one shard each (this
-    // server's own among them, as `tcp_port`); empty for no cluster.
+    // server's own among them, as `tcp_port`); empty for no cluster. `tls_dir`: a directory
+    // with server.pem and server.key, served on https_port() as well; empty for none.
     explicit ClickhouseServer(std::vector<std::uint16_t> shard_tcp_ports = {},
-                              std::uint16_t tcp_port = 0)
+                              std::uint16_t tcp_port = 0, std::filesystem::path tls_dir = {})
         : tcp_port_(tcp_port != 0 ? tcp_port : free_port()),
           http_port_(free_port()),
-          interserver_port_(free_port()) {
+          https_port_(free_port()),
+          interserver_port_(free_port()),
+          tls_dir_(std::move(tls_dir)) {
         static int counter = 0;
         remove_orphans();
         dir_ = std::filesystem::temp_directory_path() /
@@ -62,6 +65,7 @@ class ClickhouseServer {
                 break;
             }
             http_port_ = free_port();
+            https_port_ = free_port();
             interserver_port_ = free_port();
             if (tcp_port == 0) {
                 tcp_port_ = free_port();
@@ -79,6 +83,7 @@ class ClickhouseServer {
     // Empty when the server answers /ping.
     const std::string& why() const { return why_; }
     std::uint16_t http_port() const { return http_port_; }
+    std::uint16_t https_port() const { return https_port_; }
     std::uint16_t tcp_port() const { return tcp_port_; }
 
     // SIGKILL, as a crash would: what an INSERT acknowledged is on disk already.
@@ -137,8 +142,17 @@ class ClickhouseServer {
             << "<http_port>" << http_port_ << "</http_port>\n"
             << "<tcp_port>" << tcp_port_ << "</tcp_port>\n"
             << "<interserver_http_port>" << interserver_port_ << "</interserver_http_port>\n"
-            << "<listen_host>127.0.0.1</listen_host>\n"
-            << "<path>" << d << "/data/</path>\n<tmp_path>" << d << "/tmp/</tmp_path>\n"
+            << "<listen_host>127.0.0.1</listen_host>\n";
+        if (!tls_dir_.empty()) {
+            // The client's certificate is not asked for (verificationMode none): users
+            // authenticate with a password.
+            out << "<https_port>" << https_port_ << "</https_port>\n"
+                << "<openSSL><server><certificateFile>" << (tls_dir_ / "server.pem").string()
+                << "</certificateFile><privateKeyFile>" << (tls_dir_ / "server.key").string()
+                << "</privateKeyFile><verificationMode>none</verificationMode>"
+                << "<loadDefaultCAFile>false</loadDefaultCAFile></server></openSSL>\n";
+        }
+        out << "<path>" << d << "/data/</path>\n<tmp_path>" << d << "/tmp/</tmp_path>\n"
             << "<user_files_path>" << d << "/user_files/</user_files_path>\n"
             << "<format_schema_path>" << d << "/format_schemas/</format_schema_path>\n"
             << "<mark_cache_size>67108864</mark_cache_size>\n"
@@ -160,7 +174,9 @@ class ClickhouseServer {
 
     std::uint16_t tcp_port_;
     std::uint16_t http_port_;
+    std::uint16_t https_port_;
     std::uint16_t interserver_port_;
+    std::filesystem::path tls_dir_;
     std::filesystem::path dir_;
     std::unique_ptr<Child> server_;
     int starts_ = 0;

@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include "collector/analysis/delay.hpp"
+#include "collector/store/record_codec.hpp"
+#include "collector/store/sqlite/record_block.hpp"
 #include "tests/collector/ioam_messages.hpp"
 #include "tests/collector/temp_path.hpp"
 
@@ -42,6 +45,32 @@ void exec(const std::string& path, const char* sql) {
     sqlite3_close(raw);
 }
 
+// Every record packed in the blocks of the database at `path`, in id order.
+struct PackedCopy {
+    std::int64_t id;
+    std::vector<std::uint8_t> raw, nodes;
+};
+std::vector<PackedCopy> block_records(const std::string& path) {
+    std::vector<PackedCopy> out;
+    sqlite3* raw = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(raw, "SELECT first_id, data FROM blocks ORDER BY first_id", -1, &s, nullptr);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s, 1));
+        sqlite::BlockReader block(sqlite3_column_int64(s, 0),
+                                  {p, static_cast<std::size_t>(sqlite3_column_bytes(s, 1))});
+        sqlite::PackedRecord r;
+        while (block.next(r)) {
+            out.push_back({r.id, {r.raw.begin(), r.raw.end()}, {r.nodes.begin(), r.nodes.end()}});
+        }
+        EXPECT_FALSE(block.corrupt());
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(raw);
+    return out;
+}
+
 TEST(SqliteStore, HopsAreStoredOnceAsTheRawTraceData) {
     TempDb db;
     {
@@ -54,7 +83,13 @@ TEST(SqliteStore, HopsAreStoredOnceAsTheRawTraceData) {
         store.stop();
     }
     EXPECT_EQ(scalar(db.path(), "PRAGMA user_version"), SqliteStore::kSchemaVersion);
-    EXPECT_EQ(scalar(db.path(), "SELECT count(*) FROM records WHERE nodes IS NULL"), 1);
+    // The trace's hops are in its raw data only; the hop list's (no raw data) in compact form.
+    const auto blocks = block_records(db.path());
+    ASSERT_EQ(blocks.size(), 2u);
+    EXPECT_TRUE(blocks[0].nodes.empty());
+    EXPECT_FALSE(blocks[0].raw.empty());
+    EXPECT_FALSE(blocks[1].nodes.empty());
+    EXPECT_TRUE(blocks[1].raw.empty());
     EXPECT_EQ(scalar(db.path(), "SELECT count(*) FROM exporters"), 1);
     EXPECT_EQ(scalar(db.path(), "SELECT value FROM meta WHERE key = 'high_water'"), 2);
 }
@@ -190,50 +225,160 @@ TEST(SqliteStore, ConvertsSchemaVersion2KeepingIds) {
     EXPECT_EQ(scalar(db.path(), "SELECT count(*) FROM sqlite_master WHERE name = 'hops'"), 0);
 }
 
-// Version 3 had a per-record flow index; the flow filter must find the same records through
-// block_flows after the conversion, and in batches written after it.
-TEST(SqliteStore, ConvertsSchemaVersion3ToBlockFlows) {
-    TempDb db;
-    const auto dex_of_flow = [](std::uint32_t flow, std::uint32_t seq) {
-        DexReport d;
-        d.observation_time_ns = 1'700'000'000'000'000'000 + seq;
-        d.namespace_id = 9;
-        d.trace_type = kTraceType;
-        d.flow_id = flow;
-        d.sequence_number = seq;
-        d.node = make_node(2, 1'700'000'000, 10);
-        return d;
-    };
-    {
-        SqliteStore store(config_for(db));
-        store.start();
-        for (std::uint32_t i = 0; i < 6; ++i) {
-            store.consume({"10.0.0.1", 1}, dex_of_flow(i % 2 == 0 ? 77 : 78, i));
+// Versions 3 and 4 (a row per record; 3 with a per-record DEX flow index instead of
+// block_flows), made from an empty database of this version.
+constexpr const char* kRowPerRecord = R"sql(
+DROP TABLE blocks; DROP TABLE block_paths; DROP TABLE block_flows;
+CREATE TABLE records(id INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, kind INTEGER NOT NULL,
+    exporter INTEGER NOT NULL, path INTEGER NOT NULL, obs_domain INTEGER NOT NULL,
+    trace_type INTEGER NOT NULL, node_len INTEGER NOT NULL, flags INTEGER NOT NULL,
+    ext_flags INTEGER NOT NULL, flow_id INTEGER, seq INTEGER, raw BLOB, nodes BLOB);
+CREATE TABLE blocks(first_id INTEGER PRIMARY KEY, last_id INTEGER NOT NULL,
+    min_time INTEGER NOT NULL, max_time INTEGER NOT NULL);
+CREATE TABLE block_paths(first_id INTEGER NOT NULL, path_id INTEGER NOT NULL,
+    PRIMARY KEY(first_id, path_id)) WITHOUT ROWID;
+INSERT INTO exporters VALUES(1, '10.0.0.1', 1);
+)sql";
+constexpr const char* kVersion3 =
+    "CREATE INDEX records_flow ON records(flow_id, id) WHERE flow_id IS NOT NULL; "
+    "PRAGMA user_version=3;";
+constexpr const char* kVersion4 =
+    "CREATE TABLE block_flows(first_id INTEGER NOT NULL, flow_id INTEGER NOT NULL, "
+    "PRIMARY KEY(first_id, flow_id)) WITHOUT ROWID; PRAGMA user_version=4;";
+
+// Writes one record the way the version 3 and 4 store did (exporter 1).
+void insert_v4(sqlite3* db, std::int64_t id, const Record& rec) {
+    const auto nodes = nodes_of(rec);
+    const RecordHeader h = header_of(rec);
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO paths(namespace, path) VALUES(?, ?)", -1, &s,
+                       nullptr);
+    const std::string path = analysis::path_key(nodes);
+    sqlite3_bind_int(s, 1, h.namespace_id);
+    sqlite3_bind_text(s, 2, path.c_str(), -1, SQLITE_TRANSIENT);
+    ASSERT_EQ(sqlite3_step(s), SQLITE_DONE) << sqlite3_errmsg(db);
+    sqlite3_finalize(s);
+    sqlite3_prepare_v2(db, "SELECT id FROM paths WHERE namespace = ? AND path = ?", -1, &s,
+                       nullptr);
+    sqlite3_bind_int(s, 1, h.namespace_id);
+    sqlite3_bind_text(s, 2, path.c_str(), -1, SQLITE_TRANSIENT);
+    ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+    const auto path_id = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    for (const IoamNode& n : nodes) {
+        for (const auto node : {analysis::node_identity(n), n.node_id_wide}) {
+            if (node) {
+                sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO path_nodes VALUES(?, ?)", -1, &s,
+                                   nullptr);
+                sqlite3_bind_int64(s, 1, static_cast<std::int64_t>(*node));
+                sqlite3_bind_int64(s, 2, path_id);
+                ASSERT_EQ(sqlite3_step(s), SQLITE_DONE);
+                sqlite3_finalize(s);
+            }
         }
-        store.stop();
     }
-    exec(db.path(),
-         "DROP TABLE block_flows; CREATE INDEX records_flow ON records(flow_id, id) WHERE "
-         "flow_id IS NOT NULL; PRAGMA user_version=3");
+    std::vector<std::uint8_t> compact;
+    compact_of(rec, compact);
+    const auto raw = raw_of(rec);
+    sqlite3_prepare_v2(db, "INSERT INTO records VALUES(?,?,?,1,?,?,?,?,?,?,?,?,?,?)", -1, &s,
+                       nullptr);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, static_cast<std::int64_t>(h.time_ns));
+    sqlite3_bind_int(s, 3, h.dex ? 1 : 0);
+    sqlite3_bind_int64(s, 4, path_id);
+    sqlite3_bind_int64(s, 5, h.obs_domain);
+    sqlite3_bind_int64(s, 6, h.trace_type);
+    sqlite3_bind_int(s, 7, h.node_len);
+    sqlite3_bind_int(s, 8, h.flags);
+    sqlite3_bind_int(s, 9, h.ext_flags);
+    if (h.flow_id) {
+        sqlite3_bind_int64(s, 10, *h.flow_id);
+    }
+    if (h.seq) {
+        sqlite3_bind_int64(s, 11, *h.seq);
+    }
+    if (!raw.empty()) {
+        sqlite3_bind_blob(s, 12, raw.data(), static_cast<int>(raw.size()), SQLITE_TRANSIENT);
+    }
+    if (!compact.empty()) {
+        sqlite3_bind_blob(s, 13, compact.data(), static_cast<int>(compact.size()),
+                          SQLITE_TRANSIENT);
+    }
+    ASSERT_EQ(sqlite3_step(s), SQLITE_DONE) << sqlite3_errmsg(db);
+    sqlite3_finalize(s);
+}
+
+DexReport dex_of_flow(std::uint32_t flow, std::uint32_t seq) {
+    DexReport d;
+    d.observation_time_ns = 1'700'000'000'000'000'000 + seq;
+    d.namespace_id = 9;
+    d.trace_type = kTraceType;
+    d.flow_id = flow;
+    d.sequence_number = seq;
+    d.node = make_node(2, 1'700'000'000, 10);
+    return d;
+}
+
+// Versions 3 and 4 kept a row per record: converted, every record keeps its id and contents,
+// the filters find them through the blocks, and new ids go on after theirs.
+class ConvertsRowPerRecord : public ::testing::TestWithParam<int> {};
+
+TEST_P(ConvertsRowPerRecord, PacksThemIntoBlocks) {
+    TempDb db;
+    { SqliteStore store(config_for(db)); }
+    std::vector<std::pair<std::int64_t, Record>> records;
+    records.emplace_back(3, make_trace({1, 2, 3}));
+    IoamTrace hop_list = make_trace({4, 5});
+    hop_list.raw_data.clear();
+    hop_list.nodes[0].node_id_wide = 0xabcdef;
+    records.emplace_back(4, hop_list);
+    for (std::uint32_t i = 0; i < 6; ++i) {
+        records.emplace_back(5 + i, dex_of_flow(i % 2 == 0 ? 77 : 78, i));
+    }
+    {
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, kRowPerRecord, nullptr, nullptr, nullptr), SQLITE_OK);
+        ASSERT_EQ(
+            sqlite3_exec(raw, GetParam() == 3 ? kVersion3 : kVersion4, nullptr, nullptr, nullptr),
+            SQLITE_OK);
+        for (const auto& [id, rec] : records) {
+            insert_v4(raw, id, rec);
+        }
+        ASSERT_EQ(sqlite3_exec(raw, "INSERT INTO meta VALUES('high_water', 10)", nullptr, nullptr,
+                               nullptr),
+                  SQLITE_OK);
+        sqlite3_close(raw);
+    }
     SqliteStore store(config_for(db));
     store.start();
     store.consume({"10.0.0.1", 1}, dex_of_flow(77, 6));
-    store.consume({"10.0.0.1", 1}, dex_of_flow(79, 7));
     store.flush();
-    const auto flow77 = store.query({.flow_id = 77, .limit = 10});
-    ASSERT_TRUE(flow77);
-    ASSERT_EQ(flow77->size(), 4u);
-    for (const auto& r : *flow77) {
-        EXPECT_EQ(std::get<DexReport>(r.record).flow_id, 77u);
+    const auto rows = store.query({.limit = 20});
+    ASSERT_TRUE(rows);
+    ASSERT_EQ(rows->size(), records.size() + 1);
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        EXPECT_EQ((*rows)[i].id, records[i].first);
+        EXPECT_EQ((*rows)[i].record, records[i].second) << "record " << records[i].first;
+        EXPECT_EQ((*rows)[i].exporter, "10.0.0.1");
     }
+    EXPECT_EQ(rows->back().id, 11);
+    EXPECT_EQ(store.query({.flow_id = 77, .limit = 10})->size(), 4u);
     EXPECT_EQ(store.query({.flow_id = 78, .limit = 10})->size(), 3u);
-    EXPECT_EQ(store.query({.flow_id = 79, .limit = 10})->size(), 1u);
-    EXPECT_EQ(store.query({.flow_id = 80, .limit = 10})->size(), 0u);
+    EXPECT_EQ(store.query({.flow_id = 79, .limit = 10})->size(), 0u);
+    const auto wide = store.query({.node_id = 0xabcdef});
+    ASSERT_EQ(wide->size(), 1u);
+    EXPECT_EQ(wide->front().id, 4);
     store.stop();
     EXPECT_EQ(scalar(db.path(), "PRAGMA user_version"), SqliteStore::kSchemaVersion);
-    EXPECT_EQ(scalar(db.path(), "SELECT count(*) FROM sqlite_master WHERE name = 'records_flow'"),
+    EXPECT_EQ(scalar(db.path(),
+                     "SELECT count(*) FROM sqlite_master WHERE name IN ('records', 'records_v4', "
+                     "'records_flow')"),
               0);
+    EXPECT_EQ(scalar(db.path(), "SELECT sum(count) FROM blocks"), 9);
 }
+
+INSTANTIATE_TEST_SUITE_P(Versions, ConvertsRowPerRecord, ::testing::Values(3, 4));
 
 TEST(SqliteStore, RefusesANewerSchemaWithOneLine) {
     TempDb db;
