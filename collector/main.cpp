@@ -81,9 +81,10 @@ int run(const Config& config) {
     const auto store_ptr = store::make_store(config.store);
     store::TraceStore& store = *store_ptr;
     collector_metrics.watch_store(store);
-    // Every report goes to the store and the per-report counters; the packets it joins go to
-    // the telemetry metrics and the store's rollups (the summaries of the API).
-    correlate::Correlator correlator(config.correlator, {&store, &collector_metrics},
+    // Every report goes to the per-report counters and the store (last: it takes the traces);
+    // the packets it joins go to the telemetry metrics and the store's rollups (the summaries
+    // of the API).
+    correlate::Correlator correlator(config.correlator, {&collector_metrics, &store},
                                      {&collector_metrics, &store});
     collector_metrics.watch_correlator(correlator);
     decode::RecordDecoder decoder({&correlator});

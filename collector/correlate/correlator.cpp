@@ -1,4 +1,5 @@
 #include "collector/correlate/correlator.hpp"
+#include "common/util/counter.hpp"
 #include "common/util/thread_name.hpp"
 
 #include <algorithm>
@@ -6,6 +7,8 @@
 #include <charconv>
 #include <chrono>
 #include <deque>
+#include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 
@@ -70,6 +73,10 @@ std::uint64_t trace_key(const IoamTrace& t) noexcept {
     h.add(t.namespace_id).add(t.trace_type).add(t.node_len);
     add_node(h, t.nodes.back());
     return h.done();
+}
+
+std::uint64_t dex_key(const DexReport& d) noexcept {
+    return Hasher(kDexKey).add(d.namespace_id).add(*d.flow_id).add(*d.sequence_number).done();
 }
 
 std::uint64_t path_start(std::uint16_t ns, std::uint64_t node) noexcept {
@@ -142,6 +149,12 @@ class FlatIndex {
     }
 
     std::size_t bytes() const noexcept { return table_.size() * sizeof(Entry); }
+
+    // The table outgrows the caches: a batch fetches its keys' cells before it looks them up,
+    // so that their misses overlap.
+    void prefetch(std::uint64_t key) const noexcept {
+        __builtin_prefetch(&table_[(key == 0 ? 1 : key) & mask()]);
+    }
     // What the next new key would add (the table doubles at half load).
     std::size_t growth_bytes() const noexcept {
         return (size_ + 1) * 2 > table_.size() ? bytes() : 0;
@@ -279,7 +292,33 @@ struct Correlator::State {
     std::string last_address;
     std::uint32_t last_domain = 0;
     std::uint32_t last_exporter = kNoExporter;
-    Packet packet;  // scratch, emitted to the sinks
+    // Packets closed and not yet handed to the sinks: [0, closed_packets) of a scratch reused
+    // from batch to batch; packet() is the one being built.
+    std::vector<Packet> outgoing;
+    std::size_t closed_packets = 0;
+    static constexpr std::size_t kMaxOutgoing = 256;
+
+    std::vector<std::optional<std::uint64_t>> keys;  // scratch: key_of() of a batch's reports
+
+    Packet& packet() {
+        if (closed_packets == outgoing.size()) {
+            outgoing.emplace_back();
+        }
+        return outgoing[closed_packets];
+    }
+
+    void flush_packets() {
+        if (closed_packets == 0) {
+            return;
+        }
+        const std::span<const Packet> batch(outgoing.data(), closed_packets);
+        for (PacketSink* sink : sinks) {
+            sink->consume(batch);
+        }
+        // Counted once the sinks have them: a reader that sees the count sees the packets.
+        add_single_writer(stats.packets, closed_packets);
+        closed_packets = 0;
+    }
 
     std::size_t bytes() const noexcept {
         return slots.size() * sizeof(Slot) + hop_bytes + index.bytes() +
@@ -454,7 +493,7 @@ struct Correlator::State {
                bytes() + kReportBytes + index.growth_bytes() > config.max_bytes) {
             if (open + timeless.size() < config.max_pending && !closed.empty()) {
                 forget_closed();
-                stats.forgotten.fetch_add(1, std::memory_order_relaxed);
+                add_single_writer(stats.forgotten);
             } else if (head != kNoSlot &&
                        (timeless.empty() || slots[head].first_mono <= timeless.front().mono)) {
                 const std::uint32_t victim = head;
@@ -496,7 +535,7 @@ struct Correlator::State {
     void emit(PacketKind kind, std::uint16_t ns, std::uint32_t trace_type,
               std::span<const Hop> hops, std::uint64_t first_obs, std::uint64_t last_obs,
               std::uint32_t reports, double weight) {
-        Packet& p = packet;
+        Packet& p = packet();
         p.kind = kind;
         p.namespace_id = ns;
         p.trace_type = trace_type;
@@ -523,16 +562,15 @@ struct Correlator::State {
         }
         p.reports = reports;
         p.weight = weight;
-        for (PacketSink* sink : sinks) {
-            sink->consume(p);
+        if (++closed_packets == kMaxOutgoing) {
+            flush_packets();
         }
-        stats.packets.fetch_add(1, std::memory_order_relaxed);
     }
 
     // Where a packet ending at `last` stands: delivered, or lost before the node other packets
     // went on to, or incomplete when that node's exporter lost IPFIX records or went quiet.
     void classify(std::uint16_t ns, std::uint64_t last_chain, std::uint64_t since) {
-        Packet& p = packet;
+        Packet& p = packet();
         p.outcome = PacketOutcome::delivered;
         p.incomplete = IncompleteReason::none;
         p.lost_before.reset();
@@ -560,19 +598,25 @@ struct Correlator::State {
     }
 
     void set_evicted() {
-        packet.outcome = PacketOutcome::incomplete;
-        packet.incomplete = IncompleteReason::evicted;
-        packet.lost_before.reset();
+        Packet& p = packet();
+        p.outcome = PacketOutcome::incomplete;
+        p.incomplete = IncompleteReason::evicted;
+        p.lost_before.reset();
     }
 
     // DEX reports carry no path: hops are ordered by node time (arrival order without one).
+    // The hops before the last one added are in order already: it moves in front of those it
+    // precedes, which is a stable sort without std::stable_sort's buffer allocation.
     void order_dex(Slot& s) {
-        std::stable_sort(s.hops.begin(), s.hops.end(), [](const Hop& a, const Hop& b) {
+        const auto precedes = [](const Hop& a, const Hop& b) {
             if (a.hop.time_ns && b.hop.time_ns) {
                 return *a.hop.time_ns < *b.hop.time_ns;
             }
             return a.hop.time_ns.has_value() && !b.hop.time_ns.has_value();
-        });
+        };
+        for (std::size_t j = s.hops.size() - 1; j > 0 && precedes(s.hops[j], s.hops[j - 1]); --j) {
+            std::swap(s.hops[j], s.hops[j - 1]);
+        }
         for (std::size_t j = 0; j < s.hops.size(); ++j) {
             Hop& h = s.hops[j];
             h.hop.segment_ns.reset();
@@ -610,8 +654,8 @@ struct Correlator::State {
         if (PathInfo* p = path(s.hops.back().chain, true); p != nullptr && !p->continued) {
             p->terminal = true;
         }
-        packet.flow_id = s.flow;
-        packet.sequence = s.seq;
+        packet().flow_id = s.flow;
+        packet().sequence = s.seq;
         emit(s.kind, s.ns, s.trace_type, s.hops, s.first_obs, s.last_obs, s.reports, s.weight);
         unlink(si);
         index.insert_or_assign(s.key, kClosed);
@@ -622,18 +666,19 @@ struct Correlator::State {
 
     void decide_timeless(bool evicted) {
         Timeless& r = timeless.front();
-        packet.flow_id.reset();
-        packet.sequence.reset();
+        Packet& out = packet();
+        out.flow_id.reset();
+        out.sequence.reset();
         if (evicted) {
             set_evicted();
             emit(PacketKind::trace, r.ns, r.trace_type, r.hops, r.obs, r.obs, 1, 1.0);
         } else if (const PathInfo* p = path(r.hops.back().chain, false);
                    p != nullptr && p->continued) {
-            stats.timeless_prefix.fetch_add(1, std::memory_order_relaxed);
+            add_single_writer(stats.timeless_prefix);
         } else {
-            packet.outcome = PacketOutcome::delivered;
-            packet.incomplete = IncompleteReason::none;
-            packet.lost_before.reset();
+            out.outcome = PacketOutcome::delivered;
+            out.incomplete = IncompleteReason::none;
+            out.lost_before.reset();
             emit(PacketKind::trace, r.ns, r.trace_type, r.hops, r.obs, r.obs, 1, 1.0);
         }
         timeless_bytes -= sizeof(Timeless) + r.hops.capacity() * sizeof(Hop);
@@ -652,14 +697,14 @@ struct Correlator::State {
         r.hops.back().hop.reported = true;
         timeless_bytes += sizeof(Timeless) + r.hops.capacity() * sizeof(Hop);
         timeless.push_back(std::move(r));
-        stats.reports.fetch_add(1, std::memory_order_relaxed);
+        add_single_writer(stats.reports);
     }
 
     // The slot of `key`, opened when new; nullopt (counted) when the packet was closed.
     std::optional<std::uint32_t> slot_for(std::uint64_t key, PacketKind kind, std::uint64_t now) {
         if (const std::uint32_t* v = index.find(key)) {
             if (*v == kClosed) {
-                stats.late.fetch_add(1, std::memory_order_relaxed);
+                add_single_writer(stats.late);
                 return std::nullopt;
             }
             return *v;
@@ -674,20 +719,47 @@ struct Correlator::State {
         s.first_obs = std::min(s.first_obs, obs);
         s.last_obs = std::max(s.last_obs, obs);
         ++s.reports;
-        stats.reports.fetch_add(1, std::memory_order_relaxed);
+        add_single_writer(stats.reports);
     }
 
-    void on_trace(const Origin& o, const IoamTrace& t, std::uint64_t now) {
+    // Traces without timestamps are never looked up by key.
+    bool timed(const IoamTrace& t) const {
+        return (t.trace_type & kTimestampBits) == kTimestampBits &&
+               analysis::node_time_ns(t.nodes.back(), config.fraction_unit);
+    }
+
+    // The packet key a report is looked up by, if any.
+    std::optional<std::uint64_t> key_of(const IoamTrace& t) const {
+        return !t.nodes.empty() && timed(t) ? std::optional(trace_key(t)) : std::nullopt;
+    }
+    std::optional<std::uint64_t> key_of(const DexReport& d) const {
+        return d.flow_id && d.sequence_number ? std::optional(dex_key(d)) : std::nullopt;
+    }
+
+    // `key`: key_of(t).
+    void on_report(const Origin& o, const IoamTrace& t, std::optional<std::uint64_t> key,
+                   std::uint64_t now) {
+        if (!t.nodes.empty()) {
+            on_trace(o, t, key, now);
+        }
+    }
+
+    void on_report(const Origin& o, const DexReport& d, std::optional<std::uint64_t> key,
+                   std::uint64_t now) {
+        on_dex(o, d, key, now);
+    }
+
+    void on_trace(const Origin& o, const IoamTrace& t, std::optional<std::uint64_t> key,
+                  std::uint64_t now) {
         const std::uint32_t exp = exporter(o.exporter, o.domain);
         heard(exp, now);
         const std::uint64_t reporter = identity(t.nodes.front());
         learn_node(t.namespace_id, reporter, exp);
-        if ((t.trace_type & kTimestampBits) != kTimestampBits ||
-            !analysis::node_time_ns(t.nodes.back(), config.fraction_unit)) {
+        if (!key) {
             add_timeless(t, now);
             return;
         }
-        const auto found = slot_for(trace_key(t), PacketKind::trace, now);
+        const auto found = slot_for(*key, PacketKind::trace, now);
         if (!found) {
             learn_continuations(t);
             return;
@@ -701,17 +773,17 @@ struct Correlator::State {
         }
         if (s.hops.size() > r) {
             if (s.hops[r].hop.node != reporter) {
-                stats.conflicts.fetch_add(1, std::memory_order_relaxed);
+                add_single_writer(stats.conflicts);
                 return;
             }
             if (s.hops[r].hop.reported) {
-                stats.duplicates.fetch_add(1, std::memory_order_relaxed);
+                add_single_writer(stats.duplicates);
                 return;
             }
         } else {
             if (!s.hops.empty() &&
                 identity(t.nodes[r + 1 - s.hops.size()]) != s.hops.back().hop.node) {
-                stats.conflicts.fetch_add(1, std::memory_order_relaxed);
+                add_single_writer(stats.conflicts);
                 return;
             }
             const std::size_t cap = s.hops.capacity();
@@ -725,18 +797,17 @@ struct Correlator::State {
         }
     }
 
-    void on_dex(const Origin& o, const DexReport& d, std::uint64_t now) {
+    void on_dex(const Origin& o, const DexReport& d, std::optional<std::uint64_t> key,
+                std::uint64_t now) {
         const std::uint32_t exp = exporter(o.exporter, o.domain);
         heard(exp, now);
         const std::uint64_t node = identity(d.node);
         learn_node(d.namespace_id, node, exp);
-        if (!d.flow_id || !d.sequence_number) {
-            stats.unjoinable.fetch_add(1, std::memory_order_relaxed);
+        if (!key) {
+            add_single_writer(stats.unjoinable);
             return;
         }
-        const std::uint64_t key =
-            Hasher(kDexKey).add(d.namespace_id).add(*d.flow_id).add(*d.sequence_number).done();
-        const auto found = slot_for(key, PacketKind::dex, now);
+        const auto found = slot_for(*key, PacketKind::dex, now);
         if (!found) {
             return;
         }
@@ -750,7 +821,7 @@ struct Correlator::State {
         }
         for (const Hop& h : s.hops) {
             if (h.hop.node == node) {
-                stats.duplicates.fetch_add(1, std::memory_order_relaxed);
+                add_single_writer(stats.duplicates);
                 return;
             }
         }
@@ -781,27 +852,57 @@ Correlator::~Correlator() {
 }
 
 void Correlator::consume(const Origin& origin, const IoamTrace& trace) {
-    for (TraceSink* s : report_sinks_) {
-        s->consume(origin, trace);
-    }
-    if (trace.nodes.empty()) {
-        return;
-    }
-    std::lock_guard lock(mu_);
-    const std::uint64_t now = state_->clock();
-    state_->expire(now);
-    state_->on_trace(origin, trace, now);
-    state_->publish();
+    join(origin, std::span(&trace, 1));
 }
 
 void Correlator::consume(const Origin& origin, const DexReport& report) {
-    for (TraceSink* s : report_sinks_) {
-        s->consume(origin, report);
+    join(origin, std::span(&report, 1));
+}
+
+void Correlator::consume(const Origin& origin, std::span<const IoamTrace> traces) {
+    join(origin, traces);
+}
+
+void Correlator::consume(const Origin& origin, std::span<const DexReport> reports) {
+    join(origin, reports);
+}
+
+void Correlator::take(const Origin& origin, std::span<IoamTrace> traces) {
+    const std::span<const IoamTrace> reports(traces);
+    correlate(origin, reports);
+    for (std::size_t i = 0; i + 1 < report_sinks_.size(); ++i) {
+        report_sinks_[i]->consume(origin, reports);
     }
+    if (!report_sinks_.empty()) {
+        report_sinks_.back()->take(origin, traces);
+    }
+}
+
+template <typename Record>
+void Correlator::join(const Origin& origin, std::span<const Record> records) {
+    correlate(origin, records);
+    for (TraceSink* s : report_sinks_) {
+        s->consume(origin, records);
+    }
+}
+
+template <typename Record>
+void Correlator::correlate(const Origin& origin, std::span<const Record> records) {
     std::lock_guard lock(mu_);
     const std::uint64_t now = state_->clock();
     state_->expire(now);
-    state_->on_dex(origin, report, now);
+    auto& keys = state_->keys;
+    keys.clear();
+    for (const Record& r : records) {
+        keys.push_back(state_->key_of(r));
+        if (keys.back()) {
+            state_->index.prefetch(*keys.back());
+        }
+    }
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        state_->on_report(origin, records[i], keys[i], now);
+    }
+    state_->flush_packets();
     state_->publish();
 }
 
@@ -824,6 +925,7 @@ void Correlator::on_sequence(std::string_view exporter, std::uint32_t domain, st
 void Correlator::tick() {
     std::lock_guard lock(mu_);
     state_->expire(state_->clock());
+    state_->flush_packets();
     state_->publish();
 }
 

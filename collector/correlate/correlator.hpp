@@ -22,9 +22,11 @@
 // exporter lost IPFIX records or went silent: then it is incomplete data, not network loss.
 //
 // Threading: consume() and the IngestObserver methods on the ingest thread; tick() from any
-// thread (start() runs it on an own thread); stats() from any thread. One internal mutex.
-// Packet sinks are called with that mutex held (never concurrently), from the ingest thread or
-// the ticker.
+// thread (start() runs it on an own thread); stats() from any thread. One internal mutex,
+// taken once per batch of reports (with one clock reading for the batch). Packet sinks are
+// called with that mutex held (never concurrently), from the ingest thread or the ticker, with
+// the packets closed by one batch or one tick together. Report sinks get each batch after it
+// was joined, outside the mutex.
 
 #include <atomic>
 #include <condition_variable>
@@ -87,6 +89,10 @@ class Correlator final : public TraceSink, public source::IngestObserver {
 
     void consume(const Origin& origin, const IoamTrace& trace) override;
     void consume(const Origin& origin, const DexReport& report) override;
+    void consume(const Origin& origin, std::span<const IoamTrace> traces) override;
+    void consume(const Origin& origin, std::span<const DexReport> reports) override;
+    // The last report sink may take the traces (the others see them first).
+    void take(const Origin& origin, std::span<IoamTrace> traces) override;
 
     // Exporter liveness and IPFIX loss, to tell network loss from collector-side loss.
     void on_message(std::string_view exporter, std::uint32_t domain, std::size_t bytes) override;
@@ -106,6 +112,11 @@ class Correlator final : public TraceSink, public source::IngestObserver {
 
   private:
     struct State;
+    template <typename Record>
+    void join(const Origin& origin, std::span<const Record> records);
+    template <typename Record>
+    void correlate(const Origin& origin, std::span<const Record> records);
+
     std::unique_ptr<State> state_;
     std::vector<TraceSink*> report_sinks_;
     CorrelatorStats stats_;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,13 @@ class PacketSink {
   public:
     virtual ~PacketSink() = default;
     virtual void consume(const Packet& packet) = 0;
+    // Packets closed together (one batch of reports, one tick): the same as one consume()
+    // each, in order. Threading: as consume().
+    virtual void consume(std::span<const Packet> packets) {
+        for (const Packet& p : packets) {
+            consume(p);
+        }
+    }
 };
 
 }  // namespace ioam::collector

@@ -10,6 +10,7 @@
 #include "common/ioam/trace_type.hpp"
 #include "common/ipfix/ioam_elements.hpp"
 #include "common/ipfix/record_layouts.hpp"
+#include "common/util/counter.hpp"
 
 namespace ioam::collector::decode {
 
@@ -238,7 +239,7 @@ Status RecordDecoder::on_record(const source::RecordContext& ctx, const source::
         return decode_reference(ctx, t, values);
     }
     if (trace == dex) {
-        stats_.ignored++;
+        add_single_writer(stats_.ignored);
         return Ok{};
     }
     return trace ? decode_trace(ctx, t, values) : decode_dex(ctx, t, values);
@@ -258,7 +259,7 @@ Status RecordDecoder::decode_options(const source::RecordContext& ctx, const sou
         }
     }
     if (!interval || !space) {
-        stats_.ignored++;
+        add_single_writer(stats_.ignored);
         return Ok{};
     }
     // Only 1-in-N is what the exporter sends; anything else is not a ratio we can scale by.
@@ -270,7 +271,7 @@ Status RecordDecoder::decode_options(const source::RecordContext& ctx, const sou
         sampling_.clear();  // bounded: a re-sent options record teaches it again
     }
     sampling_[{ctx.session.id, ctx.domain}] = static_cast<std::uint32_t>(*space + 1);
-    stats_.sampling_records++;
+    add_single_writer(stats_.sampling_records);
     return Ok{};
 }
 
@@ -282,7 +283,7 @@ std::uint32_t RecordDecoder::sample_one_in(source::SessionId session,
 
 Status RecordDecoder::decode_trace(const source::RecordContext& ctx, const source::Template& t,
                                    std::span<const source::Bytes> values) {
-    IoamTrace& tr = trace_;
+    IoamTrace& tr = traces_.next();
     tr.observation_time_ns = std::uint64_t{ctx.export_time} * 1'000'000'000;
     tr.observation_domain = ctx.domain;
     tr.namespace_id = 0;
@@ -327,16 +328,16 @@ Status RecordDecoder::decode_trace(const source::RecordContext& ctx, const sourc
             return st;
         } else {
             tr.nodes.clear();
-            stats_.raw_fallbacks++;
+            add_single_writer(stats_.raw_fallbacks);
         }
     }
     if (!decoded && has_list) {
-        if (Status s = decode_hop_list(ctx, hop_list); !s) {
+        if (Status s = decode_hop_list(ctx, hop_list, tr); !s) {
             return s;
         }
     }
-    stats_.traces++;
-    emit(ctx, tr);
+    add_single_writer(stats_.traces);
+    commit(ctx, traces_);
     return Ok{};
 }
 
@@ -346,14 +347,35 @@ Origin RecordDecoder::origin(const source::RecordContext& ctx) const noexcept {
 }
 
 template <typename Record>
-void RecordDecoder::emit(const source::RecordContext& ctx, const Record& record) {
-    const Origin o = origin(ctx);
-    for (TraceSink* sink : sinks_) {
-        sink->consume(o, record);
+void RecordDecoder::commit(const source::RecordContext& ctx, Pending<Record>& pending) {
+    if (++pending.size == kMaxBatch) {
+        flush(ctx);
     }
 }
 
-Status RecordDecoder::decode_hop_list(const source::RecordContext& ctx, source::Bytes list) {
+void RecordDecoder::flush(const source::RecordContext& ctx) {
+    if (traces_.size == 0 && dex_.size == 0) {
+        return;
+    }
+    const Origin o = origin(ctx);
+    const std::span<IoamTrace> traces(traces_.records.data(), traces_.size);
+    for (std::size_t i = 0; i < sinks_.size(); ++i) {
+        // The last sink may take the traces: they are scratch, decoded into again.
+        if (!traces.empty() && i + 1 == sinks_.size()) {
+            sinks_[i]->take(o, traces);
+        } else if (!traces.empty()) {
+            sinks_[i]->consume(o, std::span<const IoamTrace>(traces));
+        }
+        if (dex_.size > 0) {
+            sinks_[i]->consume(o, std::span<const DexReport>(dex_.records.data(), dex_.size));
+        }
+    }
+    traces_.size = 0;
+    dex_.size = 0;
+}
+
+Status RecordDecoder::decode_hop_list(const source::RecordContext& ctx, source::Bytes list,
+                                      IoamTrace& tr) {
     if (list.empty()) {
         return Ok{};  // an empty list: a trace no node has filled yet
     }
@@ -373,11 +395,11 @@ Status RecordDecoder::decode_hop_list(const source::RecordContext& ctx, source::
             if (!status) {
                 return;
             }
-            if (trace_.nodes.size() == kMaxNodes) {
+            if (tr.nodes.size() == kMaxNodes) {
                 status = Errc::too_large;
                 return;
             }
-            IoamNode& node = trace_.nodes.emplace_back();
+            IoamNode& node = tr.nodes.emplace_back();
             for (std::size_t i = 0; i < v.size() && status; ++i) {
                 status = set_node_field(node, hop_t->fields[i].role, v[i]);
             }
@@ -386,7 +408,7 @@ Status RecordDecoder::decode_hop_list(const source::RecordContext& ctx, source::
     if (!n) {
         return n.error();
     }
-    if (status && trace_.nodes.size() * trace_.node_len * 4 + opaque_octets > kMaxNodeDataOctets) {
+    if (status && tr.nodes.size() * tr.node_len * 4 + opaque_octets > kMaxNodeDataOctets) {
         status = Errc::too_large;
     }
     return status;
@@ -397,14 +419,14 @@ Status RecordDecoder::decode_dex(const source::RecordContext& ctx, const source:
     if (Status st = parse_dex(ctx, t, values); !st) {
         return st;
     }
-    stats_.dex_reports++;
-    emit(ctx, dex_);
+    add_single_writer(stats_.dex_reports);
+    commit(ctx, dex_);
     return Ok{};
 }
 
 Status RecordDecoder::parse_dex(const source::RecordContext& ctx, const source::Template& t,
                                 std::span<const source::Bytes> values) {
-    DexReport& d = dex_;
+    DexReport& d = dex_.next();
     d = DexReport{};
     d.observation_time_ns = std::uint64_t{ctx.export_time} * 1'000'000'000;
     d.observation_domain = ctx.domain;
@@ -512,7 +534,7 @@ std::span<const source::Bytes> RecordDecoder::undo_reference_byte_order(
 
 Status RecordDecoder::decode_reference(const source::RecordContext& ctx, const source::Template& t,
                                        std::span<const source::Bytes> in) {
-    stats_.reference_records++;
+    add_single_writer(stats_.reference_records);
     const std::span<const source::Bytes> values = undo_reference_byte_order(t, in);
     const std::uint32_t type = reference_trace_type(t);
     const bool dex = std::any_of(t.fields.begin(), t.fields.end(), [](const source::FieldSpec& f) {
@@ -522,10 +544,11 @@ Status RecordDecoder::decode_reference(const source::RecordContext& ctx, const s
         if (Status st = parse_dex(ctx, t, values); !st) {
             return st;
         }
-        dex_.trace_type = type;
-        fix_reference_hop_limit(dex_.node, type);
-        stats_.dex_reports++;
-        emit(ctx, dex_);
+        DexReport& d = dex_.records[dex_.size];
+        d.trace_type = type;
+        fix_reference_hop_limit(d.node, type);
+        add_single_writer(stats_.dex_reports);
+        commit(ctx, dex_);
         return Ok{};
     }
     IoamTrace& tr = reference_trace_;
@@ -552,6 +575,7 @@ Status RecordDecoder::decode_reference(const source::RecordContext& ctx, const s
 Status RecordDecoder::on_set_end(const source::RecordContext& ctx, const source::Template& t) {
     IoamTrace& tr = reference_trace_;
     if (!t.reference_exporter || tr.nodes.empty()) {
+        flush(ctx);
         return Ok{};
     }
     tr.observation_time_ns = std::uint64_t{ctx.export_time} * 1'000'000'000;
@@ -570,9 +594,11 @@ Status RecordDecoder::on_set_end(const source::RecordContext& ctx, const source:
         st = Errc::too_large;
     }
     if (st) {
-        stats_.traces++;
-        emit(ctx, tr);
+        add_single_writer(stats_.traces);
+        std::swap(traces_.next(), tr);  // the scratch it takes back is cleared below
+        commit(ctx, traces_);
     }
+    flush(ctx);
     tr.nodes.clear();
     tr.namespace_id = 0;
     return st;

@@ -6,6 +6,9 @@
 // The reference Go exporter's records (source::is_reference_exporter()) are decoded with its
 // quirks undone: one DEX report per record, one trace per data set of per-node records.
 //
+// Records reach the sinks in batches, one per data set (TraceSink's span overloads), in the
+// order they were received; the last sink may take the traces (TraceSink::take()).
+//
 // Threading: one instance per ingest thread (it reuses its scratch objects).
 
 #include <atomic>
@@ -44,6 +47,16 @@ class RecordDecoder final : public source::RecordHandler {
     const DecoderStats& stats() const noexcept { return stats_; }
 
   private:
+    // Records of the data set being read, handed to the sinks at its end (or when full).
+    template <typename Record>
+    struct Pending {
+        std::vector<Record> records;  // scratch, reused: [0, size) are pending
+        std::size_t size = 0;
+        Record& next() { return size < records.size() ? records[size] : records.emplace_back(); }
+    };
+    // Records held before a data set's end: their buffers stay (64 traces of up to 46 KB).
+    static constexpr std::size_t kMaxBatch = 64;
+
     Status decode_trace(const source::RecordContext& ctx, const source::Template& t,
                         std::span<const source::Bytes> values);
     Status decode_dex(const source::RecordContext& ctx, const source::Template& t,
@@ -55,17 +68,19 @@ class RecordDecoder final : public source::RecordHandler {
     std::span<const source::Bytes> undo_reference_byte_order(const source::Template& t,
                                                              std::span<const source::Bytes> values);
     Origin origin(const source::RecordContext& ctx) const noexcept;
+    // The record last returned by `pending.next()` is complete.
     template <typename Record>
-    void emit(const source::RecordContext& ctx, const Record& record);
+    void commit(const source::RecordContext& ctx, Pending<Record>& pending);
+    void flush(const source::RecordContext& ctx);
     Status decode_options(const source::RecordContext& ctx, const source::Template& t,
                           std::span<const source::Bytes> values);
     std::uint32_t sample_one_in(source::SessionId session, std::uint32_t domain) const noexcept;
-    Status decode_hop_list(const source::RecordContext& ctx, source::Bytes list);
+    Status decode_hop_list(const source::RecordContext& ctx, source::Bytes list, IoamTrace& tr);
 
     std::vector<TraceSink*> sinks_;
     DecoderStats stats_;
-    IoamTrace trace_;  // scratch, reused
-    DexReport dex_;
+    Pending<IoamTrace> traces_;
+    Pending<DexReport> dex_;
     std::vector<source::Bytes> hop_values_;
     // The reference exporter's trace message: its per-node records, joined at the set's end.
     IoamTrace reference_trace_;

@@ -2,6 +2,7 @@
 // Where decoded records go: the store and the metrics implement it.
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "common/model/ioam_trace.hpp"
@@ -25,6 +26,29 @@ class TraceSink {
     virtual ~TraceSink() = default;
     virtual void consume(const Origin& origin, const IoamTrace& trace) = 0;
     virtual void consume(const Origin& origin, const DexReport& report) = 0;
+    // The records of one IPFIX data set, in order, all of one origin: the same as one
+    // consume() each. A sink overrides it to take its locks and read its clocks once per
+    // batch rather than per record. Threading: as consume().
+    virtual void consume(const Origin& origin, std::span<const IoamTrace> traces) {
+        each(origin, traces);
+    }
+    virtual void consume(const Origin& origin, std::span<const DexReport> reports) {
+        each(origin, reports);
+    }
+    // As consume(origin, traces), but the sink may take the traces' contents, leaving traces
+    // of unspecified value in their place (their buffers, for the caller to reuse): the caller
+    // hands them to no other sink after. Threading: as consume().
+    virtual void take(const Origin& origin, std::span<IoamTrace> traces) {
+        consume(origin, std::span<const IoamTrace>(traces));
+    }
+
+  private:
+    template <typename Record>
+    void each(const Origin& origin, std::span<const Record> records) {
+        for (const Record& r : records) {
+            consume(origin, r);
+        }
+    }
 };
 
 }  // namespace ioam::collector

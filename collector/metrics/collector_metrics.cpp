@@ -421,6 +421,9 @@ struct CollectorMetrics::Impl {
     SeriesCache<std::pair<std::uint32_t, std::uint64_t>, DexFlow, PairHash> dex_cache;
     std::string path_key;       // scratch of the packet path
     std::string exporter_name;  // scratch of the ingest path
+
+    void add_packet(const Packet& p, Clock::time_point t);
+    void add_dex(const DexReport& d, Clock::time_point t);
 };
 
 Clock::time_point coarse_now() noexcept {
@@ -611,17 +614,43 @@ void CollectorMetrics::consume(const Origin&, const IoamTrace&) {
     impl_->decoded_traces.Increment();
 }
 
+void CollectorMetrics::consume(const Origin&, std::span<const IoamTrace> traces) {
+    impl_->decoded_traces.Increment(static_cast<double>(traces.size()));
+}
+
 void CollectorMetrics::consume(const Packet& p) {
-    Impl& m = *impl_;
+    impl_->add_packet(p, impl_->now());
+}
+
+void CollectorMetrics::consume(std::span<const Packet> packets) {
+    const Clock::time_point t = impl_->now();
+    for (const Packet& p : packets) {
+        impl_->add_packet(p, t);
+    }
+}
+
+void CollectorMetrics::consume(const Origin&, const DexReport& d) {
+    impl_->decoded_dex.Increment();
+    impl_->add_dex(d, impl_->now());
+}
+
+void CollectorMetrics::consume(const Origin&, std::span<const DexReport> reports) {
+    impl_->decoded_dex.Increment(static_cast<double>(reports.size()));
+    const Clock::time_point t = impl_->now();
+    for (const DexReport& d : reports) {
+        impl_->add_dex(d, t);
+    }
+}
+
+void CollectorMetrics::Impl::add_packet(const Packet& p, Clock::time_point t) {
     const std::string ns = u64(p.namespace_id);
-    const Clock::time_point t = m.now();
-    m.observe_hops(ns, p.namespace_id, p.hops, p.weight, t);
+    observe_hops(ns, p.namespace_id, p.hops, p.weight, t);
     if (p.hops.empty()) {
         return;
     }
     switch (p.outcome) {
         case PacketOutcome::delivered: {
-            Impl::PathSeries& s = m.path_series(ns, p, t);
+            PathSeries& s = path_series(ns, p, t);
             s.packets->Increment(p.weight);
             if (p.end_to_end_ns) {
                 s.delay->Observe(static_cast<double>(*p.end_to_end_ns) / kNsPerSecond);
@@ -629,33 +658,30 @@ void CollectorMetrics::consume(const Packet& p) {
             break;
         }
         case PacketOutcome::lost:
-            m.path_series(ns, p, t).lost->Increment(p.weight);
+            path_series(ns, p, t).lost->Increment(p.weight);
             if (p.lost_before && p.hops.back().node != kUnknownNode) {
-                m.segment_series(ns, p.namespace_id, p.hops.back().node, *p.lost_before, t)
+                segment_series(ns, p.namespace_id, p.hops.back().node, *p.lost_before, t)
                     .lost->Increment(p.weight);
             }
             break;
         case PacketOutcome::incomplete:
-            if (Counter* c = m.incomplete_by_reason[static_cast<std::size_t>(p.incomplete) %
-                                                    m.incomplete_by_reason.size()]) {
+            if (Counter* c = incomplete_by_reason[static_cast<std::size_t>(p.incomplete) %
+                                                  incomplete_by_reason.size()]) {
                 c->Increment(p.weight);
             }
             break;
     }
 }
 
-void CollectorMetrics::consume(const Origin&, const DexReport& d) {
-    Impl& m = *impl_;
-    m.decoded_dex.Increment();
+void CollectorMetrics::Impl::add_dex(const DexReport& d, Clock::time_point t) {
     const auto node = analysis::node_identity(d.node);
     if (!d.flow_id || !node) {
         return;
     }
-    Impl::DexFlow& f = m.dex_cache.get(std::pair(*d.flow_id, *node), m.now(), [&] {
+    DexFlow& f = dex_cache.get(std::pair(*d.flow_id, *node), t, [&] {
         const std::string flow = u64(*d.flow_id);
         const std::string n = u64(*node);
-        return Impl::DexFlow{std::nullopt, &m.dex_reports.with({flow, n}),
-                             &m.dex_lost.with({flow, n})};
+        return DexFlow{std::nullopt, &dex_reports.with({flow, n}), &dex_lost.with({flow, n})};
     });
     f.reports->Increment();
     if (d.sequence_number) {

@@ -77,7 +77,11 @@ class CollectorMetrics final : public TraceSink, public PacketSink, public sourc
 
     void consume(const Origin& origin, const IoamTrace& trace) override;
     void consume(const Origin& origin, const DexReport& report) override;
+    // A batch reads the clock once (and counts its records with one increment).
+    void consume(const Origin& origin, std::span<const IoamTrace> traces) override;
+    void consume(const Origin& origin, std::span<const DexReport> reports) override;
     void consume(const Packet& packet) override;
+    void consume(std::span<const Packet> packets) override;
 
   private:
     struct Impl;

@@ -174,7 +174,12 @@ struct IpfixListener::Impl {
                            ? a.to_v6().to_bytes()
                            : asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4()).to_bytes();
         peer.port = udp_peer.port();
-        processor.process_udp(peer, a.to_string(), Bytes(udp_buf.data(), n), wall_ns());
+        // The text form is a formatted print: kept for the last sender, who usually sends again.
+        if (udp_peer_text.empty() || peer.address != udp_peer_address) {
+            udp_peer_text = a.to_string();
+            udp_peer_address = peer.address;
+        }
+        processor.process_udp(peer, udp_peer_text, Bytes(udp_buf.data(), n), wall_ns());
     }
 
     void accept() {
@@ -283,6 +288,8 @@ struct IpfixListener::Impl {
     asio::steady_timer sweep;
     asio::steady_timer drain_timer;
     udp::endpoint udp_peer;
+    std::array<std::uint8_t, 16> udp_peer_address{};  // I/O thread only
+    std::string udp_peer_text;                        // its textual form
     std::array<std::uint8_t, 65535> udp_buf{};
     std::thread thread;
     Conns conns;            // I/O thread only

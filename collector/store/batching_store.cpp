@@ -1,14 +1,19 @@
 #include "collector/store/batching_store.hpp"
+#include "common/util/counter.hpp"
 #include "common/util/thread_name.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
+#include <variant>
 
 #include <spdlog/spdlog.h>
 
@@ -34,22 +39,36 @@ std::uint64_t now_ns() {
                                           .count());
 }
 
+// A taken record (non-const) is moved, a consumed one copied.
+template <typename Record>
+std::remove_const_t<Record> take_or_copy(Record& r) {
+    if constexpr (std::is_const_v<Record>) {
+        return r;
+    } else {
+        return std::move(r);
+    }
+}
+
+// RecordEntry::record's alternative of a Record.
+template <typename Record>
+constexpr std::size_t kind_of =
+    std::is_same_v<Record, std::variant_alternative_t<0, decltype(RecordEntry::record)>> ? 0 : 1;
+
 std::size_t node_bytes(const IoamNode& n) {
     return sizeof(IoamNode) + (n.opaque_state ? n.opaque_state->data.size() : 0);
 }
 
 // Heap and queue memory of one queued record, near enough to bound RSS.
-std::size_t estimate_bytes(const RecordEntry& e) {
-    std::size_t bytes = sizeof(RecordEntry) + e.exporter.size();
-    if (const auto* t = std::get_if<IoamTrace>(&e.record)) {
-        bytes += t->raw_data.size();
-        for (const IoamNode& n : t->nodes) {
-            bytes += node_bytes(n);
-        }
-    } else {
-        bytes += node_bytes(std::get<DexReport>(e.record).node) - sizeof(IoamNode);
+std::size_t estimate_bytes(const Origin& o, const IoamTrace& t) {
+    std::size_t bytes = sizeof(RecordEntry) + o.exporter.size() + t.raw_data.size();
+    for (const IoamNode& n : t.nodes) {
+        bytes += node_bytes(n);
     }
     return bytes;
+}
+
+std::size_t estimate_bytes(const Origin& o, const DexReport& d) {
+    return sizeof(RecordEntry) + o.exporter.size() + node_bytes(d.node) - sizeof(IoamNode);
 }
 
 // Logs the first event at once, then at most every kLogEvery with the count in between.
@@ -107,16 +126,20 @@ struct BatchingStore::Impl {
     // share: the queue less a reserve, divided by the exporters that have records queued.
     // Without it, one sender of tiny records at line rate fills the queue and every other
     // exporter's records are dropped. Its first record always fits, however large.
-    bool over_share(std::string_view exporter, std::size_t bytes) const {  // under mu
-        const auto it = shares.find(exporter);
-        if (it == shares.end()) {
+    bool over_share(const Share* share, std::size_t bytes) const {  // under mu
+        if (share == nullptr) {
             return false;
         }
         const std::size_t k = shares.size();
         const std::size_t records =
             (config.queue_capacity - config.queue_capacity / kReserveDivisor) / k;
         const std::size_t room = (config.queue_bytes - config.queue_bytes / kReserveDivisor) / k;
-        return it->second.records + 1 > records || it->second.bytes + bytes > room;
+        return share->records + 1 > records || share->bytes + bytes > room;
+    }
+
+    Share* find_share(std::string_view exporter) {  // under mu
+        const auto it = shares.find(exporter);
+        return it == shares.end() ? nullptr : &it->second;
     }
 
     void release_share(const Queued& q) {  // under mu
@@ -127,66 +150,85 @@ struct BatchingStore::Impl {
         }
     }
 
-    // Copies the record into an entry the writer has finished with, when there is one: its
-    // buffers are reused, so the ingest thread does not allocate per record.
+    // One lock for the whole batch. A record is admitted (or dropped) before it is copied,
+    // into an entry the writer has finished with when there is one: its buffers are reused,
+    // so the ingest thread does not allocate per record.
+    // Taken records (non-const Record) are swapped with the reused entry's: the caller gets
+    // its buffers back.
     template <typename Record>
-    void enqueue(const Origin& origin, const Record& record) {
-        RecordEntry e;
-        {
-            std::lock_guard lock(mu);
-            if (!spare.empty()) {
-                e = std::move(spare.back());
-                spare.pop_back();
+    void enqueue(const Origin& origin, std::span<Record> records) {
+        using Kind = std::remove_const_t<Record>;
+        std::unique_lock lock(mu);
+        Share* share = find_share(origin.exporter);
+        for (Record& record : records) {
+            const std::size_t bytes = estimate_bytes(origin, record);
+            if (!admit(lock, origin, share, bytes)) {
+                continue;
             }
-        }
-        e.exporter.assign(origin.exporter);
-        e.domain = origin.domain;
-        if (auto* r = std::get_if<Record>(&e.record)) {
-            *r = record;
-        } else {
-            e.record = record;
-        }
-        const std::size_t bytes = estimate_bytes(e);
-        {
-            std::unique_lock lock(mu);
-            if (stopped || (full(bytes) && (!origin.reliable || !running))) {
-                count_drop(origin.exporter);  // nobody would write it
-                return;
+            if (share == nullptr) {
+                share = &shares.try_emplace(std::string(origin.exporter)).first->second;
             }
-            if (!origin.reliable && over_share(origin.exporter, bytes)) {
-                count_drop(origin.exporter);
-                return;
-            }
-            if (full(bytes)) {
-                blocked++;
-                const auto room = [&] { return !full(bytes) || stopped || stop_begun; };
-                room_cv.wait(lock, room);
-                if (stop_begun && !stopped && full(bytes)) {
-                    room_cv.wait_until(lock, wait_deadline,
-                                       [&] { return !full(bytes) || stopped; });
-                }
-                if (stopped || full(bytes)) {
-                    count_drop(origin.exporter);
-                    return;
+            share->records++;
+            share->bytes += bytes;
+            auto& pool = spare[kind_of<Kind>];
+            if (pool.empty()) {
+                queue.push_back({RecordEntry{0, {}, 0, take_or_copy(record)}, bytes, share});
+            } else {
+                queue.push_back({std::move(pool.back()), bytes, share});
+                pool.pop_back();
+                Kind& kept = std::get<Kind>(queue.back().entry.record);
+                if constexpr (std::is_const_v<Record>) {
+                    kept = record;
+                } else {
+                    std::swap(kept, record);
                 }
             }
-            Share& share = shares.try_emplace(e.exporter).first->second;
-            share.records++;
-            share.bytes += bytes;
-            queue.push_back({std::move(e), bytes, &share});
+            RecordEntry& e = queue.back().entry;
+            e.exporter.assign(origin.exporter);
+            e.domain = origin.domain;
             queued_bytes += bytes;
-            queued.store(depth(), std::memory_order_relaxed);
-            queued_bytes_now.store(queued_bytes, std::memory_order_relaxed);
             // The writer waits for a first record, then for a full batch: no wake-up between.
-            if (depth() != 1 && depth() != config.batch_size) {
-                return;
+            if (depth() == 1 || depth() == config.batch_size) {
+                cv.notify_one();
             }
         }
-        cv.notify_one();
+        queued.store(depth(), std::memory_order_relaxed);
+        queued_bytes_now.store(queued_bytes, std::memory_order_relaxed);
+    }
+
+    // Whether a record of `bytes` may be queued now; a reliable one waits for room (the lock
+    // is released meanwhile, so `share` is looked up again). A refused record is counted.
+    bool admit(std::unique_lock<std::mutex>& lock, const Origin& origin, Share*& share,
+               std::size_t bytes) {  // under mu
+        if (stopped || (full(bytes) && (!origin.reliable || !running))) {
+            count_drop(origin.exporter);  // nobody would write it
+            return false;
+        }
+        if (!origin.reliable && over_share(share, bytes)) {
+            count_drop(origin.exporter);
+            return false;
+        }
+        if (!full(bytes)) {
+            return true;
+        }
+        blocked++;
+        queued.store(depth(), std::memory_order_relaxed);
+        queued_bytes_now.store(queued_bytes, std::memory_order_relaxed);
+        const auto room = [&] { return !full(bytes) || stopped || stop_begun; };
+        room_cv.wait(lock, room);
+        if (stop_begun && !stopped && full(bytes)) {
+            room_cv.wait_until(lock, wait_deadline, [&] { return !full(bytes) || stopped; });
+        }
+        share = find_share(origin.exporter);
+        if (stopped || full(bytes)) {
+            count_drop(origin.exporter);
+            return false;
+        }
+        return true;
     }
 
     void count_drop(std::string_view exporter) {  // under mu
-        dropped++;
+        add_single_writer(dropped);
         auto it = drops.find(std::string(exporter));
         if (it == drops.end()) {
             it = drops
@@ -198,30 +240,28 @@ struct BatchingStore::Impl {
         it->second++;
     }
 
-    void add_packet(const Packet& p) {
-        {
-            std::lock_guard lock(mu);
+    void add_packets(std::span<const Packet> batch) {
+        std::lock_guard lock(mu);
+        for (const Packet& p : batch) {
             if (delta.keys() + rollup::Delta::keys_needed(p) > config.rollup_keys) {
                 packets_dropped++;
-                return;
+                continue;
             }
-            const bool first = delta.empty() && depth() == 0;
+            if (delta.empty() && depth() == 0) {
+                cv.notify_one();  // the writer waits for a first record or packet
+            }
             delta.add(p);
-            packets++;
-            if (!first) {
-                return;
-            }
+            add_single_writer(packets);  // under mu
         }
-        cv.notify_one();
     }
 
     // Takes up to batch_size records, assigning ids, and every pending rollup.
     bool take(Batch& batch) {  // under mu
         for (auto& done : batch.records) {
-            if (spare.size() >= config.batch_size) {
-                break;
+            auto& pool = spare[done.record.index()];
+            if (pool.size() < config.batch_size) {
+                pool.push_back(std::move(done));
             }
-            spare.push_back(std::move(done));
         }
         const std::size_t n = std::min(depth(), config.batch_size);
         batch.records.clear();
@@ -359,7 +399,8 @@ struct BatchingStore::Impl {
     // A FIFO in one vector from `head` on (a deque allocates every entry or two of this size).
     std::vector<Queued> queue;
     std::size_t head = 0;
-    std::vector<RecordEntry> spare;  // written entries, their buffers reused by enqueue()
+    // Written entries by kind (variant index), their buffers reused by enqueue().
+    std::array<std::vector<RecordEntry>, std::variant_size_v<decltype(RecordEntry::record)>> spare;
     std::size_t queued_bytes = 0;
     // What each exporter with queued records holds, for over_share().
     std::unordered_map<std::string, Share, StringHash, std::equal_to<>> shares;
@@ -479,15 +520,31 @@ void BatchingStore::set_batch_observer(std::function<void(double, std::size_t)> 
 }
 
 void BatchingStore::consume(const Origin& origin, const IoamTrace& trace) {
-    impl_->enqueue(origin, trace);
+    impl_->enqueue(origin, std::span(&trace, 1));
 }
 
 void BatchingStore::consume(const Origin& origin, const DexReport& report) {
-    impl_->enqueue(origin, report);
+    impl_->enqueue(origin, std::span(&report, 1));
+}
+
+void BatchingStore::consume(const Origin& origin, std::span<const IoamTrace> traces) {
+    impl_->enqueue(origin, traces);
+}
+
+void BatchingStore::consume(const Origin& origin, std::span<const DexReport> reports) {
+    impl_->enqueue(origin, reports);
+}
+
+void BatchingStore::take(const Origin& origin, std::span<IoamTrace> traces) {
+    impl_->enqueue(origin, traces);
 }
 
 void BatchingStore::consume(const Packet& packet) {
-    impl_->add_packet(packet);
+    impl_->add_packets(std::span(&packet, 1));
+}
+
+void BatchingStore::consume(std::span<const Packet> packets) {
+    impl_->add_packets(packets);
 }
 
 Result<std::vector<StoredRecord>> BatchingStore::query(const TraceQuery& q) {

@@ -37,7 +37,11 @@ class BatchingStore : public TraceStore {
 
     void consume(const Origin& origin, const IoamTrace& trace) override;
     void consume(const Origin& origin, const DexReport& report) override;
+    void consume(const Origin& origin, std::span<const IoamTrace> traces) override;
+    void consume(const Origin& origin, std::span<const DexReport> reports) override;
+    void take(const Origin& origin, std::span<IoamTrace> traces) override;
     void consume(const Packet& packet) override;
+    void consume(std::span<const Packet> packets) override;
 
     Result<std::vector<StoredRecord>> query(const TraceQuery& q) override;
     Result<std::optional<StoredRecord>> get(std::int64_t id) override;

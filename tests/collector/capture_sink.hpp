@@ -2,6 +2,7 @@
 // A TraceSink that keeps copies of everything it is given.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,10 +22,23 @@ class CaptureSink final : public TraceSink {
         exporters.emplace_back(o.exporter);
         sample_one_in.push_back(o.sample_one_in);
     }
+    void consume(const Origin& o, std::span<const IoamTrace> batch) override {
+        batches.push_back(batch.size());
+        for (const IoamTrace& t : batch) {
+            consume(o, t);
+        }
+    }
+    void consume(const Origin& o, std::span<const DexReport> batch) override {
+        batches.push_back(batch.size());
+        for (const DexReport& d : batch) {
+            consume(o, d);
+        }
+    }
     std::vector<IoamTrace> traces;
     std::vector<DexReport> dex;
     std::vector<std::string> exporters;
     std::vector<std::uint32_t> sample_one_in;  // Origin::sample_one_in of each record
+    std::vector<std::size_t> batches;          // records of each batch call, in order
 };
 
 }  // namespace ioam::collector::test

@@ -97,6 +97,19 @@ inline IoamNode make_node(std::uint32_t id, std::uint32_t secs, std::uint32_t us
 
 inline constexpr std::uint32_t kTraceType = 0xf00000;  // bits 0-3
 
+// Node `id`'s DEX report of packet `seq` of `flow` (namespace 7), the node's time `usec`
+// microseconds into second 1'700'000'000 + seq.
+inline DexReport make_dex(std::uint32_t flow, std::uint32_t seq, std::uint32_t id,
+                          std::uint32_t usec) {
+    DexReport d;
+    d.namespace_id = 7;
+    d.trace_type = kTraceType;
+    d.flow_id = flow;
+    d.sequence_number = seq;
+    d.node = make_node(id, 1'700'000'000 + seq, usec);
+    return d;
+}
+
 // A trace over `ids` (oldest first), each hop 100 us after the previous one; raw_data filled.
 inline IoamTrace make_trace(std::vector<std::uint32_t> ids, std::uint16_t ns = 123,
                             std::uint64_t time_ns = 1'700'000'000'000'000'000) {

@@ -392,13 +392,7 @@ TEST_F(CorrelatorTest, TracesWithoutTimestampsAreNeverCountedTwice) {
 
 TEST_F(CorrelatorTest, DexReportsAreJoinedByFlowAndSequence) {
     const auto dex = [&](std::uint32_t seq, std::uint32_t node) {
-        DexReport d;
-        d.namespace_id = 7;
-        d.trace_type = kTraceType;
-        d.flow_id = 77;
-        d.sequence_number = seq;
-        d.node = make_node(node, 1'700'000'000 + seq, 1000 + 100 * node);
-        correlator.consume(node_origin(node), d);
+        correlator.consume(node_origin(node), make_dex(77, seq, node, 1000 + 100 * node));
     };
     for (std::uint32_t seq = 0; seq < 10; ++seq) {
         for (std::uint32_t node : {3u, 1u, 2u, 2u}) {  // out of order, node 2 twice
@@ -434,6 +428,146 @@ TEST_F(CorrelatorTest, DexReportsAreJoinedByFlowAndSequence) {
             EXPECT_EQ(p.sequence, 11u);
             EXPECT_EQ(p.lost_before, 3u);
         }
+    }
+}
+
+// The ingest thread hands over the records of one data set at a time (one exporter): the
+// packets joined, their order and every counter are the same as with one report per call.
+TEST(CorrelatorBatches, JoinTheSamePacketsAsSingleReports) {
+    struct Run {
+        ManualClock clock;
+        CaptureSink reports;
+        PacketCapture packets;
+        Correlator correlator{CorrelatorConfig{}, {&reports}, {&packets}, clock.clock()};
+    };
+    Run single;
+    Run batched;
+    // Batches of reports from one node: traces (some sent twice, some missing, later ones on a
+    // path already learned) and DEX reports.
+    std::mt19937 rng(5);
+    std::vector<std::pair<std::uint32_t, std::vector<IoamTrace>>> trace_runs;
+    std::vector<std::pair<std::uint32_t, std::vector<DexReport>>> dex_runs;
+    for (std::uint32_t block = 0; block < 300; ++block) {
+        // Each node reports ten packets in one batch; the nodes' batches come in any order.
+        std::vector<std::size_t> nodes = {0, 1, 2, 3};
+        std::shuffle(nodes.begin(), nodes.end(), rng);
+        for (std::size_t i : nodes) {
+            trace_runs.emplace_back(kPath[i], std::vector<IoamTrace>{});
+            for (std::uint32_t k = block * 10; k < block * 10 + 10; ++k) {
+                if (rng() % 50 == 0) {
+                    continue;
+                }
+                const std::size_t copies = rng() % 20 == 0 ? 2 : 1;
+                for (std::size_t c = 0; c < copies; ++c) {
+                    trace_runs.back().second.push_back(node_report(kPath, k, i));
+                }
+            }
+        }
+        for (std::uint32_t node : {2u, 1u, 3u}) {
+            dex_runs.emplace_back(node, std::vector<DexReport>{});
+            for (std::uint32_t k = block * 10; k < block * 10 + 10; ++k) {
+                dex_runs.back().second.push_back(make_dex(77, k, node, 1000 + 100 * node));
+            }
+        }
+    }
+    std::shuffle(trace_runs.begin() + 100, trace_runs.begin() + 400, rng);
+    const auto feed = [&](Run& r, bool batches) {
+        std::size_t t = 0;
+        std::size_t d = 0;
+        while (t < trace_runs.size() || d < dex_runs.size()) {
+            if (t < trace_runs.size()) {
+                const auto& [node, traces] = trace_runs[t++];
+                if (batches) {
+                    std::vector<IoamTrace> scratch = traces;  // the last report sink takes them
+                    r.correlator.take(node_origin(node), std::span<IoamTrace>(scratch));
+                } else {
+                    for (const IoamTrace& x : traces) {
+                        r.correlator.consume(node_origin(node), x);
+                    }
+                }
+            }
+            if (d < dex_runs.size() && (t % 3 == 0 || t == trace_runs.size())) {
+                const auto& [node, reports] = dex_runs[d++];
+                if (batches) {
+                    r.correlator.consume(node_origin(node), std::span<const DexReport>(reports));
+                } else {
+                    for (const DexReport& x : reports) {
+                        r.correlator.consume(node_origin(node), x);
+                    }
+                }
+            }
+            if (t % 300 == 0) {
+                r.clock.advance_ms(900);
+                r.correlator.tick();
+            }
+        }
+        r.clock.advance_ms(5000);
+        r.correlator.tick();
+    };
+    feed(single, false);
+    feed(batched, true);
+
+    ASSERT_GT(single.packets.packets.size(), 3000u);
+    ASSERT_EQ(batched.packets.packets.size(), single.packets.packets.size());
+    for (std::size_t i = 0; i < single.packets.packets.size(); ++i) {
+        const Packet& a = single.packets.packets[i];
+        const Packet& b = batched.packets.packets[i];
+        EXPECT_EQ(a.path, b.path) << i;
+        EXPECT_EQ(a.kind, b.kind) << i;
+        EXPECT_EQ(a.outcome, b.outcome) << i;
+        EXPECT_EQ(a.reports, b.reports) << i;
+        EXPECT_EQ(a.first_seen_ns, b.first_seen_ns) << i;
+        EXPECT_EQ(a.sequence, b.sequence) << i;
+        EXPECT_EQ(a.end_to_end_ns, b.end_to_end_ns) << i;
+    }
+    const CorrelatorStats& x = single.correlator.stats();
+    const CorrelatorStats& y = batched.correlator.stats();
+    EXPECT_EQ(x.reports, y.reports);
+    EXPECT_EQ(x.duplicates, y.duplicates);
+    EXPECT_GT(y.duplicates, 0u);
+    EXPECT_EQ(x.late, y.late);
+    EXPECT_GT(y.late, 0u);
+    EXPECT_EQ(x.packets, y.packets);
+    EXPECT_EQ(y.packets, batched.packets.packets.size());
+    EXPECT_EQ(y.pending, 0u);
+    EXPECT_EQ(batched.reports.traces, single.reports.traces);
+    EXPECT_EQ(batched.reports.dex.size(), single.reports.dex.size());
+    EXPECT_EQ(batched.reports.batches.size(), trace_runs.size() + dex_runs.size())
+        << "the report sinks get each batch whole";
+}
+
+// The store takes the decoder's traces rather than copying them: the correlator joins them and
+// the other report sinks see them before the last sink may take them.
+TEST(CorrelatorBatches, TheLastReportSinkMayTakeTheTraces) {
+    struct Taking final : TraceSink {
+        void consume(const Origin&, const IoamTrace&) override { ADD_FAILURE() << "copied"; }
+        void consume(const Origin&, const DexReport&) override {}
+        void take(const Origin&, std::span<IoamTrace> traces) override {
+            for (IoamTrace& t : traces) {
+                taken.push_back(std::move(t));
+                t = IoamTrace{};
+            }
+        }
+        std::vector<IoamTrace> taken;
+    };
+    ManualClock clock;
+    CaptureSink first;
+    Taking last;
+    PacketCapture packets;
+    Correlator c({}, {&first, &last}, {&packets}, clock.clock());
+    std::vector<IoamTrace> batch;
+    for (std::uint32_t k = 0; k < 5; ++k) {
+        batch.push_back(node_report(kPath, k, 3));
+    }
+    const std::vector<IoamTrace> sent = batch;
+    c.take(node_origin(4), std::span<IoamTrace>(batch));
+    EXPECT_EQ(first.traces, sent);
+    EXPECT_EQ(last.taken, sent);
+    clock.advance_ms(2001);
+    c.tick();
+    ASSERT_EQ(packets.packets.size(), 5u);
+    for (const Packet& p : packets.packets) {
+        EXPECT_EQ(p.path, "1,2,3,4");
     }
 }
 

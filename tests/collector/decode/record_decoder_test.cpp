@@ -107,6 +107,42 @@ TEST_F(DecoderTest, DexReports) {
     EXPECT_EQ(sink.dex[1], no_seq);
 }
 
+// The sinks take each data set's records in one call (at most 64 at a time), in order; a
+// record that does not decode is left out of its batch and counted.
+TEST_F(DecoderTest, EachDataSetReachesTheSinksAsOneBatch) {
+    const IoamTrace t1 = make_trace({1, 2});
+    const IoamTrace t2 = make_trace({3});
+    IoamTrace bad = make_trace({4, 5});
+    bad.raw_data.resize(bad.raw_data.size() - 4);  // not a whole number of nodes, no list
+    DexReport d = make_dex(8, 9, 42, 5);
+    d.observation_time_ns = 1'700'000'000'123'456'789;
+    d.observation_domain = 1;
+    d.ext_flags = 0xc0;
+    MessageBuilder b(1, 0);
+    trace_templates(b, t1.trace_type, false);
+    dex_template(b, d.trace_type);
+    b.begin_set(ipfix::kTraceTemplateId);
+    trace_record(b, t1, false);
+    trace_record(b, bad, false);
+    trace_record(b, t2, false);
+    b.begin_set(ipfix::dex_template_id(d.trace_type));
+    dex_record(b, d);
+    dex_record(b, d);
+    b.begin_set(ipfix::kTraceTemplateId);
+    for (int i = 0; i < 200; ++i) {
+        trace_record(b, t2, false);
+    }
+    send(b.finish());
+    EXPECT_EQ(sink.batches, (std::vector<std::size_t>{2, 2, 64, 64, 64, 8}));
+    ASSERT_EQ(sink.traces.size(), 202u);
+    EXPECT_EQ(sink.traces[0], t1);
+    EXPECT_EQ(sink.traces[1], t2);
+    EXPECT_EQ(sink.traces[201], t2);
+    ASSERT_EQ(sink.dex.size(), 2u);
+    EXPECT_EQ(sink.dex[1], d);
+    EXPECT_EQ(observer.errors, (std::map<std::string, int>{{"192.0.2.7/decode_error", 1}}));
+}
+
 constexpr std::uint32_t kPen = ipfix::kPen;
 constexpr Field kHopLimit1{1, 1, kPen};
 constexpr Field kTraceType3{20, 3, kPen};

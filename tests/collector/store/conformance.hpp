@@ -14,6 +14,7 @@
 #include <chrono>
 #include <future>
 #include <map>
+#include <span>
 #include <thread>
 
 #include "collector/store/trace_store.hpp"
@@ -446,6 +447,38 @@ TYPED_TEST_P(StoreConformance, FullQueueBlocksReliableAndDropsOthers) {
     EXPECT_EQ(store->stats().written, 6u);
 }
 
+// The records of one IPFIX data set come as one batch, admitted record by record: an unreliable
+// batch fills the queue and the rest is dropped; a reliable one waits for room.
+TYPED_TEST_P(StoreConformance, BatchesAreAdmittedRecordByRecord) {
+    StoreConfig c = this->base_config();
+    c.queue_capacity = 4;
+    auto store = this->open(c);
+    store->start();
+    auto block = this->backend.block_writes();
+    store->consume({"tcp", 1, true}, make_trace({1}));  // the batch the writer holds
+    ASSERT_TRUE(eventually([&] { return store->stats().errors > 0; }));
+    const std::vector<IoamTrace> udp(6, make_trace({2}));
+    store->consume({"udp", 1}, std::span<const IoamTrace>(udp));
+    EXPECT_EQ(store->stats().queued, 4u);
+    EXPECT_EQ(store->stats().dropped, 2u);
+    // Taken rather than copied: what is left in their place is the store's to give.
+    std::vector<IoamTrace> tcp = {make_trace({10}), make_trace({11}), make_trace({12})};
+    auto waiting = std::async(std::launch::async, [&] {
+        store->take({"tcp", 1, true}, std::span<IoamTrace>(tcp));
+    });
+    ASSERT_TRUE(eventually([&] { return store->stats().blocked > 0; }));
+    EXPECT_EQ(waiting.wait_for(0s), std::future_status::timeout);
+    block.reset();
+    waiting.get();
+    store->flush();
+    const auto rows = this->all(*store);
+    ASSERT_EQ(rows.size(), 8u);
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(std::get<IoamTrace>(rows[5 + i].record).nodes[0].node_id, 10 + i);
+    }
+    EXPECT_EQ(store->stats().dropped, 2u);
+}
+
 TYPED_TEST_P(StoreConformance, OneFloodingExporterLeavesRoomForOthers) {
     StoreConfig c = this->base_config();
     c.queue_capacity = 32;
@@ -517,7 +550,7 @@ TYPED_TEST_P(StoreConformance, LostStorageIsDetectedAndIdsContinue) {
 REGISTER_TYPED_TEST_SUITE_P(StoreConformance, RoundTripsEveryField, FiltersAndCursors,
                             IdsContinueAfterRetentionAndRestart, RetentionBySize,
                             StopWritesEverythingAndRestartReadsIt, RollupsAnswerFromPackets,
-                            FullQueueBlocksReliableAndDropsOthers,
+                            FullQueueBlocksReliableAndDropsOthers, BatchesAreAdmittedRecordByRecord,
                             OneFloodingExporterLeavesRoomForOthers,
                             FailedBatchIsRetriedUntilWritten, LostStorageIsDetectedAndIdsContinue);
 
