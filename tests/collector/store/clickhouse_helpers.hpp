@@ -9,6 +9,7 @@
 #include <string>
 
 #include "collector/store/clickhouse/http_client.hpp"
+#include "collector/store/trace_store.hpp"
 #include "tests/collector/store/clickhouse_server.hpp"
 
 namespace ioam::collector::test {
@@ -38,6 +39,16 @@ inline std::string unique_database() {
 inline std::string clickhouse_url(const ClickhouseServer& server, const std::string& database,
                                   const std::string& params = "") {
     return "clickhouse://127.0.0.1:" + std::to_string(server.http_port()) + "/" + database + params;
+}
+
+// A store at `url` for tests: no retention, small batches.
+inline store::StoreConfig clickhouse_store_config(const std::string& url) {
+    store::StoreConfig c;
+    c.path = url;
+    c.retention_age_s = 0;
+    c.retention_max_bytes = 0;
+    c.batch_size = 100;
+    return c;
 }
 
 }  // namespace ioam::collector::test

@@ -20,15 +20,6 @@ using test::make_trace;
 
 constexpr std::uint64_t kT0 = 1'700'000'000'000'000'000;
 
-StoreConfig config_for(const std::string& url) {
-    StoreConfig c;
-    c.path = url;
-    c.retention_age_s = 0;
-    c.retention_max_bytes = 0;
-    c.batch_size = 100;
-    return c;
-}
-
 std::vector<StoredRecord> all(TraceStore& s) {
     auto rows = s.query({.limit = 1'000'000});
     EXPECT_TRUE(rows);
@@ -49,7 +40,7 @@ TEST(ClickhouseStore, BadLocationsAreRefusedWithOneLine) {
              {"clickhouse://127.0.0.1:1/db", "Connection refused"},
          }) {
         try {
-            make_store(config_for(url));
+            make_store(test::clickhouse_store_config(url));
             ADD_FAILURE() << url << " accepted";
         } catch (const std::runtime_error& e) {
             const std::string what = e.what();
@@ -64,7 +55,8 @@ TEST(ClickhouseStore, ServerKilledMidRunEveryRecordArrivesOnce) {
     if (!server.why().empty()) {
         GTEST_SKIP() << "SKIPPED: " << server.why();
     }
-    auto store = make_store(config_for(test::clickhouse_url(server, test::unique_database())));
+    auto store = make_store(
+        test::clickhouse_store_config(test::clickhouse_url(server, test::unique_database())));
     store->start();
     for (std::uint64_t i = 0; i < 1000; ++i) {
         store->consume({"10.0.0.1", 1, true}, make_trace({1, 2}, 5, kT0 + i));
@@ -172,7 +164,7 @@ TEST(ClickhouseStore, SchemaOneRollupsAreConvertedOnce) {
         test::clickhouse_sql(server, sql);
     }
     for (int open = 0; open < 2; ++open) {  // the second open finds schema 2 and converts nothing
-        auto store = make_store(config_for(test::clickhouse_url(server, db)));
+        auto store = make_store(test::clickhouse_store_config(test::clickhouse_url(server, db)));
         auto paths = store->paths({}, 10);
         ASSERT_TRUE(paths);
         ASSERT_EQ(paths->size(), 1u);
@@ -227,8 +219,10 @@ TEST(ClickhouseStore, TwoCollectorsOnTwoShardsEachAnswerForTheCluster) {
         }
     }
     const std::string db = test::unique_database();
-    auto a = make_store(config_for(test::clickhouse_url(one, db, "?cluster=ioam&collector=1")));
-    auto b = make_store(config_for(test::clickhouse_url(two, db, "?cluster=ioam&collector=2")));
+    auto a = make_store(
+        test::clickhouse_store_config(test::clickhouse_url(one, db, "?cluster=ioam&collector=1")));
+    auto b = make_store(
+        test::clickhouse_store_config(test::clickhouse_url(two, db, "?cluster=ioam&collector=2")));
     a->start();
     b->start();
     for (std::uint64_t i = 0; i < 300; ++i) {
@@ -275,7 +269,8 @@ TEST(ClickhouseStore, TwoCollectorsOnTwoShardsEachAnswerForTheCluster) {
     }
     // A collector started again continues its own id range.
     a->stop();
-    a = make_store(config_for(test::clickhouse_url(one, db, "?cluster=ioam&collector=1")));
+    a = make_store(
+        test::clickhouse_store_config(test::clickhouse_url(one, db, "?cluster=ioam&collector=1")));
     a->start();
     a->consume({"10.0.0.1", 1}, make_trace({1, 2}, 5, kT0));
     a->flush();

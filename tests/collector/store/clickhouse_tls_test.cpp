@@ -23,18 +23,9 @@ using test::make_trace;
 
 constexpr std::uint64_t kT0 = 1'700'000'000'000'000'000;
 
-StoreConfig config_for(const std::string& url) {
-    StoreConfig c;
-    c.path = url;
-    c.retention_age_s = 0;
-    c.retention_max_bytes = 0;
-    c.batch_size = 100;
-    return c;
-}
-
 // Writes `n` records through a store at `url`; the times read back through it.
 std::set<std::uint64_t> round_trip(const std::string& url, std::uint64_t n) {
-    auto store = make_store(config_for(url));
+    auto store = make_store(test::clickhouse_store_config(url));
     store->start();
     for (std::uint64_t i = 0; i < n; ++i) {
         store->consume({"10.0.0.1", 1, true}, make_trace({1, 2, 3}, 5, kT0 + i));
@@ -107,7 +98,7 @@ TEST_F(ClickhouseTls, UntrustedCertificatesAndPortsAreRefusedWithOneLine) {
              {url("localhost", https, "?secure=yes"), "bad parameter 'secure=yes'"},
          }) {
         try {
-            make_store(config_for(location));
+            make_store(test::clickhouse_store_config(location));
             ADD_FAILURE() << location << " accepted";
         } catch (const std::runtime_error& e) {
             const std::string what = e.what();
@@ -116,7 +107,8 @@ TEST_F(ClickhouseTls, UntrustedCertificatesAndPortsAreRefusedWithOneLine) {
         }
     }
     // Plain HTTP to the HTTPS port: no reply that parses, and no hang.
-    EXPECT_THROW(make_store(config_for(url("localhost", https, ""))), std::runtime_error);
+    EXPECT_THROW(make_store(test::clickhouse_store_config(url("localhost", https, ""))),
+                 std::runtime_error);
 }
 
 // The other way round: a certificate for an address and another host name accepts the
@@ -137,8 +129,8 @@ TEST(ClickhouseTlsNames, HostNameMismatchIsRefused) {
             .size(),
         10u);
     try {
-        make_store(
-            config_for("clickhouse://localhost:" + port + "/" + db + "?secure=1&ca=" + ca.ca()));
+        make_store(test::clickhouse_store_config("clickhouse://localhost:" + port + "/" + db +
+                                                 "?secure=1&ca=" + ca.ca()));
         ADD_FAILURE() << "localhost accepted";
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("server certificate refused: hostname mismatch"),

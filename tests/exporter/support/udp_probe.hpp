@@ -3,6 +3,8 @@
 // ICMP port unreachable of what was sent to it.
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -30,6 +32,16 @@ inline void wait_for_port_unreachable(boost::asio::io_context& io, std::uint16_t
     while (ec != boost::asio::error::connection_refused &&
            std::chrono::steady_clock::now() < limit) {
         canary.send(boost::asio::buffer(&octet, 1), 0, ec);
+        // Waits for the error rather than sending in a tight loop: every datagram to a closed
+        // port costs the kernel's global ICMP rate limit (1000/s), which tight loops of
+        // parallel tests could exhaust for each other.
+        pollfd p{canary.native_handle(), POLLERR, 0};
+        if (!ec && ::poll(&p, 1, 10) == 1) {
+            int err = 0;
+            socklen_t len = sizeof err;
+            ::getsockopt(canary.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len);
+            ec.assign(err, boost::system::system_category());
+        }
     }
     ASSERT_EQ(ec, boost::asio::error::connection_refused);
 }
