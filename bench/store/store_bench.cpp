@@ -107,6 +107,10 @@ std::vector<Sample> make_samples() {
                 }
                 t.nodes.push_back(n);
             }
+            // As the collector's decoder has them (Origin::nodes_from_raw).
+            if (!decode_trace_data(type, t.node_len, t.raw_data, t.nodes)) {
+                std::abort();
+            }
             for (int i = 0; i < kHops; ++i) {
                 const IoamNode& n = t.nodes[static_cast<std::size_t>(kHops - 1 - i)];
                 PacketHop h;
@@ -162,7 +166,11 @@ int write_records(std::uint64_t n, const std::string& where, std::uint64_t span_
         Sample& s = samples[i % samples.size()];
         s.trace.observation_time_ns = time;
         s.packet.first_seen_ns = s.packet.last_seen_ns = time;
-        store->consume({exporters[i % exporters.size()], 1, true}, s.trace);
+        store->consume({.exporter = exporters[i % exporters.size()],
+                        .domain = 1,
+                        .reliable = true,
+                        .nodes_from_raw = true},
+                       s.trace);
         store->consume(s.packet);
     }
     const double producer = cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - producer0;

@@ -337,6 +337,7 @@ Status RecordDecoder::decode_trace(const source::RecordContext& ctx, const sourc
         }
     }
     add_single_writer(stats_.traces);
+    traces_from_raw_ += decoded ? 1 : 0;
     commit(ctx, traces_);
     return Ok{};
 }
@@ -357,7 +358,8 @@ void RecordDecoder::flush(const source::RecordContext& ctx) {
     if (traces_.size == 0 && dex_.size == 0) {
         return;
     }
-    const Origin o = origin(ctx);
+    Origin o = origin(ctx);
+    o.nodes_from_raw = traces_from_raw_ == traces_.size;
     const std::span<IoamTrace> traces(traces_.records.data(), traces_.size);
     for (std::size_t i = 0; i < sinks_.size(); ++i) {
         // The last sink may take the traces: they are scratch, decoded into again.
@@ -371,6 +373,7 @@ void RecordDecoder::flush(const source::RecordContext& ctx) {
         }
     }
     traces_.size = 0;
+    traces_from_raw_ = 0;
     dex_.size = 0;
 }
 

@@ -80,6 +80,7 @@ class RecordDecoder final : public source::RecordHandler {
     std::vector<TraceSink*> sinks_;
     DecoderStats stats_;
     Pending<IoamTrace> traces_;
+    std::size_t traces_from_raw_ = 0;  // of the pending traces, those decoded from raw data
     Pending<DexReport> dex_;
     std::vector<source::Bytes> hop_values_;
     // The reference exporter's trace message: its per-node records, joined at the set's end.

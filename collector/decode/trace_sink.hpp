@@ -18,6 +18,9 @@ struct Origin {
     // The exporter keeps one packet in this many (its sampling options record, RFC 5477
     // samplingPacketInterval/Space); 1 when it did not say.
     std::uint32_t sample_one_in = 1;
+    // Every trace handed over with it has the nodes decode_trace_data() gives for its raw data,
+    // trace type and node length: a store need not check that the raw data rebuilds them.
+    bool nodes_from_raw = false;
 };
 
 // Threading: called on the ingest thread, must not block (hand slow work to a queue).

@@ -22,6 +22,7 @@ struct RecordEntry {
     std::string exporter;
     std::uint32_t domain = 0;
     std::variant<IoamTrace, DexReport> record;
+    bool nodes_from_raw = false;  // Origin::nodes_from_raw (a trace's; DEX reports ignore it)
 };
 
 struct Batch {

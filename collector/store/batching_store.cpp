@@ -186,6 +186,7 @@ struct BatchingStore::Impl {
             RecordEntry& e = queue.back().entry;
             e.exporter.assign(origin.exporter);
             e.domain = origin.domain;
+            e.nodes_from_raw = origin.nodes_from_raw;
             queued_bytes += bytes;
             // The writer waits for a first record, then for a full batch: no wake-up between.
             if (depth() == 1 || depth() == config.batch_size) {

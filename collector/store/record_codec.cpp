@@ -72,10 +72,10 @@ std::span<const std::uint8_t> raw_of(const Record& r) {
     return {};
 }
 
-void compact_of(const Record& r, std::vector<std::uint8_t>& out) {
+void compact_of(const Record& r, std::vector<std::uint8_t>& out, bool nodes_from_raw) {
     out.clear();
     const auto* t = std::get_if<IoamTrace>(&r);
-    if (!t || !raw_rebuilds(*t)) {
+    if (!t || !(nodes_from_raw || raw_rebuilds(*t))) {
         encode_nodes(nodes_of(r), out);
     }
 }

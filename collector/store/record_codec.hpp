@@ -35,8 +35,9 @@ RecordHeader header_of(const Record& r);
 std::span<const IoamNode> nodes_of(const Record& r);
 std::span<const std::uint8_t> raw_of(const Record& r);
 // Fills `out` with the compact nodes the record needs stored, or leaves it empty when its raw
-// data rebuilds them.
-void compact_of(const Record& r, std::vector<std::uint8_t>& out);
+// data rebuilds them: checked by decoding it, unless `nodes_from_raw` says they were decoded
+// from it (Origin::nodes_from_raw).
+void compact_of(const Record& r, std::vector<std::uint8_t>& out, bool nodes_from_raw = false);
 // The record back from its columns; `compact` empty when none was stored.
 Record rebuild(const RecordHeader& h, std::span<const std::uint8_t> raw,
                std::span<const std::uint8_t> compact);

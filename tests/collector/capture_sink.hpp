@@ -16,6 +16,7 @@ class CaptureSink final : public TraceSink {
         traces.push_back(t);
         exporters.emplace_back(o.exporter);
         sample_one_in.push_back(o.sample_one_in);
+        nodes_from_raw.push_back(o.nodes_from_raw);
     }
     void consume(const Origin& o, const DexReport& d) override {
         dex.push_back(d);
@@ -38,6 +39,7 @@ class CaptureSink final : public TraceSink {
     std::vector<DexReport> dex;
     std::vector<std::string> exporters;
     std::vector<std::uint32_t> sample_one_in;  // Origin::sample_one_in of each record
+    std::vector<bool> nodes_from_raw;          // Origin::nodes_from_raw of each trace
     std::vector<std::size_t> batches;          // records of each batch call, in order
 };
 

@@ -638,7 +638,7 @@ class ClickhouseBackend final : public StoreBackend {
     void add_record(const RecordEntry& e) {
         const RecordHeader h = header_of(e.record);
         const auto nodes = nodes_of(e.record);
-        compact_of(e.record, compact_);
+        compact_of(e.record, compact_, e.nodes_from_raw);
         // Every hop's identity and wide id, for the node filter.
         node_ids_.clear();
         for (const IoamNode& n : nodes) {

@@ -987,7 +987,7 @@ class SqliteBackend final : public StoreBackend {
         p.path = record_path_id(p.header.namespace_id, nodes_of(e.record));
         p.exporter = exporter_id(e);
         p.raw = raw_of(e.record);
-        compact_of(e.record, compact_);
+        compact_of(e.record, compact_, e.nodes_from_raw);
         p.nodes = compact_;
         append(p);
     }

@@ -41,6 +41,7 @@ TEST_F(DecoderTest, TraceWithRawDataAndHopList) {
     ASSERT_EQ(sink.traces.size(), 1u);
     EXPECT_EQ(sink.traces[0], t);
     EXPECT_EQ(sink.exporters[0], "192.0.2.7");
+    EXPECT_TRUE(sink.nodes_from_raw[0]);
     EXPECT_EQ(decoder.stats().raw_fallbacks, 0u);
     EXPECT_TRUE(observer.errors.empty());
 }
@@ -55,18 +56,25 @@ TEST_F(DecoderTest, TraceFromHopListAlone) {
     send(b.finish());
     ASSERT_EQ(sink.traces.size(), 1u);
     EXPECT_EQ(sink.traces[0].nodes, t.nodes);
+    EXPECT_FALSE(sink.nodes_from_raw[0]);
 }
 
+// One trace of a data set decoded from its hop list: the store must not take any of the set's
+// nodes as rebuilt from the raw data.
 TEST_F(DecoderTest, UndecodableRawFallsBackToHopList) {
+    const IoamTrace good = make_trace({3, 4});
     IoamTrace t = make_trace({1, 2});
     t.raw_data.resize(t.raw_data.size() - 4);  // not a whole number of nodes
     MessageBuilder b(1, 0);
     trace_templates(b, t.trace_type, true);
     b.begin_set(ipfix::kTraceWithHopsTemplateId);
+    trace_record(b, good, true);
     trace_record(b, t, true);
     send(b.finish());
-    ASSERT_EQ(sink.traces.size(), 1u);
-    EXPECT_EQ(sink.traces[0].nodes, t.nodes);
+    ASSERT_EQ(sink.traces.size(), 2u);
+    EXPECT_EQ(sink.traces[0], good);
+    EXPECT_EQ(sink.traces[1].nodes, t.nodes);
+    EXPECT_EQ(sink.nodes_from_raw, (std::vector<bool>{false, false}));
     EXPECT_EQ(decoder.stats().raw_fallbacks, 1u);
 }
 

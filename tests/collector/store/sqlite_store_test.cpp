@@ -94,6 +94,36 @@ TEST(SqliteStore, HopsAreStoredOnceAsTheRawTraceData) {
     EXPECT_EQ(scalar(db.path(), "SELECT value FROM meta WHERE key = 'high_water'"), 2);
 }
 
+// Origin::nodes_from_raw (the decoder's word that it decoded the nodes from the raw data)
+// spares the writer decoding the raw data again: what it says is what is stored.
+TEST(SqliteStore, NodesDecodedFromTheRawDataAreNotDecodedAgain) {
+    TempDb db;
+    const IoamTrace t = make_trace({1, 2, 3});
+    IoamTrace other = t;  // nodes the raw data does not rebuild
+    other.nodes[0].node_id = 9;
+    const Origin from_raw{.exporter = "e", .domain = 1, .nodes_from_raw = true};
+    {
+        SqliteStore store(config_for(db));
+        store.start();
+        store.consume(from_raw, t);
+        store.consume({"e", 1}, other);
+        store.consume(from_raw, other);
+        store.flush();
+        const auto first = store.get(1);
+        ASSERT_TRUE(first && *first);
+        EXPECT_EQ(std::get<IoamTrace>((*first)->record), t);
+        const auto checked = store.get(2);
+        ASSERT_TRUE(checked && *checked);
+        EXPECT_EQ(std::get<IoamTrace>((*checked)->record), other);
+        store.stop();
+    }
+    const auto blocks = block_records(db.path());
+    ASSERT_EQ(blocks.size(), 3u);
+    EXPECT_TRUE(blocks[0].nodes.empty());
+    EXPECT_FALSE(blocks[1].nodes.empty());  // checked, and found not to rebuild
+    EXPECT_TRUE(blocks[2].nodes.empty());   // taken at its word
+}
+
 // The version 2 schema (per-hop rows), as the collector before issue 14 created it.
 constexpr const char* kVersion2 = R"sql(
 CREATE TABLE records(id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, time_ns INTEGER NOT NULL,
