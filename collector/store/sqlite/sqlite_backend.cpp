@@ -400,13 +400,63 @@ void set_dict_key(std::string& k, std::uint32_t a, std::string_view b) {
     k += b;
 }
 
-struct WordsHash {
+// A record's path as record_paths_ keys it: its namespace, then per node oldest first its
+// identity and wide id (UINT64_MAX when absent). Hashed and compared straight from the nodes,
+// so that looking up a path seen before copies nothing.
+struct PathWords {
+    std::uint16_t ns;
+    std::span<const IoamNode> nodes;
+
+    std::size_t size() const noexcept { return 1 + 2 * nodes.size(); }
+    // Calls f(word) for each word in order while it returns true; false when one did not.
+    template <typename F>
+    bool each(F&& f) const {
+        if (!f(std::uint64_t{ns})) {
+            return false;
+        }
+        for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+            if (!f(analysis::node_identity(*it).value_or(UINT64_MAX)) ||
+                !f(it->node_id_wide.value_or(UINT64_MAX))) {
+                return false;
+            }
+        }
+        return true;
+    }
+};
+
+struct PathHash {
+    using is_transparent = void;
+    static constexpr std::uint64_t kBasis = 14695981039346656037ull;  // FNV-1a, per word
+    static constexpr std::uint64_t kPrime = 1099511628211ull;
     std::size_t operator()(const std::vector<std::uint64_t>& v) const noexcept {
-        std::uint64_t h = 14695981039346656037ull;
+        std::uint64_t h = kBasis;
         for (const auto w : v) {
-            h = (h ^ w) * 1099511628211ull;
+            h = (h ^ w) * kPrime;
         }
         return static_cast<std::size_t>(h);
+    }
+    std::size_t operator()(const PathWords& p) const noexcept {
+        std::uint64_t h = kBasis;
+        p.each([&](std::uint64_t w) {
+            h = (h ^ w) * kPrime;
+            return true;
+        });
+        return static_cast<std::size_t>(h);
+    }
+};
+
+struct PathEqual {
+    using is_transparent = void;
+    bool operator()(const std::vector<std::uint64_t>& a,
+                    const std::vector<std::uint64_t>& b) const noexcept {
+        return a == b;
+    }
+    bool operator()(const PathWords& p, const std::vector<std::uint64_t>& v) const noexcept {
+        std::size_t i = 0;
+        return p.size() == v.size() && p.each([&](std::uint64_t w) { return w == v[i++]; });
+    }
+    bool operator()(const std::vector<std::uint64_t>& v, const PathWords& p) const noexcept {
+        return (*this)(p, v);
     }
 };
 
@@ -1022,18 +1072,19 @@ class SqliteBackend final : public StoreBackend {
     }
 
     std::int64_t record_path_id(std::uint16_t ns, std::span<const IoamNode> nodes) {
-        words_.clear();
-        words_.push_back(ns);
-        for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
-            words_.push_back(analysis::node_identity(*it).value_or(UINT64_MAX));
-            words_.push_back(it->node_id_wide.value_or(UINT64_MAX));
-        }
-        if (auto it = record_paths_.find(words_); it != record_paths_.end()) {
+        const PathWords words{ns, nodes};
+        if (auto it = record_paths_.find(words); it != record_paths_.end()) {
             return it->second;
         }
         path_scratch_ = path_text(nodes);
         const std::int64_t id = path_id(ns, path_scratch_, nodes);
-        record_paths_.emplace(words_, id);
+        std::vector<std::uint64_t> key;
+        key.reserve(words.size());
+        words.each([&](std::uint64_t w) {
+            key.push_back(w);
+            return true;
+        });
+        record_paths_.emplace(std::move(key), id);
         return id;
     }
 
@@ -1258,8 +1309,7 @@ class SqliteBackend final : public StoreBackend {
     std::unordered_map<std::string, std::int64_t> paths_;      // dict_key(namespace, path)
     // Node identities and wide ids of a record's path -> paths.id, so that the path text is
     // built only for a path not seen before.
-    std::unordered_map<std::vector<std::uint64_t>, std::int64_t, WordsHash> record_paths_;
-    std::vector<std::uint64_t> words_;
+    std::unordered_map<std::vector<std::uint64_t>, std::int64_t, PathHash, PathEqual> record_paths_;
     sqlite::BlockWriter block_;  // the block being written
     bool block_open_ = false;
     sqlite::PackedRecord packed_;               // scratch
