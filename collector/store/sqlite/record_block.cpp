@@ -16,12 +16,17 @@ constexpr int kZstdLevel = 1;
 
 enum Bits : std::uint8_t { kDex = 1, kHasFlow = 2, kHasSeq = 4 };
 
-void put_varint(std::vector<std::uint8_t>& out, std::uint64_t v) {
+// The writers below write through a pointer into room add() made for the whole record: no
+// capacity check per octet.
+constexpr std::size_t kMaxVarint = 10;
+
+std::uint8_t* put_varint(std::uint8_t* out, std::uint64_t v) {
     while (v >= 0x80) {
-        out.push_back(static_cast<std::uint8_t>(v | 0x80));
+        *out++ = static_cast<std::uint8_t>(v | 0x80);
         v >>= 7;
     }
-    out.push_back(static_cast<std::uint8_t>(v));
+    *out++ = static_cast<std::uint8_t>(v);
+    return out;
 }
 
 std::uint64_t zigzag(std::int64_t v) {
@@ -32,9 +37,9 @@ std::int64_t unzigzag(std::uint64_t v) {
     return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
 }
 
-void put_octets(std::vector<std::uint8_t>& out, std::span<const std::uint8_t> v) {
-    put_varint(out, v.size());
-    out.insert(out.end(), v.begin(), v.end());
+std::uint8_t* put_octets(std::uint8_t* out, std::span<const std::uint8_t> v) {
+    out = put_varint(out, v.size());
+    return v.empty() ? out : std::copy(v.begin(), v.end(), out);
 }
 
 // Reads from data at pos; every getter returns false past the end or on an overlong value.
@@ -98,22 +103,25 @@ BlockWriter::BlockWriter() : zstd_(std::make_unique<Compressor>()) {}
 BlockWriter::~BlockWriter() = default;
 
 std::span<const std::uint8_t> BlockWriter::compressed() {
-    const auto records = std::span(data_).subspan(1);
+    const auto records = data().subspan(1);
     compressed_.resize(1 + ZSTD_compressBound(records.size()));
     compressed_[0] = kZstd;
     const std::size_t n =
         ZSTD_compressCCtx(zstd_->ctx, compressed_.data() + 1, compressed_.size() - 1,
                           records.data(), records.size(), kZstdLevel);
     if (ZSTD_isError(n)) {  // only with a wrong bound or no memory: store it uncompressed
-        return data_;
+        return data();
     }
     compressed_.resize(1 + n);
     return compressed_;
 }
 
 void BlockWriter::start(std::int64_t first_id) {
-    data_.clear();
-    data_.push_back(kPlain);
+    if (data_.empty()) {
+        data_.resize(1);
+    }
+    data_[0] = kPlain;
+    used_ = 1;
     first_id_ = last_id_ = first_id;
     min_time_ = std::numeric_limits<std::int64_t>::max();
     max_time_ = std::numeric_limits<std::int64_t>::min();
@@ -122,24 +130,34 @@ void BlockWriter::start(std::int64_t first_id) {
 }
 
 void BlockWriter::add(const PackedRecord& r) {
+    // Every field but the octets takes at most a varint's octets.
+    constexpr std::size_t kMaxFields = 11 * kMaxVarint;
+    const std::size_t room = kMaxFields + r.raw.size() + r.nodes.size();
+    if (data_.size() - used_ < room) {
+        data_.resize(std::max(2 * data_.size(), used_ + room));  // zeroed once, then reused
+    }
     const RecordHeader& h = r.header;
-    put_varint(data_, static_cast<std::uint64_t>(r.id - (count_ == 0 ? first_id_ : last_id_)));
-    put_varint(data_, zigzag(static_cast<std::int64_t>(h.time_ns - prev_time_)));
-    data_.push_back(static_cast<std::uint8_t>((h.dex ? kDex : 0) | (h.flow_id ? kHasFlow : 0) |
-                                              (h.seq ? kHasSeq : 0)));
-    put_varint(data_, static_cast<std::uint64_t>(r.exporter));
-    put_varint(data_, static_cast<std::uint64_t>(r.path));
-    put_varint(data_, h.obs_domain);
-    put_varint(data_, h.trace_type);
-    data_.insert(data_.end(), {h.node_len, h.flags, h.ext_flags});
+    std::uint8_t* out = data_.data() + used_;
+    out = put_varint(out, static_cast<std::uint64_t>(r.id - (count_ == 0 ? first_id_ : last_id_)));
+    out = put_varint(out, zigzag(static_cast<std::int64_t>(h.time_ns - prev_time_)));
+    *out++ = static_cast<std::uint8_t>((h.dex ? kDex : 0) | (h.flow_id ? kHasFlow : 0) |
+                                       (h.seq ? kHasSeq : 0));
+    out = put_varint(out, static_cast<std::uint64_t>(r.exporter));
+    out = put_varint(out, static_cast<std::uint64_t>(r.path));
+    out = put_varint(out, h.obs_domain);
+    out = put_varint(out, h.trace_type);
+    *out++ = h.node_len;
+    *out++ = h.flags;
+    *out++ = h.ext_flags;
     if (h.flow_id) {
-        put_varint(data_, *h.flow_id);
+        out = put_varint(out, *h.flow_id);
     }
     if (h.seq) {
-        put_varint(data_, *h.seq);
+        out = put_varint(out, *h.seq);
     }
-    put_octets(data_, r.raw);
-    put_octets(data_, r.nodes);
+    out = put_octets(out, r.raw);
+    out = put_octets(out, r.nodes);
+    used_ = static_cast<std::size_t>(out - data_.data());
     last_id_ = r.id;
     prev_time_ = h.time_ns;
     const auto time = static_cast<std::int64_t>(

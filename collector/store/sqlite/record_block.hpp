@@ -58,16 +58,17 @@ class BlockWriter {
     std::int64_t min_time() const noexcept { return min_time_; }
     std::int64_t max_time() const noexcept { return max_time_; }
     std::int64_t count() const noexcept { return count_; }
-    std::size_t size() const noexcept { return data_.size(); }  // uncompressed octets
+    std::size_t size() const noexcept { return used_; }  // uncompressed octets
     // The records uncompressed (format 1).
-    std::span<const std::uint8_t> data() const noexcept { return data_; }
+    std::span<const std::uint8_t> data() const noexcept { return {data_.data(), used_}; }
     // The block as stored (format 2); valid until the next call on this writer.
     std::span<const std::uint8_t> compressed();
 
   private:
     struct Compressor;
     std::unique_ptr<Compressor> zstd_;
-    std::vector<std::uint8_t> data_;
+    std::vector<std::uint8_t> data_;  // [0, used_) written; the rest room for the next records
+    std::size_t used_ = 0;
     std::vector<std::uint8_t> compressed_;
     std::int64_t first_id_ = 0;
     std::int64_t last_id_ = 0;

@@ -589,9 +589,7 @@ class SqliteBackend final : public StoreBackend {
                 sqlite3_exec(writer_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
             }
             // The dictionaries may hold rows the rollback took back: reload them.
-            exporters_.clear();
-            paths_.clear();
-            record_paths_.clear();
+            clear_dictionaries();
             if (writer_) {
                 try {
                     load_dictionaries();
@@ -846,10 +844,15 @@ class SqliteBackend final : public StoreBackend {
         insert_path_ = Stmt(writer_.get(), "INSERT INTO paths(namespace,path) VALUES(?,?)");
         insert_path_node_ =
             Stmt(writer_.get(), "INSERT OR IGNORE INTO path_nodes(node,path_id) VALUES(?,?)");
+        clear_dictionaries();
+        load_dictionaries();
+    }
+
+    void clear_dictionaries() {
         exporters_.clear();
         paths_.clear();
         record_paths_.clear();
-        load_dictionaries();
+        last_exporter_id_ = 0;
     }
 
     // Runs `body` in one transaction: all of a conversion or nothing.
@@ -986,14 +989,20 @@ class SqliteBackend final : public StoreBackend {
     }
 
     std::int64_t exporter_id(const RecordEntry& e) {
-        set_dict_key(key_, e.domain, e.exporter);
-        if (auto it = exporters_.find(key_); it != exporters_.end()) {
-            return it->second;
+        // A data set's records share their exporter: most records find it here.
+        if (last_exporter_id_ != 0 && e.domain == last_domain_ && e.exporter == last_exporter_) {
+            return last_exporter_id_;
         }
-        step_done(writer_.get(), insert_exporter_.bind_text(1, e.exporter).bind(2, e.domain));
-        const auto id = sqlite3_last_insert_rowid(writer_.get());
-        exporters_.emplace(key_, id);
-        return id;
+        set_dict_key(key_, e.domain, e.exporter);
+        auto it = exporters_.find(key_);
+        if (it == exporters_.end()) {
+            step_done(writer_.get(), insert_exporter_.bind_text(1, e.exporter).bind(2, e.domain));
+            it = exporters_.emplace(key_, sqlite3_last_insert_rowid(writer_.get())).first;
+        }
+        last_exporter_.assign(e.exporter);
+        last_domain_ = e.domain;
+        last_exporter_id_ = it->second;
+        return last_exporter_id_;
     }
 
     std::int64_t path_id(std::uint16_t ns, std::string_view path, std::span<const IoamNode> nodes) {
@@ -1306,7 +1315,11 @@ class SqliteBackend final : public StoreBackend {
     Stmt insert_high_water_, insert_block_, insert_block_path_, insert_block_flow_, upsert_path_,
         upsert_node_, upsert_segment_, insert_exporter_, insert_path_, insert_path_node_;
     std::unordered_map<std::string, std::int64_t> exporters_;  // dict_key(domain, address)
-    std::unordered_map<std::string, std::int64_t> paths_;      // dict_key(namespace, path)
+    // The last record's exporter and its id (0: none since the dictionaries were loaded).
+    std::string last_exporter_;
+    std::uint32_t last_domain_ = 0;
+    std::int64_t last_exporter_id_ = 0;
+    std::unordered_map<std::string, std::int64_t> paths_;  // dict_key(namespace, path)
     // Node identities and wide ids of a record's path -> paths.id, so that the path text is
     // built only for a path not seen before.
     std::unordered_map<std::vector<std::uint64_t>, std::int64_t, PathHash, PathEqual> record_paths_;
