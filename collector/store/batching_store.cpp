@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -29,6 +30,9 @@ constexpr const char* kOtherExporters = "other";
 constexpr auto kLogEvery = std::chrono::seconds(10);
 constexpr auto kMinBackoff = std::chrono::milliseconds(10);
 constexpr std::chrono::milliseconds kMaxBackoff{2000};
+// take() swaps the queue into the batch when at most 1/kSwapDivisor of the batch's records
+// queued after it have to be moved back (more would be moved than taken with a backlog).
+constexpr std::size_t kSwapDivisor = 4;
 // Part of the queue that exporters without back-pressure share equally, the rest being kept
 // for exporters that have nothing queued yet (1/8 of records and of bytes).
 constexpr std::size_t kReserveDivisor = 8;
@@ -98,8 +102,8 @@ struct BatchingStore::Impl {
         std::size_t records = 0;
         std::size_t bytes = 0;
     };
-    struct Queued {
-        RecordEntry entry;
+    // What a queued record holds of the queue and of its exporter's share.
+    struct Slot {
         std::size_t bytes = 0;
         Share* share = nullptr;  // its exporter's, in `shares` (node addresses are stable)
     };
@@ -142,11 +146,11 @@ struct BatchingStore::Impl {
         return it == shares.end() ? nullptr : &it->second;
     }
 
-    void release_share(const Queued& q) {  // under mu
+    void release_share(const Slot& q, const std::string& exporter) {  // under mu
         q.share->records--;
         q.share->bytes -= q.bytes;
         if (q.share->records == 0) {
-            shares.erase(q.entry.exporter);
+            shares.erase(exporter);
         }
     }
 
@@ -172,18 +176,19 @@ struct BatchingStore::Impl {
             share->bytes += bytes;
             auto& pool = spare[kind_of<Kind>];
             if (pool.empty()) {
-                queue.push_back({RecordEntry{0, {}, 0, take_or_copy(record)}, bytes, share});
+                queue.push_back(RecordEntry{0, {}, 0, take_or_copy(record)});
             } else {
-                queue.push_back({std::move(pool.back()), bytes, share});
+                queue.push_back(std::move(pool.back()));
                 pool.pop_back();
-                Kind& kept = std::get<Kind>(queue.back().entry.record);
+                Kind& kept = std::get<Kind>(queue.back().record);
                 if constexpr (std::is_const_v<Record>) {
                     kept = record;
                 } else {
                     std::swap(kept, record);
                 }
             }
-            RecordEntry& e = queue.back().entry;
+            slots.push_back({bytes, share});
+            RecordEntry& e = queue.back();
             e.exporter.assign(origin.exporter);
             e.domain = origin.domain;
             e.nodes_from_raw = origin.nodes_from_raw;
@@ -256,30 +261,56 @@ struct BatchingStore::Impl {
         }
     }
 
-    // Takes up to batch_size records, assigning ids, and every pending rollup.
-    bool take(Batch& batch) {  // under mu
-        for (auto& done : batch.records) {
-            auto& pool = spare[done.record.index()];
+    // Written entries go back to their kind's pool, for enqueue() to reuse their buffers. All
+    // of one kind (the usual case), the larger of the batch and the pool is kept whole.
+    void recycle(std::vector<RecordEntry>& done) {  // under mu
+        const auto kind = done.empty() ? 0 : done.front().record.index();
+        const bool one_kind = std::all_of(done.begin(), done.end(), [&](const RecordEntry& e) {
+            return e.record.index() == kind;
+        });
+        if (one_kind && spare[kind].size() < done.size()) {
+            std::swap(spare[kind], done);
+        }
+        for (auto& e : done) {
+            auto& pool = spare[e.record.index()];
             if (pool.size() < config.batch_size) {
-                pool.push_back(std::move(done));
+                pool.push_back(std::move(e));
             }
         }
+        done.clear();
+    }
+
+    // Takes up to batch_size records, assigning ids, and every pending rollup.
+    bool take(Batch& batch) {  // under mu
+        recycle(batch.records);
         const std::size_t n = std::min(depth(), config.batch_size);
-        batch.records.clear();
-        batch.records.reserve(n);
-        for (std::size_t i = 0; i < n; ++i) {
-            Queued& q = queue[head + i];
-            q.entry.id = next_id++;
-            queued_bytes -= q.bytes;
-            release_share(q);
-            batch.records.push_back(std::move(q.entry));
+        for (std::size_t i = head; i < head + n; ++i) {
+            queue[i].id = next_id++;
+            queued_bytes -= slots[i].bytes;
+            release_share(slots[i], queue[i].exporter);
         }
-        head += n;
+        if (head == 0 && queue.size() - n <= n / kSwapDivisor) {
+            // What came after the batch (little: the writer keeps up) goes back to the queue.
+            std::swap(batch.records, queue);
+            const auto rest = batch.records.begin() + static_cast<std::ptrdiff_t>(n);
+            std::move(rest, batch.records.end(), std::back_inserter(queue));
+            batch.records.erase(rest, batch.records.end());
+            slots.erase(slots.begin(), slots.begin() + static_cast<std::ptrdiff_t>(n));
+        } else {
+            batch.records.reserve(n);
+            std::move(queue.begin() + static_cast<std::ptrdiff_t>(head),
+                      queue.begin() + static_cast<std::ptrdiff_t>(head + n),
+                      std::back_inserter(batch.records));
+            head += n;
+        }
         if (head == queue.size()) {
             queue.clear();
+            slots.clear();
             head = 0;
         } else if (head >= config.batch_size && 2 * head >= queue.size()) {
-            queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(head));
+            const auto taken = static_cast<std::ptrdiff_t>(head);
+            queue.erase(queue.begin(), queue.begin() + taken);
+            slots.erase(slots.begin(), slots.begin() + taken);
             head = 0;
         }
         batch.rollups = std::move(delta);
@@ -360,6 +391,7 @@ struct BatchingStore::Impl {
                     "store: stopping with a failing back end ({}): {} records not written", why,
                     left);
                 queue.clear();
+                slots.clear();
                 head = 0;
                 shares.clear();
                 queued_bytes = 0;
@@ -398,7 +430,8 @@ struct BatchingStore::Impl {
     std::condition_variable room_cv;     // reliable producers: room in the queue
     std::condition_variable flushed_cv;  // flush(): a batch was committed
     // A FIFO in one vector from `head` on (a deque allocates every entry or two of this size).
-    std::vector<Queued> queue;
+    std::vector<RecordEntry> queue;
+    std::vector<Slot> slots;  // queue[i]'s in slots[i]
     std::size_t head = 0;
     // Written entries by kind (variant index), their buffers reused by enqueue().
     std::array<std::vector<RecordEntry>, std::variant_size_v<decltype(RecordEntry::record)>> spare;
