@@ -1,5 +1,6 @@
 #include "collector/store/node_codec.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <type_traits>
@@ -18,11 +19,13 @@ constexpr std::uint32_t mask_bit(std::size_t row) {
 }
 static_assert(node_fields::kCount < 31, "the presence mask is 32 bits");
 
+// Writes through a pointer into room made for the whole node (no capacity check per octet).
 template <typename T>
-void put(std::vector<std::uint8_t>& out, T v) {
+std::uint8_t* put(std::uint8_t* out, T v) {
     for (std::size_t i = 0; i < sizeof(T); ++i) {
-        out.push_back(static_cast<std::uint8_t>(static_cast<std::uint64_t>(v) >> (8 * i)));
+        *out++ = static_cast<std::uint8_t>(static_cast<std::uint64_t>(v) >> (8 * i));
     }
+    return out;
 }
 
 class Reader {
@@ -62,18 +65,29 @@ class Reader {
 void encode_nodes(std::span<const IoamNode> nodes, std::vector<std::uint8_t>& out) {
     for (const IoamNode& n : nodes) {
         std::uint32_t mask = n.opaque_state ? kOpaqueBit : 0;
-        node_fields::for_each(
-            [&](auto i) { mask |= (n.*node_fields::row<i>.member) ? mask_bit(i) : 0; });
-        put(out, mask);
+        std::size_t size = sizeof mask;
         node_fields::for_each([&](auto i) {
             if (const auto& f = n.*node_fields::row<i>.member) {
-                put(out, *f);
+                mask |= mask_bit(i);
+                size += sizeof(*f);
             }
         });
-        if (n.opaque_state) {
-            put(out, n.opaque_state->schema_id);
-            put(out, static_cast<std::uint16_t>(n.opaque_state->data.size()));
-            out.insert(out.end(), n.opaque_state->data.begin(), n.opaque_state->data.end());
+        const auto& opaque = n.opaque_state;
+        if (opaque) {
+            size += sizeof opaque->schema_id + sizeof(std::uint16_t) + opaque->data.size();
+        }
+        const std::size_t at = out.size();
+        out.resize(at + size);
+        std::uint8_t* p = put(out.data() + at, mask);
+        node_fields::for_each([&](auto i) {
+            if (const auto& f = n.*node_fields::row<i>.member) {
+                p = put(p, *f);
+            }
+        });
+        if (opaque) {
+            p = put(p, opaque->schema_id);
+            p = put(p, static_cast<std::uint16_t>(opaque->data.size()));
+            std::copy(opaque->data.begin(), opaque->data.end(), p);
         }
     }
 }
