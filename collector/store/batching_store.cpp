@@ -174,11 +174,11 @@ struct BatchingStore::Impl {
             }
             share->records++;
             share->bytes += bytes;
-            auto& pool = spare[kind_of<Kind>];
+            auto& pool = unused[kind_of<Kind>];
             if (pool.empty()) {
                 queue.push_back(RecordEntry{0, {}, 0, take_or_copy(record)});
             } else {
-                queue.push_back(std::move(pool.back()));
+                queue.push_back(std::move(spare[pool.back()]));
                 pool.pop_back();
                 Kind& kept = std::get<Kind>(queue.back().record);
                 if constexpr (std::is_const_v<Record>) {
@@ -261,23 +261,17 @@ struct BatchingStore::Impl {
         }
     }
 
-    // Written entries go back to their kind's pool, for enqueue() to reuse their buffers. All
-    // of one kind (the usual case), the larger of the batch and the pool is kept whole.
+    // The written batch becomes the entries enqueue() reuses (those of the batch before that,
+    // not reused meanwhile, go), listed by kind: no entry is moved here.
     void recycle(std::vector<RecordEntry>& done) {  // under mu
-        const auto kind = done.empty() ? 0 : done.front().record.index();
-        const bool one_kind = std::all_of(done.begin(), done.end(), [&](const RecordEntry& e) {
-            return e.record.index() == kind;
-        });
-        if (one_kind && spare[kind].size() < done.size()) {
-            std::swap(spare[kind], done);
-        }
-        for (auto& e : done) {
-            auto& pool = spare[e.record.index()];
-            if (pool.size() < config.batch_size) {
-                pool.push_back(std::move(e));
-            }
-        }
+        std::swap(spare, done);
         done.clear();
+        for (auto& pool : unused) {
+            pool.clear();
+        }
+        for (std::uint32_t i = 0; i < spare.size(); ++i) {
+            unused[spare[i].record.index()].push_back(i);
+        }
     }
 
     // Takes up to batch_size records, assigning ids, and every pending rollup.
@@ -433,8 +427,11 @@ struct BatchingStore::Impl {
     std::vector<RecordEntry> queue;
     std::vector<Slot> slots;  // queue[i]'s in slots[i]
     std::size_t head = 0;
-    // Written entries by kind (variant index), their buffers reused by enqueue().
-    std::array<std::vector<RecordEntry>, std::variant_size_v<decltype(RecordEntry::record)>> spare;
+    // The last written batch: enqueue() reuses its entries' buffers.
+    std::vector<RecordEntry> spare;
+    // The indices in `spare` of its entries not reused yet, by kind (variant index).
+    std::array<std::vector<std::uint32_t>, std::variant_size_v<decltype(RecordEntry::record)>>
+        unused;
     std::size_t queued_bytes = 0;
     // What each exporter with queued records holds, for over_share().
     std::unordered_map<std::string, Share, StringHash, std::equal_to<>> shares;
