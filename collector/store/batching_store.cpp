@@ -189,6 +189,7 @@ struct BatchingStore::Impl {
             }
             slots.push_back({bytes, share});
             RecordEntry& e = queue.back();
+            e.id = next_id++;  // here, where the entry is written anyway, not by the writer
             e.exporter.assign(origin.exporter);
             e.domain = origin.domain;
             e.nodes_from_raw = origin.nodes_from_raw;
@@ -274,12 +275,11 @@ struct BatchingStore::Impl {
         }
     }
 
-    // Takes up to batch_size records, assigning ids, and every pending rollup.
+    // Takes up to batch_size records and every pending rollup.
     bool take(Batch& batch) {  // under mu
         recycle(batch.records);
         const std::size_t n = std::min(depth(), config.batch_size);
         for (std::size_t i = head; i < head + n; ++i) {
-            queue[i].id = next_id++;
             queued_bytes -= slots[i].bytes;
             release_share(slots[i], queue[i].exporter);
         }
@@ -436,7 +436,7 @@ struct BatchingStore::Impl {
     // What each exporter with queued records holds, for over_share().
     std::unordered_map<std::string, Share, StringHash, std::equal_to<>> shares;
     rollup::Delta delta;
-    std::int64_t next_id = 1;  // writer only after start
+    std::int64_t next_id = 1;  // of the next record queued
     bool in_flight = false;
     int flushing = 0;      // flush() callers waiting: no batch delay
     bool running = false;  // start() .. stop()

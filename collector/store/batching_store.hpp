@@ -1,9 +1,9 @@
 #pragma once
-// The back-end-neutral half of every TraceStore: a queue bounded in records and in bytes, one
-// writer thread that assigns record ids and hands batches to a StoreBackend, retries a failed
-// batch with backoff (logged at most every 10 s, counted, ready() false meanwhile), and runs
-// retention. Packets are aggregated into per-minute rollups as they arrive, so that the queue
-// holds one delta per (minute, key), not the packets.
+// The back-end-neutral half of every TraceStore: a queue bounded in records and in bytes that
+// gives records their ids in order of arrival, one writer thread that hands batches of them to
+// a StoreBackend, retries a failed batch with backoff (logged at most every 10 s, counted,
+// ready() false meanwhile), and runs retention. Packets are aggregated into per-minute rollups
+// as they arrive, so that the queue holds one delta per (minute, key), not the packets.
 //
 // When the queue is full, a record from a reliable transport (TCP) waits for room: the ingest
 // thread stops reading sockets and the exporter's buffer holds the data. Other records are
