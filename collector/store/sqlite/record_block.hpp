@@ -6,7 +6,7 @@
 // block_flows say which paths and DEX flows are inside.
 //
 // A block is stored compressed with zstd (level 1: ~4x smaller for the replayed stream at
-// ~0.15 us per record, and 4x fewer octets through the WAL and the checkpoints, which bounded
+// ~0.11 us per record, and 4x fewer octets through the WAL and the checkpoints, which bounded
 // the writer at high rates): format octet 2, then one zstd frame of the records. Format 1 is
 // the same records uncompressed. The records: per record, id (varint, the first as its distance
 // from the block's first id, the others from the previous id), observation time (zigzag varint
