@@ -406,6 +406,7 @@ void set_dict_key(std::string& k, std::uint32_t a, std::string_view b) {
 struct PathWords {
     std::uint16_t ns;
     std::span<const IoamNode> nodes;
+    std::uint64_t hash = 0;  // path_hash(), once per lookup
 
     std::size_t size() const noexcept { return 1 + 2 * nodes.size(); }
     // Calls f(word) for each word in order while it returns true; false when one did not.
@@ -424,40 +425,39 @@ struct PathWords {
     }
 };
 
+std::uint64_t path_hash(const PathWords& p) {
+    std::uint64_t h = 14695981039346656037ull;  // FNV-1a, per word
+    p.each([&](std::uint64_t w) {
+        h = (h ^ w) * 1099511628211ull;
+        return true;
+    });
+    return h;
+}
+
+// A known path's words with their hash: the table asks for a stored key's hash to find where a
+// bucket ends, which walking the words would make a cache miss or two per lookup.
+struct PathKey {
+    std::uint64_t hash;
+    std::vector<std::uint64_t> words;
+};
+
 struct PathHash {
     using is_transparent = void;
-    static constexpr std::uint64_t kBasis = 14695981039346656037ull;  // FNV-1a, per word
-    static constexpr std::uint64_t kPrime = 1099511628211ull;
-    std::size_t operator()(const std::vector<std::uint64_t>& v) const noexcept {
-        std::uint64_t h = kBasis;
-        for (const auto w : v) {
-            h = (h ^ w) * kPrime;
-        }
-        return static_cast<std::size_t>(h);
-    }
-    std::size_t operator()(const PathWords& p) const noexcept {
-        std::uint64_t h = kBasis;
-        p.each([&](std::uint64_t w) {
-            h = (h ^ w) * kPrime;
-            return true;
-        });
-        return static_cast<std::size_t>(h);
-    }
+    std::size_t operator()(const PathKey& k) const noexcept { return k.hash; }
+    std::size_t operator()(const PathWords& p) const noexcept { return p.hash; }
 };
 
 struct PathEqual {
     using is_transparent = void;
-    bool operator()(const std::vector<std::uint64_t>& a,
-                    const std::vector<std::uint64_t>& b) const noexcept {
-        return a == b;
+    bool operator()(const PathKey& a, const PathKey& b) const noexcept {
+        return a.hash == b.hash && a.words == b.words;
     }
-    bool operator()(const PathWords& p, const std::vector<std::uint64_t>& v) const noexcept {
+    bool operator()(const PathWords& p, const PathKey& k) const noexcept {
         std::size_t i = 0;
-        return p.size() == v.size() && p.each([&](std::uint64_t w) { return w == v[i++]; });
+        return p.hash == k.hash && p.size() == k.words.size() &&
+               p.each([&](std::uint64_t w) { return w == k.words[i++]; });
     }
-    bool operator()(const std::vector<std::uint64_t>& v, const PathWords& p) const noexcept {
-        return (*this)(p, v);
-    }
+    bool operator()(const PathKey& k, const PathWords& p) const noexcept { return (*this)(p, k); }
 };
 
 struct FileId {
@@ -1081,16 +1081,17 @@ class SqliteBackend final : public StoreBackend {
     }
 
     std::int64_t record_path_id(std::uint16_t ns, std::span<const IoamNode> nodes) {
-        const PathWords words{ns, nodes};
+        PathWords words{ns, nodes};
+        words.hash = path_hash(words);
         if (auto it = record_paths_.find(words); it != record_paths_.end()) {
             return it->second;
         }
         path_scratch_ = path_text(nodes);
         const std::int64_t id = path_id(ns, path_scratch_, nodes);
-        std::vector<std::uint64_t> key;
-        key.reserve(words.size());
+        PathKey key{words.hash, {}};
+        key.words.reserve(words.size());
         words.each([&](std::uint64_t w) {
-            key.push_back(w);
+            key.words.push_back(w);
             return true;
         });
         record_paths_.emplace(std::move(key), id);
@@ -1322,7 +1323,7 @@ class SqliteBackend final : public StoreBackend {
     std::unordered_map<std::string, std::int64_t> paths_;  // dict_key(namespace, path)
     // Node identities and wide ids of a record's path -> paths.id, so that the path text is
     // built only for a path not seen before.
-    std::unordered_map<std::vector<std::uint64_t>, std::int64_t, PathHash, PathEqual> record_paths_;
+    std::unordered_map<PathKey, std::int64_t, PathHash, PathEqual> record_paths_;
     sqlite::BlockWriter block_;  // the block being written
     bool block_open_ = false;
     sqlite::PackedRecord packed_;               // scratch
