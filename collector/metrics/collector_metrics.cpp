@@ -184,6 +184,16 @@ struct HistogramSlot {
     }
 };
 
+// The series of a visited member: a plain pointer, or a slot's.
+template <typename Metric>
+Metric*& series_of(Metric*& s) {
+    return s;
+}
+template <typename Slot>
+auto& series_of(Slot& s) {
+    return s.series;
+}
+
 }  // namespace
 
 struct CollectorMetrics::Impl {
@@ -325,14 +335,9 @@ struct CollectorMetrics::Impl {
         CounterSlot packets;
         template <typename F>
         void visit(Impl& m, F&& f) {
-            f(m.transit, transit.series);
-            f(m.queue_depth, queue.series);
-            f(m.node_packets, packets.series);
-        }
-        void flush() {
-            transit.flush();
-            queue.flush();
-            packets.flush();
+            f(m.transit, transit);
+            f(m.queue_depth, queue);
+            f(m.node_packets, packets);
         }
     };
     struct SegmentSeries {
@@ -340,12 +345,8 @@ struct CollectorMetrics::Impl {
         CounterSlot lost;
         template <typename F>
         void visit(Impl& m, F&& f) {
-            f(m.segment, delay.series);
-            f(m.segment_lost, lost.series);
-        }
-        void flush() {
-            delay.flush();
-            lost.flush();
+            f(m.segment, delay);
+            f(m.segment_lost, lost);
         }
     };
     struct PathSeries {
@@ -354,14 +355,9 @@ struct CollectorMetrics::Impl {
         CounterSlot lost;
         template <typename F>
         void visit(Impl& m, F&& f) {
-            f(m.path_delay, delay.series);
-            f(m.path_packets, packets.series);
-            f(m.path_lost, lost.series);
-        }
-        void flush() {
-            delay.flush();
-            packets.flush();
-            lost.flush();
+            f(m.path_delay, delay);
+            f(m.path_packets, packets);
+            f(m.path_lost, lost);
         }
     };
     struct DexFlow {
@@ -370,22 +366,21 @@ struct CollectorMetrics::Impl {
         CounterSlot lost;
         template <typename F>
         void visit(Impl& m, F&& f) {
-            f(m.dex_reports, reports.series);
-            f(m.dex_lost, lost.series);
-        }
-        void flush() {
-            reports.flush();
-            lost.flush();
+            f(m.dex_reports, reports);
+            f(m.dex_lost, lost);
         }
     };
 
     // Adds every pending update to the library's series.
     void flush() {
         std::lock_guard lock(pending_mu);
-        node_cache.each([](NodeSeries& s) { s.flush(); });
-        segment_cache.each([](SegmentSeries& s) { s.flush(); });
-        path_cache.each([](PathSeries& s) { s.flush(); });
-        dex_cache.each([](DexFlow& s) { s.flush(); });
+        const auto flush_all = [this](auto& entry) {
+            entry.visit(*this, [](auto&, auto& slot) { slot.flush(); });
+        };
+        node_cache.each(flush_all);
+        segment_cache.each(flush_all);
+        path_cache.each(flush_all);
+        dex_cache.each(flush_all);
         for (CounterSlot& c : incomplete_by_reason) {
             if (c.series != nullptr) {
                 c.flush();
@@ -396,14 +391,15 @@ struct CollectorMetrics::Impl {
     // Cache callbacks over every (family, series) pair of an entry.
     template <typename Value>
     std::function<void(Value&)> evictor() {
-        return
-            [this](Value& v) { v.visit(*this, [](auto& family, auto* s) { family.remove(*s); }); };
+        return [this](Value& v) {
+            v.visit(*this, [](auto& family, auto& s) { family.remove(*series_of(s)); });
+        };
     }
     template <typename Value>
     std::function<Value()> refuser() {
         return [this] {
             Value v;
-            v.visit(*this, [](auto& family, auto*& s) { s = &family.refuse(); });
+            v.visit(*this, [](auto& family, auto& s) { series_of(s) = &family.refuse(); });
             return v;
         };
     }
