@@ -2,8 +2,11 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <array>
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
@@ -89,6 +92,13 @@ class SeriesCache {
         return map_.emplace(Key(key), Slot{make(), now}).first->second.value;
     }
 
+    template <typename F>
+    void each(F&& f) {
+        for (auto& [key, slot] : map_) {
+            f(slot.value);
+        }
+    }
+
   private:
     struct Slot {
         Value value;
@@ -117,6 +127,71 @@ class SeriesCache {
 
 std::string u64(std::uint64_t v) {
     return std::to_string(v);
+}
+
+// A series of the per-packet families and the updates not yet added to it. The library's
+// counter is a compare-and-swap loop and its histogram takes a mutex per observation: summed
+// here, they reach the library once per scrape (Impl::flush(), run by Registry::render()).
+struct CounterSlot {
+    CounterSlot() = default;
+    CounterSlot(Counter* s) : series(s) {}  // NOLINT(google-explicit-constructor)
+    Counter* series = nullptr;
+    double pending = 0;
+    void add(double v) { pending += v; }
+    void flush() {
+        if (pending != 0) {
+            series->Increment(pending);
+            pending = 0;
+        }
+    }
+};
+
+struct GaugeSlot {
+    GaugeSlot() = default;
+    GaugeSlot(Gauge* s) : series(s) {}  // NOLINT(google-explicit-constructor)
+    Gauge* series = nullptr;
+    std::optional<double> last;
+    void set(double v) { last = v; }
+    void flush() {
+        if (last) {
+            series->Set(*last);
+            last.reset();
+        }
+    }
+};
+
+struct HistogramSlot {
+    HistogramSlot() = default;
+    HistogramSlot(Histogram* s) : series(s) {}  // NOLINT(google-explicit-constructor)
+    Histogram* series = nullptr;
+    std::vector<double> counts;  // per bucket, +Inf last; empty while nothing is pending
+    double sum = 0;
+    // As Histogram::Observe: a value equal to a bound falls in that bound's bucket.
+    void observe(double v, const std::vector<double>& bounds) {
+        if (counts.empty()) {
+            counts.assign(bounds.size() + 1, 0.0);
+        }
+        counts[static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) -
+                                        bounds.begin())] += 1;
+        sum += v;
+    }
+    void flush() {
+        if (!counts.empty()) {
+            series->ObserveMultiple(counts, sum);
+            counts.clear();
+            sum = 0;
+        }
+    }
+};
+
+// The series of a visited member: a plain pointer, or a slot's.
+template <typename Metric>
+Metric*& series_of(Metric*& s) {
+    return s;
+}
+template <typename Slot>
+auto& series_of(Slot& s) {
+    return s.series;
 }
 
 }  // namespace
@@ -218,7 +293,7 @@ struct CollectorMetrics::Impl {
         // The reasons are known from start-up: their series exist at zero.
         for (const auto reason : {IncompleteReason::ipfix_loss, IncompleteReason::exporter_silent,
                                   IncompleteReason::evicted, IncompleteReason::unknown}) {
-            incomplete_by_reason[static_cast<std::size_t>(reason)] =
+            incomplete_by_reason[static_cast<std::size_t>(reason)].series =
                 &incomplete.with({correlate::to_string(reason)});
         }
     }
@@ -253,10 +328,11 @@ struct CollectorMetrics::Impl {
             f(m.unknown_fields, unknown_fields);
         }
     };
+    // The per-packet series: their updates are pending until flush().
     struct NodeSeries {
-        Histogram* transit = nullptr;
-        Gauge* queue = nullptr;
-        Counter* packets = nullptr;
+        HistogramSlot transit;
+        GaugeSlot queue;
+        CounterSlot packets;
         template <typename F>
         void visit(Impl& m, F&& f) {
             f(m.transit, transit);
@@ -265,8 +341,8 @@ struct CollectorMetrics::Impl {
         }
     };
     struct SegmentSeries {
-        Histogram* delay = nullptr;
-        Counter* lost = nullptr;
+        HistogramSlot delay;
+        CounterSlot lost;
         template <typename F>
         void visit(Impl& m, F&& f) {
             f(m.segment, delay);
@@ -274,9 +350,9 @@ struct CollectorMetrics::Impl {
         }
     };
     struct PathSeries {
-        Histogram* delay = nullptr;
-        Counter* packets = nullptr;
-        Counter* lost = nullptr;
+        HistogramSlot delay;
+        CounterSlot packets;
+        CounterSlot lost;
         template <typename F>
         void visit(Impl& m, F&& f) {
             f(m.path_delay, delay);
@@ -286,8 +362,8 @@ struct CollectorMetrics::Impl {
     };
     struct DexFlow {
         std::optional<std::uint32_t> last_seq;
-        Counter* reports = nullptr;
-        Counter* lost = nullptr;
+        CounterSlot reports;
+        CounterSlot lost;
         template <typename F>
         void visit(Impl& m, F&& f) {
             f(m.dex_reports, reports);
@@ -295,17 +371,35 @@ struct CollectorMetrics::Impl {
         }
     };
 
+    // Adds every pending update to the library's series.
+    void flush() {
+        std::lock_guard lock(pending_mu);
+        const auto flush_all = [this](auto& entry) {
+            entry.visit(*this, [](auto&, auto& slot) { slot.flush(); });
+        };
+        node_cache.each(flush_all);
+        segment_cache.each(flush_all);
+        path_cache.each(flush_all);
+        dex_cache.each(flush_all);
+        for (CounterSlot& c : incomplete_by_reason) {
+            if (c.series != nullptr) {
+                c.flush();
+            }
+        }
+    }
+
     // Cache callbacks over every (family, series) pair of an entry.
     template <typename Value>
     std::function<void(Value&)> evictor() {
-        return
-            [this](Value& v) { v.visit(*this, [](auto& family, auto* s) { family.remove(*s); }); };
+        return [this](Value& v) {
+            v.visit(*this, [](auto& family, auto& s) { family.remove(*series_of(s)); });
+        };
     }
     template <typename Value>
     std::function<Value()> refuser() {
         return [this] {
             Value v;
-            v.visit(*this, [](auto& family, auto*& s) { s = &family.refuse(); });
+            v.visit(*this, [](auto& family, auto& s) { series_of(s) = &family.refuse(); });
             return v;
         };
     }
@@ -351,17 +445,17 @@ struct CollectorMetrics::Impl {
                                   &queue_depth.with({ns_label, node}),
                                   &node_packets.with({ns_label, node})};
             });
-            s.packets->Increment(weight);
+            s.packets.add(weight);
             // RFC 9197 4.4.2.5: the most significant bit flags an overflow.
             if (h.transit_delay_ns && (*h.transit_delay_ns & 0x80000000u) == 0) {
-                s.transit->Observe(*h.transit_delay_ns / kNsPerSecond);
+                s.transit.observe(*h.transit_delay_ns / kNsPerSecond, bounds);
             }
             if (h.queue_depth) {
-                s.queue->Set(*h.queue_depth);
+                s.queue.set(*h.queue_depth);
             }
             if (i > 0 && h.segment_ns && hops[i - 1].node != kUnknownNode) {
                 segment_series(ns_label, ns, hops[i - 1].node, h.node, t)
-                    .delay->Observe(static_cast<double>(*h.segment_ns) / kNsPerSecond);
+                    .delay.observe(static_cast<double>(*h.segment_ns) / kNsPerSecond, bounds);
             }
         }
     }
@@ -411,7 +505,12 @@ struct CollectorMetrics::Impl {
     Family<Counter>& dex_lost;
     Counter& decoded_traces;
     Counter& decoded_dex;
-    std::array<Counter*, 8> incomplete_by_reason{};
+    std::array<CounterSlot, 8> incomplete_by_reason{};
+    const std::vector<double> bounds = delay_buckets();  // of every delay histogram
+    // Held by the packet and DEX paths and by flush() (the scrape): the caches of the
+    // per-packet series and their pending updates.
+    std::mutex pending_mu;
+    std::size_t flush_hook = 0;
 
     SeriesCache<std::string, ExporterSeries, StringHash> exporter_cache;
     SeriesCache<std::string, AddressSeries, StringHash> address_cache;
@@ -436,9 +535,13 @@ Clock::time_point coarse_now() noexcept {
 }
 
 CollectorMetrics::CollectorMetrics(ioam::metrics::Registry& registry, const MetricsConfig& config)
-    : impl_(std::make_unique<Impl>(registry, config)) {}
+    : impl_(std::make_unique<Impl>(registry, config)) {
+    impl_->flush_hook = registry.before_render([impl = impl_.get()] { impl->flush(); });
+}
 
-CollectorMetrics::~CollectorMetrics() = default;
+CollectorMetrics::~CollectorMetrics() {
+    impl_->reg.remove_before_render(impl_->flush_hook);
+}
 
 void CollectorMetrics::watch_store(store::TraceStore& s) {
     auto& r = impl_->reg;
@@ -619,10 +722,12 @@ void CollectorMetrics::consume(const Origin&, std::span<const IoamTrace> traces)
 }
 
 void CollectorMetrics::consume(const Packet& p) {
+    std::lock_guard lock(impl_->pending_mu);
     impl_->add_packet(p, impl_->now());
 }
 
 void CollectorMetrics::consume(std::span<const Packet> packets) {
+    std::lock_guard lock(impl_->pending_mu);
     const Clock::time_point t = impl_->now();
     for (const Packet& p : packets) {
         impl_->add_packet(p, t);
@@ -631,11 +736,13 @@ void CollectorMetrics::consume(std::span<const Packet> packets) {
 
 void CollectorMetrics::consume(const Origin&, const DexReport& d) {
     impl_->decoded_dex.Increment();
+    std::lock_guard lock(impl_->pending_mu);
     impl_->add_dex(d, impl_->now());
 }
 
 void CollectorMetrics::consume(const Origin&, std::span<const DexReport> reports) {
     impl_->decoded_dex.Increment(static_cast<double>(reports.size()));
+    std::lock_guard lock(impl_->pending_mu);
     const Clock::time_point t = impl_->now();
     for (const DexReport& d : reports) {
         impl_->add_dex(d, t);
@@ -651,25 +758,27 @@ void CollectorMetrics::Impl::add_packet(const Packet& p, Clock::time_point t) {
     switch (p.outcome) {
         case PacketOutcome::delivered: {
             PathSeries& s = path_series(ns, p, t);
-            s.packets->Increment(p.weight);
+            s.packets.add(p.weight);
             if (p.end_to_end_ns) {
-                s.delay->Observe(static_cast<double>(*p.end_to_end_ns) / kNsPerSecond);
+                s.delay.observe(static_cast<double>(*p.end_to_end_ns) / kNsPerSecond, bounds);
             }
             break;
         }
         case PacketOutcome::lost:
-            path_series(ns, p, t).lost->Increment(p.weight);
+            path_series(ns, p, t).lost.add(p.weight);
             if (p.lost_before && p.hops.back().node != kUnknownNode) {
                 segment_series(ns, p.namespace_id, p.hops.back().node, *p.lost_before, t)
-                    .lost->Increment(p.weight);
+                    .lost.add(p.weight);
             }
             break;
-        case PacketOutcome::incomplete:
-            if (Counter* c = incomplete_by_reason[static_cast<std::size_t>(p.incomplete) %
-                                                  incomplete_by_reason.size()]) {
-                c->Increment(p.weight);
+        case PacketOutcome::incomplete: {
+            CounterSlot& c = incomplete_by_reason[static_cast<std::size_t>(p.incomplete) %
+                                                  incomplete_by_reason.size()];
+            if (c.series != nullptr) {
+                c.add(p.weight);
             }
             break;
+        }
     }
 }
 
@@ -683,13 +792,13 @@ void CollectorMetrics::Impl::add_dex(const DexReport& d, Clock::time_point t) {
         const std::string n = u64(*node);
         return DexFlow{std::nullopt, &dex_reports.with({flow, n}), &dex_lost.with({flow, n})};
     });
-    f.reports->Increment();
+    f.reports.add(1);
     if (d.sequence_number) {
         // Forward gaps only; a sequence number going back is reordering or a wrap, not loss.
         if (f.last_seq) {
             const auto gap = static_cast<std::int32_t>(*d.sequence_number - *f.last_seq);
             if (gap > 1) {
-                f.lost->Increment(gap - 1);
+                f.lost.add(gap - 1);
             }
             if (gap > 0) {
                 f.last_seq = d.sequence_number;

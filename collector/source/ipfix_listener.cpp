@@ -1,11 +1,14 @@
 #include "collector/source/ipfix_listener.hpp"
 
+#include <arpa/inet.h>
 #include <linux/sock_diag.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <list>
 #include <stdexcept>
 #include <thread>
@@ -14,6 +17,7 @@
 #include <boost/asio.hpp>
 
 #include "common/net/host_port.hpp"
+#include "common/util/counter.hpp"
 #include "common/util/thread_name.hpp"
 
 namespace ioam::collector::source {
@@ -151,35 +155,76 @@ struct IpfixListener::Impl {
         }
     };
 
+    // Datagrams are read kUdpBatch per system call (recvmmsg) while the socket has them: one
+    // reactor wake-up and one clock read per batch rather than per datagram. After
+    // kUdpRoundsPerTurn full batches the loop yields (post), so TCP exporters and timers are
+    // served under a UDP flood; it waits for readiness only once the socket is drained, so an
+    // edge-triggered reactor cannot leave datagrams behind.
     void receive_udp() {
-        udp_socket.async_receive_from(asio::buffer(udp_buf), udp_peer,
-                                      [this](boost::system::error_code ec, std::size_t n) {
-                                          if (ec == asio::error::operation_aborted) {
-                                              return;
-                                          }
-                                          if (!ec) {
-                                              on_datagram(n);
-                                          }
-                                          if (!draining) {
-                                              receive_udp();
-                                          }
-                                      });
+        udp_socket.async_wait(udp::socket::wait_read, [this](boost::system::error_code ec) {
+            if (ec != asio::error::operation_aborted && !draining) {
+                read_udp_turn();
+            }
+        });
     }
 
-    void on_datagram(std::size_t n) {
-        udp_datagrams++;
+    void read_udp_turn() {
+        for (int round = 0; round < kUdpRoundsPerTurn; ++round) {
+            if (read_udp_batch() < kUdpBatch) {
+                receive_udp();
+                return;
+            }
+        }
+        asio::post(io, [this] {
+            if (!draining) {
+                read_udp_turn();
+            }
+        });
+    }
+
+    // Returns the datagrams read: fewer than kUdpBatch when the socket had no more (or failed).
+    std::size_t read_udp_batch() {
+        for (std::size_t i = 0; i < kUdpBatch; ++i) {
+            udp_iov[i] = {udp_buf.data() + i * kMaxDatagram, kMaxDatagram};
+            udp_msgs[i].msg_hdr = {
+                &udp_addrs[i], sizeof udp_addrs[i], &udp_iov[i], 1, nullptr, 0, 0};
+            udp_msgs[i].msg_len = 0;
+        }
+        const int n = ::recvmmsg(udp_fd, udp_msgs.data(), kUdpBatch, MSG_DONTWAIT, nullptr);
+        if (n <= 0) {
+            return 0;
+        }
+        const std::uint64_t now = wall_ns();
+        add_single_writer(udp_datagrams, static_cast<std::uint64_t>(n));
+        for (int i = 0; i < n; ++i) {
+            on_datagram(udp_addrs[i],
+                        Bytes(udp_buf.data() + static_cast<std::size_t>(i) * kMaxDatagram,
+                              udp_msgs[i].msg_len),
+                        now);
+        }
+        return static_cast<std::size_t>(n);
+    }
+
+    void on_datagram(const sockaddr_storage& from, Bytes datagram, std::uint64_t now) {
         UdpPeer peer;
-        const asio::ip::address a = unmapped(udp_peer.address());
-        peer.address = a.is_v6()
-                           ? a.to_v6().to_bytes()
-                           : asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4()).to_bytes();
-        peer.port = udp_peer.port();
+        std::uint32_t scope = 0;
+        if (from.ss_family == AF_INET6) {
+            const auto& a6 = reinterpret_cast<const sockaddr_in6&>(from);
+            std::memcpy(peer.address.data(), &a6.sin6_addr, peer.address.size());
+            peer.port = ntohs(a6.sin6_port);
+            scope = a6.sin6_scope_id;
+        } else {
+            const auto& a4 = reinterpret_cast<const sockaddr_in&>(from);
+            peer.address[10] = peer.address[11] = 0xff;  // IPv4-mapped, as dual-stack reports
+            std::memcpy(peer.address.data() + 12, &a4.sin_addr, 4);
+            peer.port = ntohs(a4.sin_port);
+        }
         // The text form is a formatted print: kept for the last sender, who usually sends again.
         if (udp_peer_text.empty() || peer.address != udp_peer_address) {
-            udp_peer_text = a.to_string();
+            udp_peer_text = unmapped(asio::ip::make_address_v6(peer.address, scope)).to_string();
             udp_peer_address = peer.address;
         }
-        processor.process_udp(peer, udp_peer_text, Bytes(udp_buf.data(), n), wall_ns());
+        processor.process_udp(peer, udp_peer_text, datagram, now);
     }
 
     void accept() {
@@ -253,14 +298,7 @@ struct IpfixListener::Impl {
             udp_socket.non_blocking(true, ignored);
             // A sender that never stops must not hold the shutdown.
             const auto deadline = std::chrono::steady_clock::now() + config.drain_timeout;
-            while (std::chrono::steady_clock::now() < deadline) {
-                boost::system::error_code ec;
-                const std::size_t n =
-                    udp_socket.receive_from(asio::buffer(udp_buf), udp_peer, 0, ec);
-                if (ec) {
-                    break;
-                }
-                on_datagram(n);
+            while (std::chrono::steady_clock::now() < deadline && read_udp_batch() == kUdpBatch) {
             }
             udp_socket.close(ignored);
         }
@@ -287,10 +325,17 @@ struct IpfixListener::Impl {
     tcp::acceptor acceptor;
     asio::steady_timer sweep;
     asio::steady_timer drain_timer;
-    udp::endpoint udp_peer;
+    // The largest UDP payload; a batch's buffers are touched only as far as datagrams fill
+    // them, so their resident size follows the datagrams received.
+    static constexpr std::size_t kMaxDatagram = 65535;
+    static constexpr std::size_t kUdpBatch = 32;
+    static constexpr int kUdpRoundsPerTurn = 16;
+    std::vector<std::uint8_t> udp_buf = std::vector<std::uint8_t>(kUdpBatch * kMaxDatagram);
+    std::array<mmsghdr, kUdpBatch> udp_msgs{};
+    std::array<iovec, kUdpBatch> udp_iov{};
+    std::array<sockaddr_storage, kUdpBatch> udp_addrs{};
     std::array<std::uint8_t, 16> udp_peer_address{};  // I/O thread only
     std::string udp_peer_text;                        // its textual form
-    std::array<std::uint8_t, 65535> udp_buf{};
     std::thread thread;
     Conns conns;            // I/O thread only
     bool draining = false;  // I/O thread only

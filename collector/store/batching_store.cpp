@@ -570,6 +570,10 @@ void BatchingStore::take(const Origin& origin, std::span<IoamTrace> traces) {
     impl_->enqueue(origin, traces);
 }
 
+void BatchingStore::take(const Origin& origin, std::span<DexReport> reports) {
+    impl_->enqueue(origin, reports);
+}
+
 void BatchingStore::consume(const Packet& packet) {
     impl_->add_packets(std::span(&packet, 1));
 }

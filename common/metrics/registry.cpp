@@ -329,7 +329,24 @@ FunctionFamily& Registry::add_function(prometheus::MetricType type, std::string_
     return ref;
 }
 
+std::size_t Registry::before_render(std::function<void()> fn) {
+    std::lock_guard lock(mutex_);
+    before_render_.emplace(next_hook_, std::move(fn));
+    return next_hook_++;
+}
+
+void Registry::remove_before_render(std::size_t id) {
+    std::lock_guard lock(mutex_);
+    before_render_.erase(id);
+}
+
 std::string Registry::render() const {
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, fn] : before_render_) {
+            fn();
+        }
+    }
     std::vector<prometheus::MetricFamily> all = registry_->Collect();
     {
         std::lock_guard lock(mutex_);

@@ -242,6 +242,11 @@ class Registry {
 
     // Text format 0.0.4 (prometheus::TextSerializer), families sorted by name.
     std::string render() const;
+    // fn runs at the start of every render(), before any value is read: an owner that sums
+    // hot-path updates locally adds them to its series there. Returns the id for
+    // remove_before_render(), which the owner calls before it goes away.
+    std::size_t before_render(std::function<void()> fn);
+    void remove_before_render(std::size_t id);
 
   private:
     struct Entry;
@@ -261,6 +266,8 @@ class Registry {
     std::shared_ptr<prometheus::Registry> registry_;
     mutable std::mutex mutex_;
     std::map<std::string, Entry, std::less<>> families_;
+    std::map<std::size_t, std::function<void()>> before_render_;  // under mutex_
+    std::size_t next_hook_ = 0;
     prometheus::Family<Counter>* dropped_ = nullptr;
 };
 

@@ -172,6 +172,55 @@ TEST_F(PacketMetrics, LossIsCountedOnItsSegment) {
     EXPECT_EQ(value_of(e, "ioam_packets_incomplete_total", {{"reason", "ipfix_loss"}}), 1);
 }
 
+// Packet updates are summed between scrapes and added to the library's series when it renders:
+// each scrape shows every packet consumed before it, in the buckets the library's own
+// Observe() would have chosen (a value equal to a bound counts in that bound's bucket).
+TEST(CollectorMetrics, PacketSeriesAreExactAtEveryScrape) {
+    ioam::metrics::Registry reg;
+    CollectorMetrics m{reg, {}};
+    const std::vector<double> bounds = ioam::metrics::exponential_buckets(1e-6, 2, 24);
+    prometheus::Histogram reference(bounds);
+    const LabelMap path = {{"namespace", "7"}, {"path", "1,2"}};
+    const auto packet = [](std::int64_t end_to_end_ns) {
+        Packet p;
+        p.namespace_id = 7;
+        p.hops.resize(2);
+        p.hops[0].node = 1;
+        p.hops[1].node = 2;
+        p.path = "1,2";
+        p.end_to_end_ns = end_to_end_ns;
+        return p;
+    };
+    std::size_t sent = 0;
+    for (const std::vector<std::int64_t>& round :
+         {std::vector<std::int64_t>{999, 1000, 1001, 2000}, {4'000'000'000, 9'000'000'000, 3}}) {
+        std::vector<Packet> batch;
+        for (const std::int64_t ns : round) {
+            batch.push_back(packet(ns));
+            reference.Observe(static_cast<double>(ns) / 1e9);
+        }
+        m.consume(std::span<const Packet>(batch));
+        sent += round.size();
+        const Exposition e = parse_exposition(reg.render());
+        EXPECT_EQ(value_of(e, "ioam_path_packets_total", path), static_cast<double>(sent));
+        EXPECT_EQ(value_of(e, "ioam_node_packets_total", {{"namespace", "7"}, {"node", "2"}}),
+                  static_cast<double>(sent));
+        const prometheus::ClientMetric want = reference.Collect();
+        EXPECT_DOUBLE_EQ(value_of(e, "ioam_path_delay_seconds_sum", path),
+                         want.histogram.sample_sum);
+        EXPECT_EQ(value_of(e, "ioam_path_delay_seconds_count", path),
+                  static_cast<double>(want.histogram.sample_count));
+        // The rendered buckets, in order, against the reference's.
+        const auto buckets = e.find("ioam_path_delay_seconds_bucket", path);
+        ASSERT_EQ(buckets.size(), want.histogram.bucket.size());
+        for (std::size_t i = 0; i < buckets.size(); ++i) {
+            EXPECT_EQ(buckets[i].value,
+                      static_cast<double>(want.histogram.bucket[i].cumulative_count))
+                << "le " << buckets[i].labels.at("le");
+        }
+    }
+}
+
 DexReport dex(std::uint32_t flow, std::uint32_t seq) {
     DexReport d;
     d.flow_id = flow;
