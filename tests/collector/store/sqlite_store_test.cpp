@@ -134,9 +134,8 @@ TEST(SqliteStore, BatchesKeepOrderAndContentWhileEntriesAreReused) {
     TempDb db;
     StoreConfig c = config_for(db);
     c.batch_size = 8;
-    SqliteStore store(c);
     std::vector<std::variant<IoamTrace, DexReport>> sent;
-    const auto queue = [&](std::uint32_t count) {
+    const auto queue = [&](SqliteStore& store, std::uint32_t count) {
         for (std::uint32_t i = 0; i < count; ++i) {
             const auto k = static_cast<std::uint32_t>(sent.size());
             if (k % 3 == 0) {
@@ -149,15 +148,21 @@ TEST(SqliteStore, BatchesKeepOrderAndContentWhileEntriesAreReused) {
             }
         }
     };
-    // Queued before the writer starts: batches moved out of a backlog of 50, then the last 2
-    // swapped out.
-    queue(50);
-    store.start();
-    store.flush();
-    for (int round = 0; round < 4; ++round) {  // entries of the written batches reused
-        queue(10);
+    // `before` records queued before the writer starts, then rounds that reuse entries.
+    const auto run = [&](std::uint32_t before) {
+        SqliteStore store(c);
+        queue(store, before);
+        store.start();
         store.flush();
-    }
+        for (int round = 0; round < 4; ++round) {
+            queue(store, 10);
+            store.flush();
+        }
+        store.stop();
+    };
+    run(50);  // batches moved out of a backlog
+    run(10);  // a batch of 8 swapped out, the 2 after it moved back, then swapped out
+    SqliteStore store(c);
     auto rows = store.query({.limit = 1000});
     ASSERT_TRUE(rows);
     ASSERT_EQ(rows->size(), sent.size());
@@ -169,7 +174,6 @@ TEST(SqliteStore, BatchesKeepOrderAndContentWhileEntriesAreReused) {
         EXPECT_EQ(r.record, sent[i]) << "record " << i;
         EXPECT_EQ(r.exporter, i % 3 == 0 ? "e" : "f") << "record " << i;
     }
-    store.stop();
 }
 
 // The version 2 schema (per-hop rows), as the collector before issue 14 created it.
