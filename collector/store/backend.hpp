@@ -22,7 +22,9 @@ struct RecordEntry {
     std::string exporter;
     std::uint32_t domain = 0;
     std::variant<IoamTrace, DexReport> record;
-    bool nodes_from_raw = false;  // Origin::nodes_from_raw (a trace's; DEX reports ignore it)
+    // Origin::nodes_from_raw (a trace's; DEX reports ignore it). A taken trace is then queued
+    // without its nodes, which its raw data rebuilds: nodes_of(record, true, scratch).
+    bool nodes_from_raw = false;
 };
 
 struct Batch {

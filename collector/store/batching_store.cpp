@@ -43,14 +43,22 @@ std::uint64_t now_ns() {
                                           .count());
 }
 
-// A taken record (non-const) is moved, a consumed one copied.
-template <typename Record>
-std::remove_const_t<Record> take_or_copy(Record& r) {
-    if constexpr (std::is_const_v<Record>) {
-        return r;
-    } else {
-        return std::move(r);
+// Swaps a taken trace's contents with an entry's. Nodes that its raw data rebuilds stay with the
+// caller: the writer decodes them again if it needs them, and the ingest thread keeps decoding
+// into the same memory rather than into the entries' (last touched by the writer's core).
+void take_trace(IoamTrace& entry, IoamTrace& taken, bool nodes_from_raw) {
+    if (!nodes_from_raw) {
+        std::swap(entry, taken);
+        return;
     }
+    entry.observation_time_ns = taken.observation_time_ns;
+    entry.observation_domain = taken.observation_domain;
+    entry.namespace_id = taken.namespace_id;
+    entry.trace_type = taken.trace_type;
+    entry.node_len = taken.node_len;
+    entry.flags = taken.flags;
+    entry.raw_data.swap(taken.raw_data);
+    entry.nodes.clear();
 }
 
 // RecordEntry::record's alternative of a Record.
@@ -176,16 +184,18 @@ struct BatchingStore::Impl {
             share->bytes += bytes;
             auto& pool = unused[kind_of<Kind>];
             if (pool.empty()) {
-                queue.push_back(RecordEntry{0, {}, 0, take_or_copy(record)});
+                queue.emplace_back().record.template emplace<Kind>();
             } else {
                 queue.push_back(std::move(spare[pool.back()]));
                 pool.pop_back();
-                Kind& kept = std::get<Kind>(queue.back().record);
-                if constexpr (std::is_const_v<Record>) {
-                    kept = record;
-                } else {
-                    std::swap(kept, record);
-                }
+            }
+            Kind& kept = std::get<Kind>(queue.back().record);
+            if constexpr (std::is_const_v<Record>) {
+                kept = record;
+            } else if constexpr (std::is_same_v<Kind, IoamTrace>) {
+                take_trace(kept, record, origin.nodes_from_raw);
+            } else {
+                std::swap(kept, record);
             }
             slots.push_back({bytes, share});
             RecordEntry& e = queue.back();

@@ -33,6 +33,10 @@ struct RecordHeader {
 
 RecordHeader header_of(const Record& r);
 std::span<const IoamNode> nodes_of(const Record& r);
+// As nodes_of(r), for a trace queued without its nodes (`nodes_from_raw`, none left): decoded
+// from its raw data into `scratch`.
+std::span<const IoamNode> nodes_of(const Record& r, bool nodes_from_raw,
+                                   std::vector<IoamNode>& scratch);
 std::span<const std::uint8_t> raw_of(const Record& r);
 // Fills `out` with the compact nodes the record needs stored, or leaves it empty when its raw
 // data rebuilds them: checked by decoding it, unless `nodes_from_raw` says they were decoded

@@ -637,7 +637,7 @@ class ClickhouseBackend final : public StoreBackend {
 
     void add_record(const RecordEntry& e) {
         const RecordHeader h = header_of(e.record);
-        const auto nodes = nodes_of(e.record);
+        const auto nodes = nodes_of(e.record, e.nodes_from_raw, nodes_scratch_);
         compact_of(e.record, compact_, e.nodes_from_raw);
         // Every hop's identity and wide id, for the node filter.
         node_ids_.clear();
@@ -921,6 +921,7 @@ class ClickhouseBackend final : public StoreBackend {
                           {"path", "String"},
                           {"node_ids", "Array(UInt64)"}}};
     std::vector<std::uint8_t> compact_;
+    std::vector<IoamNode> nodes_scratch_;
     std::vector<std::uint64_t> node_ids_;
     std::vector<std::uint16_t> buckets_;
     std::vector<std::uint64_t> counts_;

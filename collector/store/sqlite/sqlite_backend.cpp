@@ -1043,7 +1043,8 @@ class SqliteBackend final : public StoreBackend {
         sqlite::PackedRecord& p = packed_;
         p.id = e.id;
         p.header = header_of(e.record);
-        p.path = record_path_id(p.header.namespace_id, nodes_of(e.record));
+        p.path = record_path_id(p.header.namespace_id,
+                                nodes_of(e.record, e.nodes_from_raw, nodes_scratch_));
         p.exporter = exporter_id(e);
         p.raw = raw_of(e.record);
         compact_of(e.record, compact_, e.nodes_from_raw);
@@ -1331,6 +1332,7 @@ class SqliteBackend final : public StoreBackend {
     std::vector<std::uint32_t> block_flows_;    // the block's
     std::string key_, path_scratch_;            // scratch
     std::vector<std::uint8_t> compact_, hist_;  // scratch
+    std::vector<IoamNode> nodes_scratch_;
 };
 
 }  // namespace

@@ -235,6 +235,32 @@ TYPED_TEST_P(StoreConformance, FiltersAndCursors) {
     EXPECT_TRUE(std::is_sorted(paged.begin(), paged.end()));
 }
 
+// The ingest thread hands the store its decoded traces (take()); those whose nodes it decoded
+// from their raw data (Origin::nodes_from_raw) go on without the nodes, which stay with it for
+// the next data set: the back end rebuilds them from the raw data for the stored record and
+// its node filter.
+TYPED_TEST_P(StoreConformance, TakenTracesKeepTheirNodesWithTheCaller) {
+    auto store = this->open();
+    store->start();
+    const std::vector<IoamTrace> sent = {make_trace({1, 2, 3}, 123, kT0),
+                                         make_trace({4, 5}, 123, kT0 + kSec)};
+    std::vector<IoamTrace> taken = sent;
+    store->take({.exporter = "10.0.0.1", .domain = 1, .nodes_from_raw = true},
+                std::span<IoamTrace>(taken));
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+        EXPECT_EQ(taken[i].nodes, sent[i].nodes) << "the caller decodes into them again";
+    }
+    store->flush();
+    const auto rows = this->all(*store);
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(std::get<IoamTrace>(rows[0].record), sent[0]);
+    EXPECT_EQ(std::get<IoamTrace>(rows[1].record), sent[1]);
+    auto by_node = store->query({.node_id = 5});
+    ASSERT_TRUE(by_node);
+    ASSERT_EQ(by_node->size(), 1u);
+    EXPECT_EQ((*by_node)[0].id, rows[1].id);
+}
+
 TYPED_TEST_P(StoreConformance, IdsContinueAfterRetentionAndRestart) {
     StoreConfig c = this->base_config();
     c.retention_age_s = 3600;
@@ -548,6 +574,7 @@ TYPED_TEST_P(StoreConformance, LostStorageIsDetectedAndIdsContinue) {
 }
 
 REGISTER_TYPED_TEST_SUITE_P(StoreConformance, RoundTripsEveryField, FiltersAndCursors,
+                            TakenTracesKeepTheirNodesWithTheCaller,
                             IdsContinueAfterRetentionAndRestart, RetentionBySize,
                             StopWritesEverythingAndRestartReadsIt, RollupsAnswerFromPackets,
                             FullQueueBlocksReliableAndDropsOthers, BatchesAreAdmittedRecordByRecord,
