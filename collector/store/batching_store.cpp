@@ -47,18 +47,11 @@ std::uint64_t now_ns() {
 // caller: the writer decodes them again if it needs them, and the ingest thread keeps decoding
 // into the same memory rather than into the entries' (last touched by the writer's core).
 void take_trace(IoamTrace& entry, IoamTrace& taken, bool nodes_from_raw) {
-    if (!nodes_from_raw) {
-        std::swap(entry, taken);
-        return;
+    std::swap(entry, taken);
+    if (nodes_from_raw) {
+        std::swap(entry.nodes, taken.nodes);
+        entry.nodes.clear();
     }
-    entry.observation_time_ns = taken.observation_time_ns;
-    entry.observation_domain = taken.observation_domain;
-    entry.namespace_id = taken.namespace_id;
-    entry.trace_type = taken.trace_type;
-    entry.node_len = taken.node_len;
-    entry.flags = taken.flags;
-    entry.raw_data.swap(taken.raw_data);
-    entry.nodes.clear();
 }
 
 // RecordEntry::record's alternative of a Record.
