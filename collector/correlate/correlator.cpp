@@ -868,22 +868,13 @@ void Correlator::consume(const Origin& origin, std::span<const DexReport> report
 }
 
 void Correlator::take(const Origin& origin, std::span<IoamTrace> traces) {
-    join_and_pass(origin, traces);
-}
-
-void Correlator::take(const Origin& origin, std::span<DexReport> reports) {
-    join_and_pass(origin, reports);
-}
-
-template <typename Record>
-void Correlator::join_and_pass(const Origin& origin, std::span<Record> taken) {
-    const std::span<const Record> records(taken);
-    correlate(origin, records);
+    const std::span<const IoamTrace> reports(traces);
+    correlate(origin, reports);
     for (std::size_t i = 0; i + 1 < report_sinks_.size(); ++i) {
-        report_sinks_[i]->consume(origin, records);
+        report_sinks_[i]->consume(origin, reports);
     }
     if (!report_sinks_.empty()) {
-        report_sinks_.back()->take(origin, taken);
+        report_sinks_.back()->take(origin, traces);
     }
 }
 

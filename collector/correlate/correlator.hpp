@@ -91,9 +91,8 @@ class Correlator final : public TraceSink, public source::IngestObserver {
     void consume(const Origin& origin, const DexReport& report) override;
     void consume(const Origin& origin, std::span<const IoamTrace> traces) override;
     void consume(const Origin& origin, std::span<const DexReport> reports) override;
-    // The last report sink may take the records (the others see them first).
+    // The last report sink may take the traces (the others see them first).
     void take(const Origin& origin, std::span<IoamTrace> traces) override;
-    void take(const Origin& origin, std::span<DexReport> reports) override;
 
     // Exporter liveness and IPFIX loss, to tell network loss from collector-side loss.
     void on_message(std::string_view exporter, std::uint32_t domain, std::size_t bytes) override;
@@ -115,8 +114,6 @@ class Correlator final : public TraceSink, public source::IngestObserver {
     struct State;
     template <typename Record>
     void join(const Origin& origin, std::span<const Record> records);
-    template <typename Record>
-    void join_and_pass(const Origin& origin, std::span<Record> taken);
     template <typename Record>
     void correlate(const Origin& origin, std::span<const Record> records);
 

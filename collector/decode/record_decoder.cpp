@@ -354,19 +354,6 @@ void RecordDecoder::commit(const source::RecordContext& ctx, Pending<Record>& pe
     }
 }
 
-template <typename Record>
-void RecordDecoder::hand_over(TraceSink& sink, bool last, const Origin& o,
-                              std::span<Record> records) {
-    if (records.empty()) {
-        return;
-    }
-    if (last) {
-        sink.take(o, records);
-    } else {
-        sink.consume(o, std::span<const Record>(records));
-    }
-}
-
 void RecordDecoder::flush(const source::RecordContext& ctx) {
     if (traces_.size == 0 && dex_.size == 0) {
         return;
@@ -374,11 +361,16 @@ void RecordDecoder::flush(const source::RecordContext& ctx) {
     Origin o = origin(ctx);
     o.nodes_from_raw = traces_from_raw_ == traces_.size;
     const std::span<IoamTrace> traces(traces_.records.data(), traces_.size);
-    const std::span<DexReport> reports(dex_.records.data(), dex_.size);
     for (std::size_t i = 0; i < sinks_.size(); ++i) {
-        // The last sink may take the records: they are scratch, decoded into again.
-        hand_over(*sinks_[i], i + 1 == sinks_.size(), o, traces);
-        hand_over(*sinks_[i], i + 1 == sinks_.size(), o, reports);
+        // The last sink may take the traces: they are scratch, decoded into again.
+        if (!traces.empty() && i + 1 == sinks_.size()) {
+            sinks_[i]->take(o, traces);
+        } else if (!traces.empty()) {
+            sinks_[i]->consume(o, std::span<const IoamTrace>(traces));
+        }
+        if (dex_.size > 0) {
+            sinks_[i]->consume(o, std::span<const DexReport>(dex_.records.data(), dex_.size));
+        }
     }
     traces_.size = 0;
     traces_from_raw_ = 0;

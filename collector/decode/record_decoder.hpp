@@ -72,8 +72,6 @@ class RecordDecoder final : public source::RecordHandler {
     template <typename Record>
     void commit(const source::RecordContext& ctx, Pending<Record>& pending);
     void flush(const source::RecordContext& ctx);
-    template <typename Record>
-    static void hand_over(TraceSink& sink, bool last, const Origin& o, std::span<Record> records);
     Status decode_options(const source::RecordContext& ctx, const source::Template& t,
                           std::span<const source::Bytes> values);
     std::uint32_t sample_one_in(source::SessionId session, std::uint32_t domain) const noexcept;

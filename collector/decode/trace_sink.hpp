@@ -38,14 +38,11 @@ class TraceSink {
     virtual void consume(const Origin& origin, std::span<const DexReport> reports) {
         each(origin, reports);
     }
-    // As consume(origin, records), but the sink may take the records' contents, leaving
-    // records of unspecified value in their place (their buffers, for the caller to reuse): the
-    // caller hands them to no other sink after. Threading: as consume().
+    // As consume(origin, traces), but the sink may take the traces' contents, leaving traces
+    // of unspecified value in their place (their buffers, for the caller to reuse): the caller
+    // hands them to no other sink after. Threading: as consume().
     virtual void take(const Origin& origin, std::span<IoamTrace> traces) {
         consume(origin, std::span<const IoamTrace>(traces));
-    }
-    virtual void take(const Origin& origin, std::span<DexReport> reports) {
-        consume(origin, std::span<const DexReport>(reports));
     }
 
   private:

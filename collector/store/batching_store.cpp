@@ -185,10 +185,8 @@ struct BatchingStore::Impl {
             Kind& kept = std::get<Kind>(queue.back().record);
             if constexpr (std::is_const_v<Record>) {
                 kept = record;
-            } else if constexpr (std::is_same_v<Kind, IoamTrace>) {
-                take_trace(kept, record, origin.nodes_from_raw);
             } else {
-                std::swap(kept, record);
+                take_trace(kept, record, origin.nodes_from_raw);
             }
             slots.push_back({bytes, share});
             RecordEntry& e = queue.back();
@@ -571,10 +569,6 @@ void BatchingStore::consume(const Origin& origin, std::span<const DexReport> rep
 
 void BatchingStore::take(const Origin& origin, std::span<IoamTrace> traces) {
     impl_->enqueue(origin, traces);
-}
-
-void BatchingStore::take(const Origin& origin, std::span<DexReport> reports) {
-    impl_->enqueue(origin, reports);
 }
 
 void BatchingStore::consume(const Packet& packet) {

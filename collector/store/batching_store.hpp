@@ -40,7 +40,6 @@ class BatchingStore : public TraceStore {
     void consume(const Origin& origin, std::span<const IoamTrace> traces) override;
     void consume(const Origin& origin, std::span<const DexReport> reports) override;
     void take(const Origin& origin, std::span<IoamTrace> traces) override;
-    void take(const Origin& origin, std::span<DexReport> reports) override;
     void consume(const Packet& packet) override;
     void consume(std::span<const Packet> packets) override;
 

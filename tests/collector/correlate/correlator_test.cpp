@@ -536,25 +536,20 @@ TEST(CorrelatorBatches, JoinTheSamePacketsAsSingleReports) {
         << "the report sinks get each batch whole";
 }
 
-// The store takes the decoder's records rather than copying them: the correlator joins them and
+// The store takes the decoder's traces rather than copying them: the correlator joins them and
 // the other report sinks see them before the last sink may take them.
-struct Taking final : TraceSink {
-    void consume(const Origin&, const IoamTrace&) override { ADD_FAILURE() << "copied"; }
-    void consume(const Origin&, const DexReport&) override { ADD_FAILURE() << "copied"; }
-    void take(const Origin&, std::span<IoamTrace> traces) override { keep(traces, taken); }
-    void take(const Origin&, std::span<DexReport> reports) override { keep(reports, taken_dex); }
-    template <typename Record>
-    static void keep(std::span<Record> records, std::vector<Record>& into) {
-        for (Record& r : records) {
-            into.push_back(std::move(r));
-            r = Record{};
+TEST(CorrelatorBatches, TheLastReportSinkMayTakeTheTraces) {
+    struct Taking final : TraceSink {
+        void consume(const Origin&, const IoamTrace&) override { ADD_FAILURE() << "copied"; }
+        void consume(const Origin&, const DexReport&) override {}
+        void take(const Origin&, std::span<IoamTrace> traces) override {
+            for (IoamTrace& t : traces) {
+                taken.push_back(std::move(t));
+                t = IoamTrace{};
+            }
         }
-    }
-    std::vector<IoamTrace> taken;
-    std::vector<DexReport> taken_dex;
-};
-
-TEST(CorrelatorBatches, TheLastReportSinkMayTakeTheRecords) {
+        std::vector<IoamTrace> taken;
+    };
     ManualClock clock;
     CaptureSink first;
     Taking last;
@@ -568,19 +563,11 @@ TEST(CorrelatorBatches, TheLastReportSinkMayTakeTheRecords) {
     c.take(node_origin(4), std::span<IoamTrace>(batch));
     EXPECT_EQ(first.traces, sent);
     EXPECT_EQ(last.taken, sent);
-    std::vector<DexReport> dex_batch;
-    for (std::uint32_t node : {1u, 2u, 3u}) {
-        dex_batch.push_back(make_dex(77, 9, node, 1000 + 100 * node));
-    }
-    const std::vector<DexReport> dex_sent = dex_batch;
-    c.take(node_origin(1), std::span<DexReport>(dex_batch));
-    EXPECT_EQ(first.dex, dex_sent);
-    EXPECT_EQ(last.taken_dex, dex_sent);
     clock.advance_ms(2001);
     c.tick();
-    ASSERT_EQ(packets.packets.size(), 6u);
+    ASSERT_EQ(packets.packets.size(), 5u);
     for (const Packet& p : packets.packets) {
-        EXPECT_EQ(p.path, p.kind == PacketKind::dex ? "1,2,3" : "1,2,3,4");
+        EXPECT_EQ(p.path, "1,2,3,4");
     }
 }
 
