@@ -15,6 +15,7 @@
 #include <span>
 #include <vector>
 
+#include "common/util/big_endian.hpp"
 #include "common/util/result.hpp"
 
 namespace ioam::collector::source {
@@ -29,13 +30,8 @@ inline constexpr std::uint16_t kOptionsTemplateSetId = 3;
 inline constexpr std::uint16_t kMinDataSetId = 256;
 inline constexpr std::uint16_t kVariableLength = 65535;
 
-inline std::uint16_t load_u16(const std::uint8_t* p) noexcept {
-    return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
-}
-inline std::uint32_t load_u32(const std::uint8_t* p) noexcept {
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-           p[3];
-}
+using ioam::load_u16;
+using ioam::load_u32;
 // Unsigned big-endian integer of 1..8 octets (RFC 7011 reduced-size encoding).
 inline std::uint64_t load_uint(Bytes b) noexcept {
     std::uint64_t v = 0;

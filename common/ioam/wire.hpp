@@ -6,6 +6,8 @@
 #include <span>
 #include <vector>
 
+#include "common/util/big_endian.hpp"
+
 namespace ioam::wire {
 
 // Reads big-endian integers from a span; callers check has() before each take.
@@ -21,13 +23,12 @@ class Reader {
     std::uint64_t take(std::size_t n) noexcept {
         const std::uint8_t* p = data_.data() + offset_;
         offset_ += n;
-        // The widths of IOAM fields in one load each, not a chain of dependent octet steps
-        // (compilers turn load_be32 into a load and a byte swap).
+        // The widths of IOAM fields in one load each, not a chain of dependent octet steps.
         if (n == 4) {
-            return load_be32(p);
+            return load_u32(p);
         }
         if (n == 8) {
-            return (std::uint64_t{load_be32(p)} << 32) | load_be32(p + 4);
+            return (std::uint64_t{load_u32(p)} << 32) | load_u32(p + 4);
         }
         std::uint64_t v = 0;
         for (std::size_t i = 0; i < n; ++i) {
@@ -44,11 +45,6 @@ class Reader {
     }
 
   private:
-    static std::uint32_t load_be32(const std::uint8_t* p) noexcept {
-        return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 |
-               p[3];
-    }
-
     std::span<const std::uint8_t> data_;
     std::size_t offset_ = 0;
 };
