@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "collector/source/datagram_ring.hpp"
 #include "common/config/config_file.hpp"
 #include "common/version/version.hpp"
 
@@ -54,6 +55,9 @@ std::optional<int> parse_config(int argc, const char* const* argv, Config& c) {
         ->capture_default_str();
     config::add_unsigned(app, "--udp-receive-buffer", c.listener.udp_receive_buffer,
                          "SO_RCVBUF octets", 4096, 1u << 30);
+    config::add_unsigned(app, "--udp-queue-bytes", c.listener.udp_queue_bytes,
+                         "octets of datagrams read and waiting for the I/O thread",
+                         source::DatagramRing::min_capacity(), std::uint64_t{1} << 34);
     config::add_unsigned(app, "--max-tcp-connections", c.listener.max_tcp_connections,
                          "open TCP connections; at the limit the longest silent one (60 s or "
                          "more) is closed for a new one",

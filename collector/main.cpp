@@ -98,7 +98,11 @@ int run(const Config& config) {
     api::Routes routes(
         store,
         {[&registry] { return registry.render(); }, [&processor] { return processor.exporters(); },
-         [&ready, &store] { return ready.load() && store.ready(); }},
+         [&ready, &store] { return ready.load() && store.ready(); },
+         [&listener, &store] {
+             const source::ListenerStats l = listener.stats();
+             return api::Dropped{l.udp_kernel_drops + l.udp_queue_drops, store.stats().dropped};
+         }},
         config.routes);
     ioam::net::HttpServer http(
         config.http,

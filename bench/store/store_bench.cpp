@@ -203,7 +203,9 @@ int summaries(std::uint64_t n, const std::string& where) {
     auto store = store::make_store(c);
     api::Routes routes(*store,
                        {[] { return std::string(); },
-                        [] { return std::vector<source::ExporterStats>{}; }, [] { return true; }},
+                        [] { return std::vector<source::ExporterStats>{}; },
+                        [] { return true; },
+                        {}},
                        {});
     const std::string hour = "from=" + std::to_string(kT0 + 12ull * 3600 * 1'000'000'000) +
                              "&to=" + std::to_string(kT0 + 13ull * 3600 * 1'000'000'000);

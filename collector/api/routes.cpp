@@ -264,7 +264,14 @@ Response Routes::api(std::string_view method, std::string_view target) const {
     }
     if (path == "/readyz") {
         const bool ready = providers_.ready();
-        return json_response(ready ? 200 : 503, json{{"status", ready ? "ready" : "starting"}});
+        json body{{"status", ready ? "ready" : "starting"}};
+        // Readiness does not fail on drops (an only collector taken out of service would lose
+        // everything), but an operator or probe sees them here as well as in /metrics.
+        if (providers_.dropped) {
+            const Dropped d = providers_.dropped();
+            body["dropped"] = {{"udp_datagrams", d.udp_datagrams}, {"records", d.records}};
+        }
+        return json_response(ready ? 200 : 503, body);
     }
     Response r;
     if (path == "/api/v1/records") {

@@ -43,10 +43,17 @@ struct RoutesConfig {
     std::size_t max_series_points = 240;
 };
 
+// What the collector had to drop since it started (UDP overload), shown by /readyz.
+struct Dropped {
+    std::uint64_t udp_datagrams = 0;  // by the kernel (socket buffer full) or at shutdown
+    std::uint64_t records = 0;        // UDP records, at the full store queue
+};
+
 struct Providers {
     std::function<std::string()> metrics;  // text 0.0.4
     std::function<std::vector<source::ExporterStats>()> exporters;
     std::function<bool()> ready;
+    std::function<Dropped()> dropped;  // optional
 };
 
 class Routes {

@@ -601,6 +601,19 @@ void CollectorMetrics::watch_listener(const source::IpfixListener& l) {
          "UDP datagrams the kernel dropped because the receive buffer was full (raise "
          "--udp-receive-buffer)")
         .add({}, stat(&source::ListenerStats::udp_kernel_drops));
+    r.counter_function("ioam_collector_udp_queue_full_total",
+                       "UDP datagrams that waited for room in the queue to the I/O thread (the "
+                       "collector is behind; the socket buffer fills meanwhile)")
+        .add({}, stat(&source::ListenerStats::udp_queue_full));
+    r.counter_function("ioam_collector_udp_queue_drops_total",
+                       "UDP datagrams read but not queued: the shutdown timed out waiting for room")
+        .add({}, stat(&source::ListenerStats::udp_queue_drops));
+    r.gauge_function("ioam_collector_udp_queue_bytes",
+                     "octets of UDP datagrams read and not yet processed")
+        .add({}, stat(&source::ListenerStats::udp_queue_bytes));
+    r.gauge_function("ioam_collector_udp_queue_capacity_bytes",
+                     "octets the UDP datagram queue holds (--udp-queue-bytes)")
+        .add({}, stat(&source::ListenerStats::udp_queue_capacity));
     r.counter_function("ioam_collector_tcp_connections_total", "TCP exporter connections accepted")
         .add({}, stat(&source::ListenerStats::tcp_connections));
     r.counter_function("ioam_collector_tcp_rejected_total",

@@ -3,19 +3,26 @@
 #include <arpa/inet.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <list>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include <boost/asio.hpp>
 
+#include "collector/source/datagram_ring.hpp"
 #include "common/net/host_port.hpp"
 #include "common/util/counter.hpp"
 #include "common/util/thread_name.hpp"
@@ -68,7 +75,20 @@ void open_dual_stack(Socket& socket, const Endpoint& ep) {
 
 struct IpfixListener::Impl {
     Impl(const ListenerConfig& c, IpfixProcessor& p)
-        : config(c), processor(p), udp_socket(io), acceptor(io), sweep(io), drain_timer(io) {}
+        : config(c),
+          processor(p),
+          udp_socket(io),
+          wake_event(io),
+          acceptor(io),
+          sweep(io),
+          drain_timer(io) {}
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+    ~Impl() {
+        if (reader_stop_fd >= 0) {
+            ::close(reader_stop_fd);
+        }
+    }
 
     struct TcpConn;
     using Conns = std::list<std::shared_ptr<TcpConn>>;
@@ -155,35 +175,37 @@ struct IpfixListener::Impl {
         }
     };
 
-    // Datagrams are read kUdpBatch per system call (recvmmsg) while the socket has them: one
-    // reactor wake-up and one clock read per batch rather than per datagram. After
-    // kUdpRoundsPerTurn full batches the loop yields (post), so TCP exporters and timers are
-    // served under a UDP flood; it waits for readiness only once the socket is drained, so an
-    // edge-triggered reactor cannot leave datagrams behind.
-    void receive_udp() {
-        udp_socket.async_wait(udp::socket::wait_read, [this](boost::system::error_code ec) {
-            if (ec != asio::error::operation_aborted && !draining) {
-                read_udp_turn();
+    // UDP is read by a thread of its own (read_udp) that only copies datagrams from the socket
+    // into the ring, kUdpBatch per system call (recvmmsg) with one clock reading per call: the
+    // socket buffer empties at the pace of a memcpy whatever the I/O thread is doing, and a
+    // burst the I/O thread is slow to take waits in the ring (--udp-queue-bytes), not in the
+    // kernel. When the ring is full the reader waits for room (counted): the socket buffer
+    // fills, and what the kernel then drops is counted by the kernel (SO_MEMINFO).
+    void read_udp() {
+        name_this_thread("ioam-udp");
+        std::optional<std::chrono::steady_clock::time_point> deadline;  // once stop() asked
+        for (;;) {
+            if (!deadline && reader_stop.load(std::memory_order_acquire)) {
+                deadline = std::chrono::steady_clock::now() + config.drain_timeout;
             }
-        });
-    }
-
-    void read_udp_turn() {
-        for (int round = 0; round < kUdpRoundsPerTurn; ++round) {
-            if (read_udp_batch() < kUdpBatch) {
-                receive_udp();
+            // A sender that never stops must not hold the shutdown.
+            if (deadline && std::chrono::steady_clock::now() >= *deadline) {
                 return;
             }
-        }
-        asio::post(io, [this] {
-            if (!draining) {
-                read_udp_turn();
+            if (read_udp_batch(deadline) == kUdpBatch) {
+                continue;
             }
-        });
+            if (deadline) {
+                return;  // what the kernel held when stop() asked is in the ring
+            }
+            std::array<pollfd, 2> fds{{{udp_fd, POLLIN, 0}, {reader_stop_fd, POLLIN, 0}}};
+            ::poll(fds.data(), fds.size(), -1);
+        }
     }
 
     // Returns the datagrams read: fewer than kUdpBatch when the socket had no more (or failed).
-    std::size_t read_udp_batch() {
+    std::size_t read_udp_batch(
+        const std::optional<std::chrono::steady_clock::time_point>& deadline) {
         for (std::size_t i = 0; i < kUdpBatch; ++i) {
             udp_iov[i] = {udp_buf.data() + i * kMaxDatagram, kMaxDatagram};
             udp_msgs[i].msg_hdr = {
@@ -197,34 +219,110 @@ struct IpfixListener::Impl {
         const std::uint64_t now = wall_ns();
         add_single_writer(udp_datagrams, static_cast<std::uint64_t>(n));
         for (int i = 0; i < n; ++i) {
-            on_datagram(udp_addrs[i],
-                        Bytes(udp_buf.data() + static_cast<std::size_t>(i) * kMaxDatagram,
-                              udp_msgs[i].msg_len),
-                        now);
+            const Bytes payload(udp_buf.data() + static_cast<std::size_t>(i) * kMaxDatagram,
+                                udp_msgs[i].msg_len);
+            if (!queue_datagram(meta_of(udp_addrs[i], now), payload, deadline)) {
+                add_single_writer(udp_queue_drops, static_cast<std::uint64_t>(n - i));
+                break;
+            }
         }
+        wake_consumer();
         return static_cast<std::size_t>(n);
     }
 
-    void on_datagram(const sockaddr_storage& from, Bytes datagram, std::uint64_t now) {
-        UdpPeer peer;
-        std::uint32_t scope = 0;
+    // False only when stopping and the I/O thread took nothing until the deadline.
+    bool queue_datagram(const DatagramMeta& meta, Bytes payload,
+                        const std::optional<std::chrono::steady_clock::time_point>& deadline) {
+        if (ring->push(meta, payload)) {
+            return true;
+        }
+        add_single_writer(udp_queue_full);
+        wake_consumer();
+        while (!ring->wait_for_room(payload.size(), std::chrono::milliseconds(100)) ||
+               !ring->push(meta, payload)) {
+            if (deadline && std::chrono::steady_clock::now() >= *deadline) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static DatagramMeta meta_of(const sockaddr_storage& from, std::uint64_t now) {
+        DatagramMeta m;
+        m.received_ns = now;
         if (from.ss_family == AF_INET6) {
             const auto& a6 = reinterpret_cast<const sockaddr_in6&>(from);
-            std::memcpy(peer.address.data(), &a6.sin6_addr, peer.address.size());
-            peer.port = ntohs(a6.sin6_port);
-            scope = a6.sin6_scope_id;
+            std::memcpy(m.address.data(), &a6.sin6_addr, m.address.size());
+            m.port = ntohs(a6.sin6_port);
+            m.scope = a6.sin6_scope_id;
         } else {
             const auto& a4 = reinterpret_cast<const sockaddr_in&>(from);
-            peer.address[10] = peer.address[11] = 0xff;  // IPv4-mapped, as dual-stack reports
-            std::memcpy(peer.address.data() + 12, &a4.sin_addr, 4);
-            peer.port = ntohs(a4.sin_port);
+            m.address[10] = m.address[11] = 0xff;  // IPv4-mapped, as dual-stack reports
+            std::memcpy(m.address.data() + 12, &a4.sin_addr, 4);
+            m.port = ntohs(a4.sin_port);
         }
+        return m;
+    }
+
+    // The I/O thread sleeps on wake_fd only after it found the ring empty with
+    // consumer_idle set: a push either is seen by that look, or sees the flag and writes.
+    void wake_consumer() {
+        if (consumer_idle.load(std::memory_order_seq_cst) &&
+            consumer_idle.exchange(false, std::memory_order_seq_cst)) {
+            const std::uint64_t one = 1;
+            [[maybe_unused]] const auto w = ::write(wake_fd, &one, sizeof one);
+        }
+    }
+
+    // On the I/O thread: kDatagramsPerTurn datagrams from the ring, then TCP connections and
+    // timers have their turn (post) before the next ones.
+    void process_datagrams() {
+        for (std::size_t i = 1; i <= kDatagramsPerTurn; ++i) {
+            const auto entry = ring->front();
+            if (!entry) {
+                ring->commit();
+                sleep_until_datagrams();
+                return;
+            }
+            on_datagram(entry->meta, entry->payload);
+            ring->pop();
+            if (i % kUdpBatch == 0) {
+                ring->commit();
+            }
+        }
+        ring->commit();
+        asio::post(io, [this] { process_datagrams(); });
+    }
+
+    void sleep_until_datagrams() {
+        consumer_idle.store(true, std::memory_order_seq_cst);
+        if (ring->front()) {  // pushed before the flag was up: the reader may not write
+            consumer_idle.store(false, std::memory_order_relaxed);
+            asio::post(io, [this] { process_datagrams(); });
+            return;
+        }
+        wake_event.async_wait(
+            asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
+                if (ec) {
+                    return;
+                }
+                std::uint64_t count = 0;
+                [[maybe_unused]] const auto r = ::read(wake_fd, &count, sizeof count);
+                process_datagrams();
+            });
+    }
+
+    void on_datagram(const DatagramMeta& meta, Bytes datagram) {
+        UdpPeer peer;
+        peer.address = meta.address;
+        peer.port = meta.port;
         // The text form is a formatted print: kept for the last sender, who usually sends again.
         if (udp_peer_text.empty() || peer.address != udp_peer_address) {
-            udp_peer_text = unmapped(asio::ip::make_address_v6(peer.address, scope)).to_string();
+            udp_peer_text =
+                unmapped(asio::ip::make_address_v6(peer.address, meta.scope)).to_string();
             udp_peer_address = peer.address;
         }
-        processor.process_udp(peer, udp_peer_text, datagram, now);
+        processor.process_udp(peer, udp_peer_text, datagram, meta.received_ns);
     }
 
     void accept() {
@@ -294,12 +392,16 @@ struct IpfixListener::Impl {
         boost::system::error_code ignored;
         acceptor.close(ignored);
         sweep.cancel();
-        if (udp_socket.is_open()) {
-            udp_socket.non_blocking(true, ignored);
-            // A sender that never stops must not hold the shutdown.
-            const auto deadline = std::chrono::steady_clock::now() + config.drain_timeout;
-            while (std::chrono::steady_clock::now() < deadline && read_udp_batch() == kUdpBatch) {
+        if (udp_socket.is_open()) {  // the reader has stopped: the ring holds the rest
+            while (const auto entry = ring->front()) {
+                on_datagram(entry->meta, entry->payload);
+                ring->pop();
             }
+            ring->commit();
+            wake_event.close(ignored);
+            const std::lock_guard lock(udp_fd_mu);
+            udp_kernel_drops_at_close = kernel_drops();
+            udp_fd = -1;
             udp_socket.close(ignored);
         }
         for (const auto& c : conns) {
@@ -322,6 +424,13 @@ struct IpfixListener::Impl {
     IpfixProcessor& processor;
     asio::io_context io;
     udp::socket udp_socket;
+    std::unique_ptr<DatagramRing> ring;         // with a UDP listener
+    asio::posix::stream_descriptor wake_event;  // owns wake_fd
+    int wake_fd = -1;                           // eventfd: the reader wakes the I/O thread
+    int reader_stop_fd = -1;                    // eventfd: stop() wakes the reader
+    std::atomic<bool> reader_stop{false};
+    std::atomic<bool> consumer_idle{false};
+    std::thread udp_reader;
     tcp::acceptor acceptor;
     asio::steady_timer sweep;
     asio::steady_timer drain_timer;
@@ -329,7 +438,7 @@ struct IpfixListener::Impl {
     // them, so their resident size follows the datagrams received.
     static constexpr std::size_t kMaxDatagram = 65535;
     static constexpr std::size_t kUdpBatch = 32;
-    static constexpr int kUdpRoundsPerTurn = 16;
+    static constexpr std::size_t kDatagramsPerTurn = 512;
     std::vector<std::uint8_t> udp_buf = std::vector<std::uint8_t>(kUdpBatch * kMaxDatagram);
     std::array<mmsghdr, kUdpBatch> udp_msgs{};
     std::array<iovec, kUdpBatch> udp_iov{};
@@ -339,8 +448,22 @@ struct IpfixListener::Impl {
     std::thread thread;
     Conns conns;            // I/O thread only
     bool draining = false;  // I/O thread only
-    int udp_fd = -1;        // set before the I/O thread starts
-    std::atomic<std::uint64_t> udp_datagrams{0};
+    // The kernel's own drop count (SO_MEMINFO); -1 once closed, then the count at close.
+    std::uint32_t kernel_drops() const {  // under udp_fd_mu
+        std::uint32_t meminfo[SK_MEMINFO_VARS] = {};
+        socklen_t len = sizeof meminfo;
+        if (udp_fd >= 0 && ::getsockopt(udp_fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len) == 0 &&
+            len > SK_MEMINFO_DROPS * sizeof(std::uint32_t)) {
+            return meminfo[SK_MEMINFO_DROPS];
+        }
+        return udp_kernel_drops_at_close;
+    }
+    mutable std::mutex udp_fd_mu;
+    int udp_fd = -1;  // set before the threads start, -1 when closed (under udp_fd_mu)
+    std::uint32_t udp_kernel_drops_at_close = 0;  // under udp_fd_mu
+    std::atomic<std::uint64_t> udp_datagrams{0};  // the reader's
+    std::atomic<std::uint64_t> udp_queue_full{0};
+    std::atomic<std::uint64_t> udp_queue_drops{0};
     std::atomic<std::uint64_t> tcp_connections{0};
     std::atomic<std::uint64_t> tcp_rejected{0};
     std::atomic<std::uint64_t> tcp_evicted{0};
@@ -374,7 +497,15 @@ void IpfixListener::start() {
             throw failed("IPFIX/UDP listener: cannot bind", m.config.udp_listen, e);
         }
         m.udp_fd = m.udp_socket.native_handle();
-        m.receive_udp();
+        m.ring = std::make_unique<DatagramRing>(m.config.udp_queue_bytes);
+        m.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        m.reader_stop_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (m.wake_fd < 0 || m.reader_stop_fd < 0) {
+            throw std::runtime_error(std::string("IPFIX/UDP listener: eventfd: ") +
+                                     std::strerror(errno));
+        }
+        m.wake_event.assign(m.wake_fd);
+        m.sleep_until_datagrams();
     }
     if (!m.config.tcp_listen.empty()) {
         const auto ep = resolve<tcp::endpoint>(m.config.tcp_listen);
@@ -393,12 +524,22 @@ void IpfixListener::start() {
         name_this_thread("ioam-ipfix");
         m.io.run();
     });
+    if (m.ring) {
+        m.udp_reader = std::thread([&m] { m.read_udp(); });
+    }
 }
 
 void IpfixListener::stop() {
     Impl& m = *impl_;
     if (!m.thread.joinable()) {
         return;
+    }
+    // The reader first: it queues what the kernel holds while the I/O thread takes it.
+    if (m.udp_reader.joinable()) {
+        m.reader_stop.store(true, std::memory_order_release);
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const auto w = ::write(m.reader_stop_fd, &one, sizeof one);
+        m.udp_reader.join();
     }
     asio::post(m.io, [&m] { m.drain(); });
     m.thread.join();
@@ -419,6 +560,12 @@ std::uint16_t IpfixListener::tcp_port() const {
 ListenerStats IpfixListener::stats() const {
     ListenerStats s;
     s.udp_datagrams = impl_->udp_datagrams.load();
+    s.udp_queue_full = impl_->udp_queue_full.load();
+    s.udp_queue_drops = impl_->udp_queue_drops.load();
+    if (impl_->ring) {
+        s.udp_queue_bytes = impl_->ring->used_bytes();
+        s.udp_queue_capacity = impl_->ring->capacity();
+    }
     s.tcp_connections = impl_->tcp_connections.load();
     s.tcp_rejected = impl_->tcp_rejected.load();
     s.tcp_evicted = impl_->tcp_evicted.load();
@@ -428,14 +575,8 @@ ListenerStats IpfixListener::stats() const {
     const SessionCounts sessions = impl_->processor.session_counts();
     s.udp_sessions = sessions.udp;
     s.udp_sessions_evicted = sessions.udp_evicted;
-    // The kernel's own drop count (SO_MEMINFO); getsockopt is safe beside the I/O thread.
-    std::uint32_t meminfo[SK_MEMINFO_VARS] = {};
-    socklen_t len = sizeof meminfo;
-    if (impl_->udp_fd >= 0 &&
-        ::getsockopt(impl_->udp_fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len) == 0 &&
-        len > SK_MEMINFO_DROPS * sizeof(std::uint32_t)) {
-        s.udp_kernel_drops = meminfo[SK_MEMINFO_DROPS];
-    }
+    const std::lock_guard lock(impl_->udp_fd_mu);
+    s.udp_kernel_drops = impl_->kernel_drops();
     return s;
 }
 

@@ -1,10 +1,10 @@
 #pragma once
-// UDP and TCP IPFIX listeners (RFC 7011 section 10) on one I/O thread of their own. Each TCP
-// connection is a session of the processor; UDP datagrams go to the processor, which keys them
-// by exporter address.
+// UDP and TCP IPFIX listeners (RFC 7011 section 10). Each TCP connection is a session of the
+// processor; UDP datagrams go to the processor, which keys them by exporter address.
 //
-// Threading: start() and stop() from one owner thread; the I/O thread calls the processor;
-// stats() from any thread.
+// Threading: start() and stop() from one owner thread; one I/O thread of their own calls the
+// processor; a UDP reader thread only moves datagrams from the socket into a bounded queue the
+// I/O thread takes them from; stats() from any thread.
 
 #include <chrono>
 #include <cstddef>
@@ -20,6 +20,8 @@ struct ListenerConfig {
     std::string udp_listen = "[::]:4739";  // empty: no UDP listener
     std::string tcp_listen = "[::]:4739";  // empty: no TCP listener
     std::size_t udp_receive_buffer = 4u << 20;
+    // Octets of datagrams read from the socket and not yet processed (datagram_ring.hpp).
+    std::size_t udp_queue_bytes = 32u << 20;
     // At the limit, a new connection evicts the one silent for longest if it has been silent
     // for tcp_evict_after; otherwise the new one is refused. Both are counted.
     std::size_t max_tcp_connections = 256;
@@ -36,6 +38,10 @@ struct ListenerConfig {
 struct ListenerStats {
     std::uint64_t udp_datagrams = 0;
     std::uint64_t udp_kernel_drops = 0;  // datagrams the kernel dropped (socket buffer full)
+    std::uint64_t udp_queue_full = 0;    // datagrams that waited for room in the queue
+    std::uint64_t udp_queue_drops = 0;   // read but not queued: stop() timed out waiting for room
+    std::uint64_t udp_queue_bytes = 0;   // octets queued now
+    std::uint64_t udp_queue_capacity = 0;
     std::uint64_t tcp_connections = 0;
     std::uint64_t tcp_rejected = 0;     // over max_tcp_connections or session table full
     std::uint64_t tcp_evicted = 0;      // silent connections closed to admit a new one

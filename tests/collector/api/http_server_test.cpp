@@ -55,7 +55,9 @@ class HttpServerTest : public ::testing::Test {
     store::SqliteStore store;
     Routes routes{store,
                   {[] { return std::string("m 1\n"); },
-                   [] { return std::vector<source::ExporterStats>{}; }, [] { return true; }},
+                   [] { return std::vector<source::ExporterStats>{}; },
+                   [] { return true; },
+                   {}},
                   {}};
     std::unique_ptr<net::HttpServer> server;
 };

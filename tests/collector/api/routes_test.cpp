@@ -97,7 +97,10 @@ class RoutesTest : public ::testing::Test {
                             closed.ended_ns = wall_ns();
                             return std::vector<source::ExporterStats>{e, silent, closed};
                         },
-                        [this] { return ready; }};
+                        [this] { return ready; },
+                        [] {
+                            return Dropped{7, 250};
+                        }};
     Routes routes{store, providers, RoutesConfig{.default_limit = 100, .max_limit = 50}};
 };
 
@@ -106,6 +109,7 @@ TEST_F(RoutesTest, HealthReadyMetrics) {
     EXPECT_EQ(get("/readyz", 503)["status"], "starting");
     ready = true;
     EXPECT_EQ(get("/readyz")["status"], "ready");
+    EXPECT_EQ(get("/readyz")["dropped"], json({{"udp_datagrams", 7}, {"records", 250}}));
     const Response m = routes.handle("GET", "/metrics");
     EXPECT_EQ(m.status, 200);
     EXPECT_EQ(m.content_type, "text/plain; version=0.0.4; charset=utf-8");

@@ -427,5 +427,78 @@ TEST(LoopbackStop, StopProcessesTcpDataAlreadyReceived) {
     EXPECT_TRUE(processor.exporters().at(0).ended_ns != 0);
 }
 
+// The UDP reader empties the socket while the I/O thread is busy: datagrams wait in the
+// datagram queue rather than in the kernel (whose buffer here holds a few), and stop()
+// processes every one of them.
+TEST(LoopbackStop, UdpDatagramsQueuedWhileTheIoThreadIsHeldAreProcessedAtStop) {
+    GatedSink sink;
+    decode::RecordDecoder decoder{{&sink}};
+    test::RecordingHandler observer;
+    source::IpfixProcessor processor{{}, decode::role_of, decoder, observer};
+    source::ListenerConfig lc;
+    lc.udp_listen = "127.0.0.1:0";
+    lc.tcp_listen = "";
+    lc.udp_receive_buffer = 4096;
+    source::IpfixListener listener(lc, processor);
+    listener.start();
+    const IoamTrace t = test::make_trace({1, 2, 3});
+    test::UdpSender sender(listener.udp_port());
+    sender.send(trace_message(0, t));
+    sink.wait_entered();
+    constexpr std::uint32_t kQueued = 500;
+    for (std::uint32_t i = 1; i <= kQueued; ++i) {
+        sender.send(data_message(i, t));
+        // Paced by what the reader took: the tiny socket buffer never overflows.
+        ASSERT_TRUE(test::wait_for([&] { return listener.stats().udp_datagrams == i + 1; }));
+    }
+    const source::ListenerStats held = listener.stats();
+    EXPECT_GT(held.udp_queue_bytes, kQueued * 64);
+    EXPECT_EQ(held.udp_kernel_drops, 0u);
+    std::atomic<bool> stopping{false};
+    std::thread stopper([&] {
+        stopping = true;
+        listener.stop();
+    });
+    ASSERT_TRUE(test::wait_for([&] { return stopping.load(); }));
+    sink.release();
+    stopper.join();
+    EXPECT_EQ(sink.count(), 1 + kQueued);
+    EXPECT_EQ(listener.stats().udp_queue_drops, 0u);
+}
+
+// Beyond the queue, the reader waits (counted) and the kernel drops (counted): every datagram
+// sent is processed or counted as dropped, none is lost silently.
+TEST(LoopbackOverload, EveryUdpDatagramIsProcessedOrCountedWhenTheQueueIsFull) {
+    GatedSink sink;
+    decode::RecordDecoder decoder{{&sink}};
+    test::RecordingHandler observer;
+    source::IpfixProcessor processor{{}, decode::role_of, decoder, observer};
+    source::ListenerConfig lc;
+    lc.udp_listen = "127.0.0.1:0";
+    lc.tcp_listen = "";
+    lc.udp_receive_buffer = 4096;
+    lc.udp_queue_bytes = 0;  // its minimum: two of the largest datagrams
+    source::IpfixListener listener(lc, processor);
+    listener.start();
+    const IoamTrace t = test::make_trace({1, 2, 3, 4, 5, 6, 7, 8});
+    test::UdpSender sender(listener.udp_port());
+    sender.send(trace_message(0, t));
+    sink.wait_entered();
+    const std::size_t size = data_message(1, t).size();
+    const auto sent = static_cast<std::uint32_t>(4 * listener.stats().udp_queue_capacity / size);
+    for (std::uint32_t i = 1; i <= sent; ++i) {
+        sender.send(data_message(i, t));
+    }
+    ASSERT_TRUE(test::wait_for([&] { return listener.stats().udp_queue_full > 0; }));
+    sink.release();
+    const auto accounted = [&] { return sink.count() + listener.stats().udp_kernel_drops; };
+    EXPECT_TRUE(test::wait_for([&] { return accounted() == 1 + sent; }))
+        << "sent " << 1 + sent << ", processed " << sink.count() << ", kernel drops "
+        << listener.stats().udp_kernel_drops;
+    EXPECT_GT(listener.stats().udp_kernel_drops, 0u);
+    listener.stop();
+    EXPECT_EQ(accounted(), 1 + sent);
+}
+
 }  // namespace
 }  // namespace ioam::collector

@@ -231,11 +231,12 @@ TEST_F(IoamQueryTest, PathAndNodeStats) {
 }
 
 TEST_F(IoamQueryTest, SameAnswersThroughTheApi) {
-    collector::api::Routes routes(
-        store,
-        {[] { return std::string(); },
-         [] { return std::vector<collector::source::ExporterStats>{}; }, [] { return true; }},
-        {});
+    collector::api::Routes routes(store,
+                                  {[] { return std::string(); },
+                                   [] { return std::vector<collector::source::ExporterStats>{}; },
+                                   [] { return true; },
+                                   {}},
+                                  {});
     net::HttpServerConfig c;
     c.listen = "127.0.0.1:0";
     net::HttpServer server(
