@@ -270,9 +270,15 @@ Status RecordDecoder::decode_options(const source::RecordContext& ctx, const sou
         !sampling_.contains({ctx.session.id, ctx.domain})) {
         sampling_.clear();  // bounded: a re-sent options record teaches it again
     }
+    // The records before it in this message were sampled at the rate it replaces.
+    flush(ctx);
     sampling_[{ctx.session.id, ctx.domain}] = static_cast<std::uint32_t>(*space + 1);
     add_single_writer(stats_.sampling_records);
     return Ok{};
+}
+
+void RecordDecoder::on_message_end(const source::RecordContext& ctx) {
+    flush(ctx);
 }
 
 std::uint32_t RecordDecoder::sample_one_in(source::SessionId session,
@@ -578,8 +584,7 @@ Status RecordDecoder::decode_reference(const source::RecordContext& ctx, const s
 Status RecordDecoder::on_set_end(const source::RecordContext& ctx, const source::Template& t) {
     IoamTrace& tr = reference_trace_;
     if (!t.reference_exporter || tr.nodes.empty()) {
-        flush(ctx);
-        return Ok{};
+        return Ok{};  // the records wait for the message's end
     }
     tr.observation_time_ns = std::uint64_t{ctx.export_time} * 1'000'000'000;
     tr.observation_domain = ctx.domain;
@@ -601,7 +606,6 @@ Status RecordDecoder::on_set_end(const source::RecordContext& ctx, const source:
         std::swap(traces_.next(), tr);  // the scratch it takes back is cleared below
         commit(ctx, traces_);
     }
-    flush(ctx);
     tr.nodes.clear();
     tr.namespace_id = 0;
     return st;

@@ -6,8 +6,11 @@
 // The reference Go exporter's records (source::is_reference_exporter()) are decoded with its
 // quirks undone: one DEX report per record, one trace per data set of per-node records.
 //
-// Records reach the sinks in batches, one per data set (TraceSink's span overloads), in the
-// order they were received; the last sink may take the traces (TraceSink::take()).
+// Records reach the sinks in batches (TraceSink's span overloads), at the end of each IPFIX
+// message (or every kMaxBatch records, or before a sampling options record changes the rate):
+// one lock and clock reading per sink for all the data sets of a message. In a batch the
+// traces come before the DEX reports, each kind in the order received; the last sink may take
+// the traces (TraceSink::take()).
 //
 // Threading: one instance per ingest thread (it reuses its scratch objects).
 
@@ -43,6 +46,7 @@ class RecordDecoder final : public source::RecordHandler {
     Status on_record(const source::RecordContext& ctx, const source::Template& t,
                      std::span<const source::Bytes> values) override;
     Status on_set_end(const source::RecordContext& ctx, const source::Template& t) override;
+    void on_message_end(const source::RecordContext& ctx) override;
 
     const DecoderStats& stats() const noexcept { return stats_; }
 

@@ -29,7 +29,7 @@ class TraceSink {
     virtual ~TraceSink() = default;
     virtual void consume(const Origin& origin, const IoamTrace& trace) = 0;
     virtual void consume(const Origin& origin, const DexReport& report) = 0;
-    // The records of one IPFIX data set, in order, all of one origin: the same as one
+    // Records of one IPFIX message, in order, all of one origin: the same as one
     // consume() each. A sink overrides it to take its locks and read its clocks once per
     // batch rather than per record. Threading: as consume().
     virtual void consume(const Origin& origin, std::span<const IoamTrace> traces) {

@@ -311,6 +311,7 @@ void IpfixProcessor::apply(Session& s, Bytes message, std::uint64_t now_ns) {
             error(&s, d, IngestError::reserved_set_id);
         }
     }
+    handler_.on_message_end({s.info, d->stats.domain, header->export_time, *d});
     account_sequence(s, *d, header->sequence, advance);
 }
 

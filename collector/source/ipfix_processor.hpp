@@ -89,6 +89,9 @@ class RecordHandler {
     // After the last record of a data set: records a handler joins (one trace sent as one
     // record per node) are complete.
     virtual Status on_set_end(const RecordContext& ctx, const Template& t) = 0;
+    // After the last data set of a message (before its sequence number is accounted): a
+    // handler that holds records for the message's end hands them on. `ctx` has no template.
+    virtual void on_message_end(const RecordContext& ctx) { (void)ctx; }
 };
 
 // Counting hooks for metrics; `exporter` is the IP address (no port: bounded label values),

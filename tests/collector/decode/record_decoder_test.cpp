@@ -115,9 +115,10 @@ TEST_F(DecoderTest, DexReports) {
     EXPECT_EQ(sink.dex[1], no_seq);
 }
 
-// The sinks take each data set's records in one call (at most 64 at a time), in order; a
-// record that does not decode is left out of its batch and counted.
-TEST_F(DecoderTest, EachDataSetReachesTheSinksAsOneBatch) {
+// The sinks take a message's records together, at its end or every 64 records: one call for
+// its traces, one for its DEX reports, each in order; a record that does not decode is left
+// out of its batch and counted.
+TEST_F(DecoderTest, EachMessageReachesTheSinksInBatchesOfAtMost64) {
     const IoamTrace t1 = make_trace({1, 2});
     const IoamTrace t2 = make_trace({3});
     IoamTrace bad = make_trace({4, 5});
@@ -141,13 +142,21 @@ TEST_F(DecoderTest, EachDataSetReachesTheSinksAsOneBatch) {
         trace_record(b, t2, false);
     }
     send(b.finish());
-    EXPECT_EQ(sink.batches, (std::vector<std::size_t>{2, 2, 64, 64, 64, 8}));
+    // 2 + 62 traces fill the first batch, the DEX reports go with it; the last 10 at the end.
+    EXPECT_EQ(sink.batches, (std::vector<std::size_t>{64, 2, 64, 64, 10}));
     ASSERT_EQ(sink.traces.size(), 202u);
     EXPECT_EQ(sink.traces[0], t1);
     EXPECT_EQ(sink.traces[1], t2);
     EXPECT_EQ(sink.traces[201], t2);
     ASSERT_EQ(sink.dex.size(), 2u);
     EXPECT_EQ(sink.dex[1], d);
+    MessageBuilder next(1, 205);
+    next.begin_set(ipfix::kTraceTemplateId);
+    trace_record(next, t1, false);
+    next.begin_set(ipfix::kTraceTemplateId);
+    trace_record(next, t2, false);
+    send(next.finish());
+    EXPECT_EQ(sink.batches, (std::vector<std::size_t>{64, 2, 64, 64, 10, 2}));
     EXPECT_EQ(observer.errors, (std::map<std::string, int>{{"192.0.2.7/decode_error", 1}}));
 }
 

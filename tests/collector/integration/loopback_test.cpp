@@ -392,6 +392,13 @@ class GatedSink final : public TraceSink {
     std::size_t count_ = 0;
 };
 
+// Declared after the listener: a failed assertion's early return opens the gate before the
+// listener's destructor stops it (which waits for the I/O thread).
+struct OpenOnExit {
+    GatedSink& sink;
+    ~OpenOnExit() { sink.release(); }
+};
+
 // Issue 12.5: SIGTERM (listener stop) dropped TCP data already in socket buffers.
 TEST(LoopbackStop, StopProcessesTcpDataAlreadyReceived) {
     GatedSink sink;
@@ -402,6 +409,7 @@ TEST(LoopbackStop, StopProcessesTcpDataAlreadyReceived) {
     lc.udp_listen = "";
     lc.tcp_listen = "127.0.0.1:0";
     source::IpfixListener listener(lc, processor);
+    const OpenOnExit open_on_exit{sink};
     listener.start();
     const IoamTrace t = test::make_trace({1, 2, 3});
     test::TcpSender a(listener.tcp_port());
@@ -440,6 +448,7 @@ TEST(LoopbackStop, UdpDatagramsQueuedWhileTheIoThreadIsHeldAreProcessedAtStop) {
     lc.tcp_listen = "";
     lc.udp_receive_buffer = 4096;
     source::IpfixListener listener(lc, processor);
+    const OpenOnExit open_on_exit{sink};
     listener.start();
     const IoamTrace t = test::make_trace({1, 2, 3});
     test::UdpSender sender(listener.udp_port());
@@ -479,17 +488,27 @@ TEST(LoopbackOverload, EveryUdpDatagramIsProcessedOrCountedWhenTheQueueIsFull) {
     lc.udp_receive_buffer = 4096;
     lc.udp_queue_bytes = 0;  // its minimum: two of the largest datagrams
     source::IpfixListener listener(lc, processor);
+    const OpenOnExit open_on_exit{sink};
     listener.start();
     const IoamTrace t = test::make_trace({1, 2, 3, 4, 5, 6, 7, 8});
     test::UdpSender sender(listener.udp_port());
     sender.send(trace_message(0, t));
     sink.wait_entered();
-    const std::size_t size = data_message(1, t).size();
-    const auto sent = static_cast<std::uint32_t>(4 * listener.stats().udp_queue_capacity / size);
-    for (std::uint32_t i = 1; i <= sent; ++i) {
-        sender.send(data_message(i, t));
+    // Paced by the reader until the queue is full and the reader waits for room...
+    std::uint32_t sent = 0;
+    while (listener.stats().udp_queue_full == 0) {
+        sender.send(data_message(++sent, t));
+        ASSERT_TRUE(test::wait_for([&] {
+            const source::ListenerStats s = listener.stats();
+            return s.udp_datagrams == 1 + sent || s.udp_queue_full > 0;
+        }));
+        ASSERT_LT(sent, 100000u) << "the queue never filled";
     }
-    ASSERT_TRUE(test::wait_for([&] { return listener.stats().udp_queue_full > 0; }));
+    // ...then the kernel's small buffer overflows.
+    while (listener.stats().udp_kernel_drops == 0) {
+        sender.send(data_message(++sent, t));
+        ASSERT_LT(sent, 200000u) << "the kernel never dropped";
+    }
     sink.release();
     const auto accounted = [&] { return sink.count() + listener.stats().udp_kernel_drops; };
     EXPECT_TRUE(test::wait_for([&] { return accounted() == 1 + sent; }))
