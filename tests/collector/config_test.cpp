@@ -73,6 +73,8 @@ TEST(CollectorConfig, ValuesThatCannotWorkAreRefusedWithOneLine) {
              {"--tcp-idle-timeout", "-1"},
              {"--max-tcp-connections", "0"},
              {"--udp-receive-buffer", "4294967296"},
+             {"--udp-queue-bytes", "65536"},
+             {"--udp-queue-bytes", "17179869185"},
              {"--reorder-window", "1e3"},
              {"--max-sequence-gap", "0"},
          }) {
