@@ -399,6 +399,39 @@ struct OpenOnExit {
     ~OpenOnExit() { sink.release(); }
 };
 
+// stop() called while the I/O thread is held, which then goes on: what waited is processed.
+void stop_then_release(source::IpfixListener& listener, GatedSink& sink) {
+    std::atomic<bool> stopping{false};
+    std::thread stopper([&] {
+        stopping = true;
+        listener.stop();
+    });
+    EXPECT_TRUE(test::wait_for([&] { return stopping.load(); }));
+    sink.release();
+    stopper.join();
+}
+
+// A UDP listener on loopback, a tiny socket buffer, and an I/O thread held in the first record.
+struct HeldUdpListener {
+    explicit HeldUdpListener(std::size_t queue_bytes) : listener(config(queue_bytes), processor) {
+        listener.start();
+    }
+    static source::ListenerConfig config(std::size_t queue_bytes) {
+        source::ListenerConfig lc;
+        lc.udp_listen = "127.0.0.1:0";
+        lc.tcp_listen = "";
+        lc.udp_receive_buffer = 4096;
+        lc.udp_queue_bytes = queue_bytes;
+        return lc;
+    }
+    GatedSink sink;
+    decode::RecordDecoder decoder{{&sink}};
+    test::RecordingHandler observer;
+    source::IpfixProcessor processor{{}, decode::role_of, decoder, observer};
+    source::IpfixListener listener;
+    OpenOnExit open_on_exit{sink};
+};
+
 // Issue 12.5: SIGTERM (listener stop) dropped TCP data already in socket buffers.
 TEST(LoopbackStop, StopProcessesTcpDataAlreadyReceived) {
     GatedSink sink;
@@ -423,14 +456,7 @@ TEST(LoopbackStop, StopProcessesTcpDataAlreadyReceived) {
     }
     // Everything is in the collector's receive queues (what "already received" means).
     ASSERT_TRUE(test::wait_for([&] { return a.unacknowledged() == 0 && b.unacknowledged() == 0; }));
-    std::atomic<bool> stopping{false};
-    std::thread stopper([&] {
-        stopping = true;
-        listener.stop();
-    });
-    ASSERT_TRUE(test::wait_for([&] { return stopping.load(); }));
-    sink.release();
-    stopper.join();
+    stop_then_release(listener, sink);
     EXPECT_EQ(sink.count(), 1 + 2 * kQueued);
     EXPECT_TRUE(processor.exporters().at(0).ended_ns != 0);
 }
@@ -439,17 +465,9 @@ TEST(LoopbackStop, StopProcessesTcpDataAlreadyReceived) {
 // datagram queue rather than in the kernel (whose buffer here holds a few), and stop()
 // processes every one of them.
 TEST(LoopbackStop, UdpDatagramsQueuedWhileTheIoThreadIsHeldAreProcessedAtStop) {
-    GatedSink sink;
-    decode::RecordDecoder decoder{{&sink}};
-    test::RecordingHandler observer;
-    source::IpfixProcessor processor{{}, decode::role_of, decoder, observer};
-    source::ListenerConfig lc;
-    lc.udp_listen = "127.0.0.1:0";
-    lc.tcp_listen = "";
-    lc.udp_receive_buffer = 4096;
-    source::IpfixListener listener(lc, processor);
-    const OpenOnExit open_on_exit{sink};
-    listener.start();
+    HeldUdpListener held_listener(source::ListenerConfig{}.udp_queue_bytes);
+    GatedSink& sink = held_listener.sink;
+    source::IpfixListener& listener = held_listener.listener;
     const IoamTrace t = test::make_trace({1, 2, 3});
     test::UdpSender sender(listener.udp_port());
     sender.send(trace_message(0, t));
@@ -463,14 +481,7 @@ TEST(LoopbackStop, UdpDatagramsQueuedWhileTheIoThreadIsHeldAreProcessedAtStop) {
     const source::ListenerStats held = listener.stats();
     EXPECT_GT(held.udp_queue_bytes, kQueued * 64);
     EXPECT_EQ(held.udp_kernel_drops, 0u);
-    std::atomic<bool> stopping{false};
-    std::thread stopper([&] {
-        stopping = true;
-        listener.stop();
-    });
-    ASSERT_TRUE(test::wait_for([&] { return stopping.load(); }));
-    sink.release();
-    stopper.join();
+    stop_then_release(listener, sink);
     EXPECT_EQ(sink.count(), 1 + kQueued);
     EXPECT_EQ(listener.stats().udp_queue_drops, 0u);
 }
@@ -478,18 +489,9 @@ TEST(LoopbackStop, UdpDatagramsQueuedWhileTheIoThreadIsHeldAreProcessedAtStop) {
 // Beyond the queue, the reader waits (counted) and the kernel drops (counted): every datagram
 // sent is processed or counted as dropped, none is lost silently.
 TEST(LoopbackOverload, EveryUdpDatagramIsProcessedOrCountedWhenTheQueueIsFull) {
-    GatedSink sink;
-    decode::RecordDecoder decoder{{&sink}};
-    test::RecordingHandler observer;
-    source::IpfixProcessor processor{{}, decode::role_of, decoder, observer};
-    source::ListenerConfig lc;
-    lc.udp_listen = "127.0.0.1:0";
-    lc.tcp_listen = "";
-    lc.udp_receive_buffer = 4096;
-    lc.udp_queue_bytes = 0;  // its minimum: two of the largest datagrams
-    source::IpfixListener listener(lc, processor);
-    const OpenOnExit open_on_exit{sink};
-    listener.start();
+    HeldUdpListener held_listener(0);  // the queue's minimum: two of the largest datagrams
+    GatedSink& sink = held_listener.sink;
+    source::IpfixListener& listener = held_listener.listener;
     const IoamTrace t = test::make_trace({1, 2, 3, 4, 5, 6, 7, 8});
     test::UdpSender sender(listener.udp_port());
     sender.send(trace_message(0, t));
