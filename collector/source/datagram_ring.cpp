@@ -88,7 +88,8 @@ bool DatagramRing::wait_for_room(std::size_t octets, std::chrono::milliseconds t
 
 std::optional<DatagramRing::Entry> DatagramRing::front() noexcept {
     if (read_ == consumer_head_) {
-        consumer_head_ = head_.load(std::memory_order_acquire);
+        // seq_cst: the listener's consumer raises its idle flag, then looks here (Dekker).
+        consumer_head_ = head_.load(std::memory_order_seq_cst);
         if (read_ == consumer_head_) {
             return std::nullopt;
         }

@@ -499,12 +499,14 @@ void IpfixListener::start() {
         m.udp_fd = m.udp_socket.native_handle();
         m.ring = std::make_unique<DatagramRing>(m.config.udp_queue_bytes);
         m.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        m.reader_stop_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (m.wake_fd >= 0) {
+            m.wake_event.assign(m.wake_fd);  // closes it, also on the error below
+            m.reader_stop_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        }
         if (m.wake_fd < 0 || m.reader_stop_fd < 0) {
             throw std::runtime_error(std::string("IPFIX/UDP listener: eventfd: ") +
                                      std::strerror(errno));
         }
-        m.wake_event.assign(m.wake_fd);
         m.sleep_until_datagrams();
     }
     if (!m.config.tcp_listen.empty()) {
