@@ -186,7 +186,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                          e.messages = 20;
                                          return std::vector<source::ExporterStats>{e};
                                      },
-                                     [] { return true; }},
+                                     [] { return true; },
+                                     [] {
+                                         return api::Dropped{3, 5};
+                                     }},
                                     api::RoutesConfig{.max_response_bytes = 64u << 10});
 
     const std::string_view in(reinterpret_cast<const char*>(data), size);
