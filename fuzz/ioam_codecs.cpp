@@ -87,8 +87,18 @@ void node_data(Bytes in) {
                                                     trace_type::kReservedMask)) == 0));
 
     const auto nodes = decode_trace_data(type, node_len, data);
+    // The store's path key reader agrees with the decoder, errors included.
+    std::vector<NodeIds> ids;
+    const Status ids_status = decode_node_ids(type, node_len, data, ids);
+    FUZZ_CHECK(ids_status.ok() == nodes.ok());
     if (!nodes) {
+        FUZZ_CHECK(ids_status.error() == nodes.error());
         return;
+    }
+    FUZZ_CHECK(ids.size() == nodes->size());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        FUZZ_CHECK(ids[i].node_id == (*nodes)[i].node_id);
+        FUZZ_CHECK(ids[i].node_id_wide == (*nodes)[i].node_id_wide);
     }
     FUZZ_CHECK(node_len == len);
     std::vector<std::uint8_t> encoded;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/ioam/node_data.hpp"
+
 namespace ioam::collector::analysis {
 
 std::optional<FractionUnit> parse_fraction_unit(std::string_view s) noexcept {
@@ -39,10 +41,7 @@ std::optional<std::int64_t> node_time_ns(const IoamNode& n, FractionUnit unit) n
 }
 
 std::optional<std::uint64_t> node_identity(const IoamNode& n) noexcept {
-    if (n.node_id) {
-        return std::uint64_t{*n.node_id};
-    }
-    return n.node_id_wide;
+    return identity(NodeIds{n.node_id, n.node_id_wide});
 }
 
 std::optional<std::int64_t> end_to_end_ns(std::span<const IoamNode> nodes,

@@ -77,6 +77,20 @@ std::span<const IoamNode> nodes_of(const Record& r, bool nodes_from_raw,
     return scratch;
 }
 
+void node_ids_of(const Record& r, bool nodes_from_raw, std::vector<NodeIds>& out) {
+    const auto* t = std::get_if<IoamTrace>(&r);
+    if (t != nullptr && nodes_from_raw && t->nodes.empty()) {
+        if (!decode_node_ids(t->trace_type, t->node_len, t->raw_data, out)) {
+            out.clear();  // as nodes_of(): no nodes
+        }
+        return;
+    }
+    out.clear();
+    for (const IoamNode& n : nodes_of(r)) {
+        out.push_back({n.node_id, n.node_id_wide});
+    }
+}
+
 std::span<const std::uint8_t> raw_of(const Record& r) {
     if (const auto* t = std::get_if<IoamTrace>(&r)) {
         return t->raw_data;

@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/ioam/node_data.hpp"
 #include "common/model/ioam_trace.hpp"
 
 namespace ioam::collector::store {
@@ -37,6 +38,9 @@ std::span<const IoamNode> nodes_of(const Record& r);
 // from its raw data into `scratch`.
 std::span<const IoamNode> nodes_of(const Record& r, bool nodes_from_raw,
                                    std::vector<IoamNode>& scratch);
+// The NodeIds of what nodes_of(r, nodes_from_raw, ...) gives, into `out`: read from the raw
+// data without decoding the nodes when they are not queued.
+void node_ids_of(const Record& r, bool nodes_from_raw, std::vector<NodeIds>& out);
 std::span<const std::uint8_t> raw_of(const Record& r);
 // Fills `out` with the compact nodes the record needs stored, or leaves it empty when its raw
 // data rebuilds them: checked by decoding it, unless `nodes_from_raw` says they were decoded

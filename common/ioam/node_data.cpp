@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "common/ioam/node_fields.hpp"
@@ -96,6 +97,74 @@ Status check_node_len(std::uint32_t type, std::uint8_t node_len) {
     return Ok{};
 }
 
+// Walks a whole node data list, decoding each node with one_node(data, node, consumed) into
+// a new element of `nodes`; the checks decode_trace_data() documents.
+template <typename Node, typename OneNode>
+Status walk_trace_data(std::uint32_t type, std::uint8_t node_len,
+                       std::span<const std::uint8_t> data, std::vector<Node>& nodes,
+                       OneNode&& one_node) {
+    nodes.clear();
+    if (auto st = check_node_len(type, node_len); !st) {
+        return st;
+    }
+    const bool opaque = (type & trace_type::kOpaqueStateBit) != 0;
+    const std::size_t stride = std::size_t{node_len} * 4;
+    const bool whole =
+        opaque ? data.size() % 4 == 0 : (stride == 0 ? data.empty() : data.size() % stride == 0);
+    if (!whole) {
+        return Errc::data_not_multiple_of_node_length;
+    }
+    nodes.reserve(std::min(kReserveNodes, data.size() / std::max<std::size_t>(stride, 4)));
+    // Every iteration consumes at least 4 octets: node_len > 0, or the opaque state header.
+    while (!data.empty()) {
+        if (data.size() < stride) {
+            return Errc::truncated;
+        }
+        std::size_t used = 0;
+        if (auto st = one_node(data, nodes.emplace_back(), used); !st) {
+            return st;
+        }
+        data = data.subspan(used);
+    }
+    return Ok{};
+}
+
+template <std::size_t I, auto Member>
+constexpr bool is_row =
+    std::is_same_v<std::remove_cvref_t<decltype(node_fields::row<I>)>, node_fields::Field<Member>>;
+constexpr std::size_t kNodeIdRow = 1;
+constexpr std::size_t kNodeIdWideRow = 11;
+static_assert(is_row<kNodeIdRow, &IoamNode::node_id> &&
+              is_row<kNodeIdWideRow, &IoamNode::node_id_wide>);
+
+// Where row I's word is in a node of a type without opaque state, if the type has it.
+struct RowAt {
+    bool present = false;
+    std::size_t offset = 0;
+};
+
+template <std::size_t I>
+RowAt row_at(std::uint32_t type) noexcept {
+    constexpr unsigned b = node_fields::row<I>.bit;
+    RowAt at{(type & bit(b)) != 0, 0};
+    for (unsigned earlier = 0; earlier < b; ++earlier) {
+        at.offset += (type & bit(earlier)) != 0 ? node_fields::kWordOctets[earlier] : 0;
+    }
+    return at;
+}
+
+// Row I of a node whose first node_len * 4 octets `node` holds, as decode_into() sets it.
+template <std::size_t I>
+auto read_row(const RowAt& at, std::span<const std::uint8_t> node) noexcept {
+    constexpr const auto& f = node_fields::row<I>;
+    if (!at.present) {
+        return decltype(node_fields::value_of<I>(0)){};
+    }
+    wire::Reader in(node.subspan(at.offset));
+    return node_fields::value_of<I>(
+        (in.take(node_fields::word_octets(f.bit)) >> node_fields::shift_of(I)) & f.max());
+}
+
 }  // namespace
 
 Result<IoamNode> decode_node(std::uint32_t type, std::uint8_t node_len,
@@ -118,31 +187,37 @@ Result<IoamNode> decode_node(std::uint32_t type, std::uint8_t node_len,
 
 Status decode_trace_data(std::uint32_t type, std::uint8_t node_len,
                          std::span<const std::uint8_t> data, std::vector<IoamNode>& nodes) {
-    nodes.clear();
-    if (auto st = check_node_len(type, node_len); !st) {
-        return st;
-    }
-    const bool opaque = (type & trace_type::kOpaqueStateBit) != 0;
-    const std::size_t stride = std::size_t{node_len} * 4;
-    const bool whole =
-        opaque ? data.size() % 4 == 0 : (stride == 0 ? data.empty() : data.size() % stride == 0);
-    if (!whole) {
-        return Errc::data_not_multiple_of_node_length;
-    }
     const unsigned undefined = undefined_count(type);
-    nodes.reserve(std::min(kReserveNodes, data.size() / std::max<std::size_t>(stride, 4)));
-    // Every iteration consumes at least 4 octets: node_len > 0, or the opaque state header.
-    while (!data.empty()) {
-        if (data.size() < stride) {
-            return Errc::truncated;
-        }
-        std::size_t used = 0;
-        if (auto st = decode_into(type, undefined, data, nodes.emplace_back(), used); !st) {
-            return st;
-        }
-        data = data.subspan(used);
+    return walk_trace_data(type, node_len, data, nodes,
+                           [&](std::span<const std::uint8_t> d, IoamNode& n, std::size_t& used) {
+                               return decode_into(type, undefined, d, n, used);
+                           });
+}
+
+Status decode_node_ids(std::uint32_t type, std::uint8_t node_len,
+                       std::span<const std::uint8_t> data, std::vector<NodeIds>& out) {
+    if ((type & trace_type::kOpaqueStateBit) != 0) {  // nodes of their own lengths: decoded
+        IoamNode node;
+        const unsigned undefined = undefined_count(type);
+        return walk_trace_data(
+            type, node_len, data, out,
+            [&](std::span<const std::uint8_t> d, NodeIds& ids, std::size_t& used) {
+                node = IoamNode{};
+                const Status st = decode_into(type, undefined, d, node, used);
+                ids = {node.node_id, node.node_id_wide};
+                return st;
+            });
     }
-    return Ok{};
+    const RowAt id = row_at<kNodeIdRow>(type);
+    const RowAt wide = row_at<kNodeIdWideRow>(type);
+    const std::size_t stride = std::size_t{node_len} * 4;
+    return walk_trace_data(type, node_len, data, out,
+                           [&](std::span<const std::uint8_t> d, NodeIds& ids, std::size_t& used) {
+                               ids.node_id = read_row<kNodeIdRow>(id, d);
+                               ids.node_id_wide = read_row<kNodeIdWideRow>(wide, d);
+                               used = stride;
+                               return Status{Ok{}};
+                           });
 }
 
 Result<std::vector<IoamNode>> decode_trace_data(std::uint32_t type, std::uint8_t node_len,

@@ -30,6 +30,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
@@ -263,11 +264,17 @@ constexpr unsigned word_octets(unsigned bit) noexcept {  // 0 for a bit without 
 
 // The value of row I from its raw wire bits: all ones is "unavailable" unless `always`.
 template <std::size_t I>
-inline void set_raw(IoamNode& n, std::uint64_t raw) noexcept {
+constexpr auto value_of(std::uint64_t raw) noexcept {
     constexpr const auto& r = row<I>;
     using T = typename std::remove_cvref_t<decltype(r)>::value_type;
-    if (r.always || raw != r.max()) {
-        n.*r.member = static_cast<T>(raw);
+    return r.always || raw != r.max() ? std::optional<T>{static_cast<T>(raw)} : std::nullopt;
+}
+
+// Sets row I's member from its raw wire bits, leaving an unavailable one alone.
+template <std::size_t I>
+inline void set_raw(IoamNode& n, std::uint64_t raw) noexcept {
+    if (const auto v = value_of<I>(raw)) {
+        n.*row<I>.member = *v;
     }
 }
 

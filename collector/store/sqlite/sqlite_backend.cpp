@@ -405,7 +405,7 @@ void set_dict_key(std::string& k, std::uint32_t a, std::string_view b) {
 // so that looking up a path seen before copies nothing.
 struct PathWords {
     std::uint16_t ns;
-    std::span<const IoamNode> nodes;
+    std::span<const NodeIds> nodes;
     std::uint64_t hash = 0;  // path_hash(), once per lookup
 
     std::size_t size() const noexcept { return 1 + 2 * nodes.size(); }
@@ -416,7 +416,7 @@ struct PathWords {
             return false;
         }
         for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
-            if (!f(analysis::node_identity(*it).value_or(UINT64_MAX)) ||
+            if (!f(identity(*it).value_or(UINT64_MAX)) ||
                 !f(it->node_id_wide.value_or(UINT64_MAX))) {
                 return false;
             }
@@ -1043,8 +1043,7 @@ class SqliteBackend final : public StoreBackend {
         sqlite::PackedRecord& p = packed_;
         p.id = e.id;
         p.header = header_of(e.record);
-        p.path = record_path_id(p.header.namespace_id,
-                                nodes_of(e.record, e.nodes_from_raw, nodes_scratch_));
+        p.path = record_path_id(p.header.namespace_id, e);
         p.exporter = exporter_id(e);
         p.raw = raw_of(e.record);
         compact_of(e.record, compact_, e.nodes_from_raw);
@@ -1081,12 +1080,15 @@ class SqliteBackend final : public StoreBackend {
         }
     }
 
-    std::int64_t record_path_id(std::uint16_t ns, std::span<const IoamNode> nodes) {
-        PathWords words{ns, nodes};
+    // Known paths are found from the node ids alone; the nodes are decoded for a new one.
+    std::int64_t record_path_id(std::uint16_t ns, const RecordEntry& e) {
+        node_ids_of(e.record, e.nodes_from_raw, ids_scratch_);
+        PathWords words{ns, ids_scratch_};
         words.hash = path_hash(words);
         if (auto it = record_paths_.find(words); it != record_paths_.end()) {
             return it->second;
         }
+        const auto nodes = nodes_of(e.record, e.nodes_from_raw, nodes_scratch_);
         path_scratch_ = path_text(nodes);
         const std::int64_t id = path_id(ns, path_scratch_, nodes);
         PathKey key{words.hash, {}};
@@ -1333,6 +1335,7 @@ class SqliteBackend final : public StoreBackend {
     std::string key_, path_scratch_;            // scratch
     std::vector<std::uint8_t> compact_, hist_;  // scratch
     std::vector<IoamNode> nodes_scratch_;
+    std::vector<NodeIds> ids_scratch_;
 };
 
 }  // namespace

@@ -138,6 +138,52 @@ TEST(NodeData, AllBitsCombinedInWireOrder) {
     EXPECT_EQ(nodes->front(), full_node());
 }
 
+// The path key reader gives the ids decode_trace_data() gives, for every type of the node
+// id bits with and without the fields before them, opaque state included, and its errors.
+TEST(NodeIds, AsDecodedForEveryLayout) {
+    IoamNode other_ids = full_node();
+    other_ids.node_id = 0xffffff;          // unavailable: absent
+    other_ids.node_id_wide = 0x123456789;  // not all ones
+    const std::uint32_t before = bit(1) | bit(2) | bit(7);
+    const std::uint32_t after = bit(9) | bit(11);
+    for (const std::uint32_t ids : {0u, bit(0), bit(8), bit(0) | bit(8)}) {
+        for (const std::uint32_t others : {0u, before, after, before | after, bit(22)}) {
+            const std::uint32_t type = ids | others;
+            if (type == 0 || type == bit(22)) {
+                continue;
+            }
+            SCOPED_TRACE(type);
+            const auto len = static_cast<std::uint8_t>(trace_type::node_len(type));
+            Bytes data;
+            ASSERT_TRUE(encode_node(type, full_node(), data).ok());
+            ASSERT_TRUE(encode_node(type, other_ids, data).ok());
+            const auto nodes = decode_trace_data(type, len, data);
+            ASSERT_TRUE(nodes.ok());
+            std::vector<NodeIds> got{{1, 2}};  // cleared first
+            ASSERT_TRUE(decode_node_ids(type, len, data, got).ok());
+            ASSERT_EQ(got.size(), 2u);
+            for (std::size_t i = 0; i < 2; ++i) {
+                EXPECT_EQ(got[i].node_id, (*nodes)[i].node_id);
+                EXPECT_EQ(got[i].node_id_wide, (*nodes)[i].node_id_wide);
+            }
+            EXPECT_EQ(got[1].node_id, std::nullopt);
+            if ((type & bit(0)) != 0) {
+                EXPECT_EQ(got[0].node_id, full_node().node_id);
+            }
+            if ((type & bit(8)) != 0) {
+                EXPECT_EQ(got[1].node_id_wide, 0x123456789u);
+            }
+            EXPECT_EQ(identity(got[1]), got[1].node_id_wide);
+
+            Bytes cut(data.begin(), data.end() - 4);
+            EXPECT_EQ(decode_node_ids(type, len, cut, got).ok(),
+                      decode_trace_data(type, len, cut).ok());
+            EXPECT_EQ(outcome(decode_node_ids(type, static_cast<std::uint8_t>(len + 1), data, got)),
+                      "node_length_mismatch");
+        }
+    }
+}
+
 TEST(NodeData, WideAndShortFieldsTogether) {
     const std::uint32_t type = bit(0) | bit(1) | bit(8) | bit(9) | bit(10);
     Bytes out;
