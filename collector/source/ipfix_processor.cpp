@@ -301,15 +301,19 @@ void IpfixProcessor::apply(Session& s, Bytes message, std::uint64_t now_ns) {
     observer_.on_message(s.info.address, header->domain, message.size());
 
     std::optional<std::size_t> advance = 0;  // of the sequence number
+    std::size_t records = 0;
     for (const SetView& set : sets_) {
         if (set.id == kTemplateSetId || set.id == kOptionsTemplateSetId) {
             apply_templates(s, *d, set, now_ns);
         } else if (set.id >= kMinDataSetId) {
-            auto n = apply_data(s, *d, set, header->export_time, now_ns);
+            auto n = apply_data(s, *d, set, header->export_time, now_ns, records);
             advance = advance && n ? std::optional(*advance + *n) : std::nullopt;
         } else {
             error(&s, d, IngestError::reserved_set_id);
         }
+    }
+    if (records > 0) {  // once per message: the observer's series lookups cost more than adding
+        observer_.on_records(s.info.address, d->stats.domain, records);
     }
     handler_.on_message_end({s.info, d->stats.domain, header->export_time, *d});
     account_sequence(s, *d, header->sequence, advance);
@@ -360,7 +364,7 @@ void IpfixProcessor::apply_templates(Session& s, Domain& d, const SetView& set,
 
 std::optional<std::size_t> IpfixProcessor::apply_data(Session& s, Domain& d, const SetView& set,
                                                       std::uint32_t export_time,
-                                                      std::uint64_t now_ns) {
+                                                      std::uint64_t now_ns, std::size_t& records) {
     auto it = d.templates.find(set.id);
     if (it != d.templates.end() && s.info.transport == Transport::udp &&
         elapsed(now_ns, it->second.refreshed_ns) > config_.udp_template_lifetime_ns) {
@@ -388,7 +392,7 @@ std::optional<std::size_t> IpfixProcessor::apply_data(Session& s, Domain& d, con
         return std::nullopt;
     }
     (tmpl->options() ? d.stats.options_records : d.stats.records) += *n;
-    observer_.on_records(s.info.address, d.stats.domain, *n);
+    records += *n;
     return *n * tmpl->sequence_step();
 }
 

@@ -100,6 +100,7 @@ class IngestObserver {
   public:
     virtual ~IngestObserver() = default;
     virtual void on_message(std::string_view exporter, std::uint32_t domain, std::size_t bytes) = 0;
+    // The data records (options records included) of one message, when it had any.
     virtual void on_records(std::string_view exporter, std::uint32_t domain,
                             std::size_t records) = 0;
     virtual void on_error(std::string_view exporter, IngestError e) = 0;
@@ -214,9 +215,10 @@ class IpfixProcessor {
     void apply_templates(Session& s, Domain& d, const SetView& set, std::uint64_t now_ns);
     // Returns how far the records move the sequence number (Template::sequence_step()), or
     // nullopt when it cannot be known (unknown template or overrun), which suspends sequence
-    // accounting for this message.
+    // accounting for this message. Adds the records it walked to `records`.
     std::optional<std::size_t> apply_data(Session& s, Domain& d, const SetView& set,
-                                          std::uint32_t export_time, std::uint64_t now_ns);
+                                          std::uint32_t export_time, std::uint64_t now_ns,
+                                          std::size_t& records);
     void account_sequence(Session& s, Domain& d, std::uint32_t seq,
                           std::optional<std::size_t> advance);
     void error(const Session* s, Domain* d, IngestError e);

@@ -76,6 +76,25 @@ TEST_F(ProcessorTest, TemplateThenDataSameMessage) {
     EXPECT_EQ(ex[0].messages, 1u);
 }
 
+// The observer counts a message's data records in one call (its series lookups are per call);
+// a message without data records is not counted, one whose set is unknown counts the others.
+TEST_F(ProcessorTest, RecordsAreCountedOncePerMessage) {
+    const Udp s = udp(1);
+    MessageBuilder b(5, 0);
+    b.begin_set(2).template_record(256, {{8, 4}, {12, 4}});
+    b.begin_set(256).u32(1).u32(0).u32(2).u32(0).u32(3).u32(0);
+    b.begin_set(256).u32(4).u32(0).u32(5).u32(0);
+    b.begin_set(300).u32(6).u32(0);  // no such template
+    send(proc, s, b.finish(), kSec);
+    MessageBuilder t(5, 5);
+    t.begin_set(2).template_record(257, {{8, 4}});
+    send(proc, s, t.finish(), kSec);
+    send(proc, s, data_only(5, 5, 1), kSec);
+    EXPECT_EQ(rec.records.size(), 6u);
+    EXPECT_EQ(rec.records_counted, (std::vector<std::size_t>{5, 1}));
+    EXPECT_EQ(rec.messages, 3);
+}
+
 TEST_F(ProcessorTest, EndedSessionsStayVisibleAndBounded) {
     config.max_sessions = 2;
     IpfixProcessor small{config, role_known, rec, rec};

@@ -32,7 +32,9 @@ class RecordingHandler final : public source::RecordHandler, public source::Inge
         return Ok{};
     }
     void on_message(std::string_view, std::uint32_t, std::size_t) override { ++messages; }
-    void on_records(std::string_view, std::uint32_t, std::size_t) override {}
+    void on_records(std::string_view, std::uint32_t, std::size_t n) override {
+        records_counted.push_back(n);
+    }
     void on_error(std::string_view exporter, source::IngestError e) override {
         errors[std::string(exporter) + "/" + std::string(source::to_string(e))]++;
     }
@@ -45,6 +47,7 @@ class RecordingHandler final : public source::RecordHandler, public source::Inge
     void on_unknown_fields(std::string_view, std::size_t n) override { unknown_fields += n; }
 
     std::vector<Recorded> records;
+    std::vector<std::size_t> records_counted;  // per on_records() call
     std::map<std::string, int> errors;
     int messages = 0;
     int sets = 0;
