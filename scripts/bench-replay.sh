@@ -15,7 +15,8 @@
 # bench/clickhouse/server.xml.in on free loopback ports, its CPU per stored record in a row of
 # its own), SHARDS (with STORE=clickhouse: 2 runs two collectors, each with its own server,
 # the servers the two shards of a cluster, each collector sent the step's rate: the rows
-# show the sums), NFCAPD (0: the collector's ladder alone).
+# show the sums), NFCAPD (0: the collector's ladder alone), COLLECTOR_ARGS (more collector
+# options, split on spaces, e.g. "--queue-size 262144").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +30,7 @@ RESULTS=${RESULTS:-}
 STORE=${STORE:-sqlite}
 NFCAPD=${NFCAPD:-1}
 SHARDS=${SHARDS:-1}
+read -ra COLLECTOR_ARGS <<<"${COLLECTOR_ARGS:-}"
 case $STORE in sqlite | clickhouse) ;; *) echo "bench-replay: STORE is sqlite or clickhouse" >&2; exit 1 ;; esac
 case $STORE/$SHARDS in */1 | clickhouse/2) ;; *) echo "bench-replay: SHARDS=2 needs STORE=clickhouse" >&2; exit 1 ;; esac
 
@@ -235,7 +237,7 @@ for i in $(seq "$SHARDS"); do
   http=${HTTP_PORTS[$i - 1]}
   "$COLLECTOR" --udp-listen "127.0.0.1:${UDP_PORTS[$i - 1]}" --tcp-listen '' \
     --http-listen "127.0.0.1:$http" --store "$store" --retention-size 0 --retention-age 0 \
-    --udp-receive-buffer "$RCVBUF" --log-level warn >"$TMP/collector-$i.log" 2>&1 &
+    --udp-receive-buffer "$RCVBUF" --log-level warn "${COLLECTOR_ARGS[@]}" >"$TMP/collector-$i.log" 2>&1 &
   COLLECTOR_PIDS+=($!)
   for _ in $(seq 50); do
     curl -sf "http://127.0.0.1:$http/healthz" >/dev/null && break

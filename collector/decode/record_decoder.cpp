@@ -43,6 +43,7 @@ enum Role : std::uint8_t {
     kUnderstood = 0xff,
 };
 static_assert(kNodeField + node_fields::kCount < kUnderstood, "roles are one octet");
+static_assert(kNodeField <= 64, "on_record() dispatches on Template::roles, which holds 64");
 
 struct Named {
     std::string_view name;
@@ -226,12 +227,8 @@ std::uint8_t role_of(std::uint32_t pen, std::uint16_t id) noexcept {
 
 Status RecordDecoder::on_record(const source::RecordContext& ctx, const source::Template& t,
                                 std::span<const source::Bytes> values) {
-    bool trace = false;
-    bool dex = false;
-    for (const source::FieldSpec& f : t.fields) {
-        trace = trace || f.role == kTraceData || f.role == kHopList;
-        dex = dex || f.role == kDexExtFlags || f.role == kDexFlowId || f.role == kDexSequence;
-    }
+    const bool trace = t.has_role(kTraceData) || t.has_role(kHopList);
+    const bool dex = t.has_role(kDexExtFlags) || t.has_role(kDexFlowId) || t.has_role(kDexSequence);
     if (t.options()) {
         return decode_options(ctx, t, values);
     }

@@ -64,6 +64,7 @@ Status parse_fields(Bytes body, std::size_t& pos, std::size_t count, RoleOf role
         }
         f.role = role_of != nullptr ? role_of(f.pen, f.id) : 0;
         t.unknown_fields += f.role == 0 ? 1 : 0;
+        t.roles |= f.role < 64 ? std::uint64_t{1} << f.role : 0;
         t.min_record_len += f.length == kVariableLength ? 1 : f.length;
         t.fields.push_back(f);
     }

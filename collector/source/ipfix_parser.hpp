@@ -63,6 +63,10 @@ struct Template {
     std::vector<FieldSpec> fields;
     std::size_t min_record_len = 0;  // fixed fields plus one octet per variable-length field
     std::size_t unknown_fields = 0;  // fields with role 0
+    // Bit r set when a field has role r (< 64): a handler tells the kind of a record by its
+    // template once, not by walking the fields of every record.
+    std::uint64_t roles = 0;
+    bool has_role(std::uint8_t r) const noexcept { return r < 64 && (roles >> r & 1) != 0; }
     // The reference ioam-exporter's shape (see is_reference_exporter()): its quirks are undone.
     bool reference_exporter = false;
     bool options() const noexcept { return scope_count > 0; }

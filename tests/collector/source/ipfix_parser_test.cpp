@@ -69,6 +69,10 @@ TEST(IpfixParser, TemplatesWithEnterpriseVarlenAndUnknownFields) {
     EXPECT_EQ(t.fields[1].pen, 0u);
     EXPECT_EQ(t.unknown_fields, 1u);
     EXPECT_EQ(t.min_record_len, 2u + 4u + 1u);
+    EXPECT_EQ(t.roles, 0b11u);  // roles 0 (the unknown field) and 1
+    EXPECT_TRUE(t.has_role(1));
+    EXPECT_FALSE(t.has_role(2));
+    EXPECT_FALSE(t.has_role(200));
 }
 
 TEST(IpfixParser, OptionsTemplateAndWithdrawals) {
