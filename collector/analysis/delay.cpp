@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "common/ioam/node_data.hpp"
-
 namespace ioam::collector::analysis {
 
 std::optional<FractionUnit> parse_fraction_unit(std::string_view s) noexcept {
@@ -57,16 +55,36 @@ std::optional<std::int64_t> end_to_end_ns(std::span<const IoamNode> nodes,
     return *newest - *oldest;
 }
 
-std::string path_key(std::span<const IoamNode> nodes) {
+namespace {
+
+std::optional<std::uint64_t> identity_of(const IoamNode& n) noexcept {
+    return node_identity(n);
+}
+std::optional<std::uint64_t> identity_of(const NodeIds& n) noexcept {
+    return identity(n);
+}
+
+template <typename Node>
+std::string path_key_of(std::span<const Node> nodes) {
     std::string out;
     for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
         if (!out.empty()) {
             out += ',';
         }
-        const auto id = node_identity(*it);
+        const auto id = identity_of(*it);
         out += id ? std::to_string(*id) : std::string("?");
     }
     return out;
+}
+
+}  // namespace
+
+std::string path_key(std::span<const IoamNode> nodes) {
+    return path_key_of(nodes);
+}
+
+std::string path_key(std::span<const NodeIds> nodes) {
+    return path_key_of(nodes);
 }
 
 std::optional<std::int64_t> percentile(std::vector<std::int64_t>& values, double q) {

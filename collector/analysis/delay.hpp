@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/ioam/node_data.hpp"
 #include "common/model/ioam_trace.hpp"
 
 namespace ioam::collector::analysis {
@@ -35,6 +36,7 @@ std::optional<std::int64_t> end_to_end_ns(std::span<const IoamNode> nodes,
 
 // Node identities oldest first ("1,2,3"); unknown identities as "?".
 std::string path_key(std::span<const IoamNode> nodes);
+std::string path_key(std::span<const NodeIds> nodes);
 
 // Nearest-rank percentile (0 < q <= 1) of unsorted values; nullopt when empty.
 std::optional<std::int64_t> percentile(std::vector<std::int64_t>& values, double q);

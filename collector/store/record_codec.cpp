@@ -65,23 +65,11 @@ std::span<const IoamNode> nodes_of(const Record& r) {
     return {&std::get<DexReport>(r).node, 1};
 }
 
-std::span<const IoamNode> nodes_of(const Record& r, bool nodes_from_raw,
-                                   std::vector<IoamNode>& scratch) {
-    const auto* t = std::get_if<IoamTrace>(&r);
-    if (t == nullptr || !nodes_from_raw || !t->nodes.empty()) {
-        return nodes_of(r);
-    }
-    if (!decode_trace_data(t->trace_type, t->node_len, t->raw_data, scratch)) {
-        scratch.clear();  // not from a decoder that decoded it: no nodes to show
-    }
-    return scratch;
-}
-
 void node_ids_of(const Record& r, bool nodes_from_raw, std::vector<NodeIds>& out) {
     const auto* t = std::get_if<IoamTrace>(&r);
     if (t != nullptr && nodes_from_raw && t->nodes.empty()) {
         if (!decode_node_ids(t->trace_type, t->node_len, t->raw_data, out)) {
-            out.clear();  // as nodes_of(): no nodes
+            out.clear();
         }
         return;
     }

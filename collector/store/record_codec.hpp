@@ -34,12 +34,8 @@ struct RecordHeader {
 
 RecordHeader header_of(const Record& r);
 std::span<const IoamNode> nodes_of(const Record& r);
-// As nodes_of(r), for a trace queued without its nodes (`nodes_from_raw`, none left): decoded
-// from its raw data into `scratch`.
-std::span<const IoamNode> nodes_of(const Record& r, bool nodes_from_raw,
-                                   std::vector<IoamNode>& scratch);
-// The NodeIds of what nodes_of(r, nodes_from_raw, ...) gives, into `out`: read from the raw
-// data without decoding the nodes when they are not queued.
+// The NodeIds of the record's nodes into `out`; for a trace queued without its nodes
+// (`nodes_from_raw`, none left) read off its raw data, none when that does not decode.
 void node_ids_of(const Record& r, bool nodes_from_raw, std::vector<NodeIds>& out);
 std::span<const std::uint8_t> raw_of(const Record& r);
 // Fills `out` with the compact nodes the record needs stored, or leaves it empty when its raw

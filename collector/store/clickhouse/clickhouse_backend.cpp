@@ -637,12 +637,12 @@ class ClickhouseBackend final : public StoreBackend {
 
     void add_record(const RecordEntry& e) {
         const RecordHeader h = header_of(e.record);
-        const auto nodes = nodes_of(e.record, e.nodes_from_raw, nodes_scratch_);
+        node_ids_of(e.record, e.nodes_from_raw, hop_ids_);
         compact_of(e.record, compact_, e.nodes_from_raw);
         // Every hop's identity and wide id, for the node filter.
         node_ids_.clear();
-        for (const IoamNode& n : nodes) {
-            for (const auto id : {analysis::node_identity(n), n.node_id_wide}) {
+        for (const NodeIds& n : hop_ids_) {
+            for (const auto id : {identity(n), n.node_id_wide}) {
                 if (id && std::find(node_ids_.begin(), node_ids_.end(), *id) == node_ids_.end()) {
                     node_ids_.push_back(*id);
                 }
@@ -664,7 +664,7 @@ class ClickhouseBackend final : public StoreBackend {
         b.nullable(kSeq, h.seq);
         b.bytes(kRaw, raw_of(e.record));
         b.bytes(kNodes, compact_);
-        b.str(kPath, analysis::path_key(nodes));
+        b.str(kPath, analysis::path_key(hop_ids_));
         b.array(kNodeIds, std::span<const std::uint64_t>(node_ids_));
         b.end_row();
     }
@@ -921,7 +921,7 @@ class ClickhouseBackend final : public StoreBackend {
                           {"path", "String"},
                           {"node_ids", "Array(UInt64)"}}};
     std::vector<std::uint8_t> compact_;
-    std::vector<IoamNode> nodes_scratch_;
+    std::vector<NodeIds> hop_ids_;
     std::vector<std::uint64_t> node_ids_;
     std::vector<std::uint16_t> buckets_;
     std::vector<std::uint64_t> counts_;

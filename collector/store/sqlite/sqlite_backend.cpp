@@ -379,10 +379,10 @@ std::vector<IoamNode> old_hops(Stmt& h, std::int64_t id) {
 
 // The dictionary key of a record's path: node identities oldest first, and the wide node ids
 // when any differs from its identity (so that a filter on a wide id finds the record).
-std::string path_text(std::span<const IoamNode> nodes) {
+std::string path_text(std::span<const NodeIds> nodes) {
     std::string key = analysis::path_key(nodes);
-    const bool wide = std::any_of(nodes.begin(), nodes.end(), [](const IoamNode& n) {
-        return n.node_id_wide && analysis::node_identity(n) != n.node_id_wide;
+    const bool wide = std::any_of(nodes.begin(), nodes.end(), [](const NodeIds& n) {
+        return n.node_id_wide && identity(n) != n.node_id_wide;
     });
     if (wide) {
         key += '|';
@@ -401,8 +401,8 @@ void set_dict_key(std::string& k, std::uint32_t a, std::string_view b) {
 }
 
 // A record's path as record_paths_ keys it: its namespace, then per node oldest first its
-// identity and wide id (UINT64_MAX when absent). Hashed and compared straight from the nodes,
-// so that looking up a path seen before copies nothing.
+// identity and wide id (UINT64_MAX when absent). Hashed and compared straight from the node
+// ids, so that looking up a path seen before copies nothing.
 struct PathWords {
     std::uint16_t ns;
     std::span<const NodeIds> nodes;
@@ -1005,7 +1005,7 @@ class SqliteBackend final : public StoreBackend {
         return last_exporter_id_;
     }
 
-    std::int64_t path_id(std::uint16_t ns, std::string_view path, std::span<const IoamNode> nodes) {
+    std::int64_t path_id(std::uint16_t ns, std::string_view path, std::span<const NodeIds> nodes) {
         set_dict_key(key_, ns, path);
         if (auto it = paths_.find(key_); it != paths_.end()) {
             return it->second;
@@ -1013,8 +1013,8 @@ class SqliteBackend final : public StoreBackend {
         sqlite3* db = writer_.get();
         step_done(db, insert_path_.bind(1, ns).bind_text(2, path));
         const auto id = sqlite3_last_insert_rowid(db);
-        for (const IoamNode& n : nodes) {
-            for (const auto node : {analysis::node_identity(n), n.node_id_wide}) {
+        for (const NodeIds& n : nodes) {
+            for (const auto node : {identity(n), n.node_id_wide}) {
                 if (node) {
                     step_done(
                         db,
@@ -1080,7 +1080,7 @@ class SqliteBackend final : public StoreBackend {
         }
     }
 
-    // Known paths are found from the node ids alone; the nodes are decoded for a new one.
+    // A path is its node ids, read off the raw data when the nodes were not queued.
     std::int64_t record_path_id(std::uint16_t ns, const RecordEntry& e) {
         node_ids_of(e.record, e.nodes_from_raw, ids_scratch_);
         PathWords words{ns, ids_scratch_};
@@ -1088,9 +1088,8 @@ class SqliteBackend final : public StoreBackend {
         if (auto it = record_paths_.find(words); it != record_paths_.end()) {
             return it->second;
         }
-        const auto nodes = nodes_of(e.record, e.nodes_from_raw, nodes_scratch_);
-        path_scratch_ = path_text(nodes);
-        const std::int64_t id = path_id(ns, path_scratch_, nodes);
+        path_scratch_ = path_text(ids_scratch_);
+        const std::int64_t id = path_id(ns, path_scratch_, ids_scratch_);
         PathKey key{words.hash, {}};
         key.words.reserve(words.size());
         words.each([&](std::uint64_t w) {
@@ -1334,7 +1333,6 @@ class SqliteBackend final : public StoreBackend {
     std::vector<std::uint32_t> block_flows_;    // the block's
     std::string key_, path_scratch_;            // scratch
     std::vector<std::uint8_t> compact_, hist_;  // scratch
-    std::vector<IoamNode> nodes_scratch_;
     std::vector<NodeIds> ids_scratch_;
 };
 
