@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <optional>
-#include <type_traits>
 #include <utility>
 
 #include "common/ioam/node_fields.hpp"
@@ -129,13 +128,8 @@ Status walk_trace_data(std::uint32_t type, std::uint8_t node_len,
     return Ok{};
 }
 
-template <std::size_t I, auto Member>
-constexpr bool is_row =
-    std::is_same_v<std::remove_cvref_t<decltype(node_fields::row<I>)>, node_fields::Field<Member>>;
-constexpr std::size_t kNodeIdRow = 1;
-constexpr std::size_t kNodeIdWideRow = 11;
-static_assert(is_row<kNodeIdRow, &IoamNode::node_id> &&
-              is_row<kNodeIdWideRow, &IoamNode::node_id_wide>);
+constexpr std::size_t kNodeIdRow = node_fields::index_of<&IoamNode::node_id>;
+constexpr std::size_t kNodeIdWideRow = node_fields::index_of<&IoamNode::node_id_wide>;
 
 // Where row I's word is in a node of a type without opaque state, if the type has it.
 struct RowAt {

@@ -243,6 +243,18 @@ constexpr void for_each(F&& f) {
     (std::make_index_sequence<kCount>{});
 }
 
+// The row of IoamNode member Member (kCount when none has it).
+template <auto Member>
+inline constexpr std::size_t index_of = [] {
+    std::size_t out = kCount;
+    for_each([&](auto i) {
+        if constexpr (std::is_same_v<std::remove_cvref_t<decltype(row<i>)>, Field<Member>>) {
+            out = i;
+        }
+    });
+    return out;
+}();
+
 // Wire layout of the word row i shares with the other fields of its bit.
 constexpr bool opens_word(std::size_t i) noexcept {
     return i == 0 || kInfo[i - 1].bit != kInfo[i].bit;
