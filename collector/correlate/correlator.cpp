@@ -95,14 +95,16 @@ std::uint64_t identity(const IoamNode& n) noexcept {
     return analysis::node_identity(n).value_or(kUnknownNode);
 }
 
-// Packet key -> value, open addressing with linear probing and backward-shift deletion: one
-// cache line per lookup where a node-based map costs two misses and an allocation per packet.
-// Keys are hashes already; key 0 marks a free cell, so it is stored as 1.
-class FlatIndex {
+// Hash -> value, open addressing with linear probing and backward-shift deletion: one cache
+// line per lookup where a node-based map costs two misses and an allocation per entry. Keys
+// are hashes already; key 0 marks a free cell, so it is stored as 1. A pointer to a value
+// lasts until the next insertion.
+template <typename Value>
+class FlatTable {
   public:
-    FlatIndex() : table_(kInitial) {}
+    FlatTable() : table_(kInitial) {}
 
-    std::uint32_t* find(std::uint64_t key) noexcept {
+    Value* find(std::uint64_t key) noexcept {
         key = key == 0 ? 1 : key;
         for (std::size_t i = key & mask();; i = (i + 1) & mask()) {
             if (table_[i].key == key) {
@@ -114,16 +116,20 @@ class FlatIndex {
         }
     }
 
-    void insert_or_assign(std::uint64_t key, std::uint32_t value) {
-        if (std::uint32_t* v = find(key)) {
-            *v = value;
-            return;
+    // The value of `key`, inserted as `value` when absent.
+    Value& try_emplace(std::uint64_t key, const Value& value) {
+        if (Value* v = find(key)) {
+            return *v;
         }
         if ((size_ + 1) * 2 > table_.size()) {
             grow();
         }
-        place(key == 0 ? 1 : key, value);
         ++size_;
+        return place(key == 0 ? 1 : key, value);
+    }
+
+    void insert_or_assign(std::uint64_t key, const Value& value) {
+        try_emplace(key, value) = value;
     }
 
     void erase(std::uint64_t key) noexcept {
@@ -148,6 +154,7 @@ class FlatIndex {
         --size_;
     }
 
+    std::size_t size() const noexcept { return size_; }
     std::size_t bytes() const noexcept { return table_.size() * sizeof(Entry); }
 
     // The table outgrows the caches: a batch fetches its keys' cells before it looks them up,
@@ -164,15 +171,16 @@ class FlatIndex {
     static constexpr std::size_t kInitial = 1024;
     struct Entry {
         std::uint64_t key = 0;
-        std::uint32_t value = 0;
+        Value value{};
     };
     std::size_t mask() const noexcept { return table_.size() - 1; }
-    void place(std::uint64_t key, std::uint32_t value) noexcept {
+    Value& place(std::uint64_t key, const Value& value) noexcept {
         std::size_t i = key & mask();
         while (table_[i].key != 0) {
             i = (i + 1) & mask();
         }
         table_[i] = Entry{key, value};
+        return table_[i].value;
     }
     void grow() {
         std::vector<Entry> old(table_.size() * 2);
@@ -274,8 +282,8 @@ struct Correlator::State {
 
     std::deque<Slot> slots;  // a deque: growing it moves no slot
     std::vector<std::uint32_t> free;
-    FlatIndex index;               // packet key -> slot, or kClosed
-    std::uint32_t head = kNoSlot;  // oldest first report
+    FlatTable<std::uint32_t> index;  // packet key -> slot, or kClosed
+    std::uint32_t head = kNoSlot;    // oldest first report
     std::uint32_t tail = kNoSlot;
     std::size_t open = 0;
     std::size_t hop_bytes = 0;  // capacity of every slot's hop vector
@@ -284,8 +292,8 @@ struct Correlator::State {
     std::deque<std::pair<std::uint64_t, std::uint64_t>> closed;
     std::deque<Timeless> timeless;
     std::size_t timeless_bytes = 0;
-    std::unordered_map<std::uint64_t, PathInfo> paths;
-    std::unordered_map<std::uint64_t, std::uint32_t> node_exporter;
+    FlatTable<PathInfo> paths;               // path_start()/path_next() chain -> what was learned
+    FlatTable<std::uint32_t> node_exporter;  // node_key() -> exporter
     std::vector<Exporter> exporters;
     std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> exporter_index;
     std::string name;  // scratch
@@ -322,10 +330,8 @@ struct Correlator::State {
 
     std::size_t bytes() const noexcept {
         return slots.size() * sizeof(Slot) + hop_bytes + index.bytes() +
-               closed.size() * sizeof(closed.front()) + timeless_bytes +
-               paths.size() * (sizeof(PathInfo) + kMapEntryBytes) +
-               node_exporter.size() * kMapEntryBytes +
-               exporters.size() * (sizeof(Exporter) + 2 * kMapEntryBytes);
+               closed.size() * sizeof(closed.front()) + timeless_bytes + paths.bytes() +
+               node_exporter.bytes() + exporters.size() * (sizeof(Exporter) + 2 * kMapEntryBytes);
     }
 
     void publish() noexcept {
@@ -369,21 +375,21 @@ struct Correlator::State {
             return;
         }
         const std::uint64_t k = node_key(ns, node);
-        if (auto it = node_exporter.find(k); it != node_exporter.end()) {
-            it->second = exp;
+        if (std::uint32_t* e = node_exporter.find(k)) {
+            *e = exp;
         } else if (node_exporter.size() < config.max_paths) {
-            node_exporter.emplace(k, exp);
+            node_exporter.try_emplace(k, exp);
         }
     }
 
     PathInfo* path(std::uint64_t chain, bool create) {
-        if (auto it = paths.find(chain); it != paths.end()) {
-            return &it->second;
+        if (PathInfo* p = paths.find(chain)) {
+            return p;
         }
         if (!create || paths.size() >= config.max_paths) {
             return nullptr;
         }
-        return &paths.emplace(chain, PathInfo{}).first->second;
+        return &paths.try_emplace(chain, PathInfo{});
     }
 
     void learn_continued(std::uint64_t chain, std::uint64_t next) {
@@ -578,8 +584,8 @@ struct Correlator::State {
         if (info == nullptr || !info->continued) {
             return;
         }
-        if (auto it = node_exporter.find(node_key(ns, info->next)); it != node_exporter.end()) {
-            const Exporter& e = exporters[it->second];
+        if (const std::uint32_t* exp = node_exporter.find(node_key(ns, info->next))) {
+            const Exporter& e = exporters[*exp];
             // A gap is noticed when the message after the missing one arrives, possibly
             // before this packet's first report: a window of slack on that side.
             if (e.last_loss && *e.last_loss + config.window_ns >= since) {
