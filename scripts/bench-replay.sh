@@ -178,6 +178,8 @@ replay() {
       printf "sent_messages=%d sent_records=%d send_errors=%d rate=%d\n",
         s["sent_messages"], s["sent_records"], s["send_errors"], s["rate"]
     }')
+  RECORDS_PER_MESSAGE=$(awk -v r="$(value sent_records "$out")" -v m="$(value sent_messages "$out")" \
+    'BEGIN { printf "%.4f", m ? r / m : 0 }')
 }
 
 value() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
@@ -352,6 +354,7 @@ COLLECTOR_ON=1
 NFCAPD_ON=$([ "$NFCAPD" != 0 ] && echo 1 || echo 0)
 BEST_COLLECTOR=0
 BEST_NFCAPD=0
+RECORDS_PER_MESSAGE=0  # of the recording, from the replayer's counts (the issue's rates are records/s)
 for rate in $RATES; do
   if [ $COLLECTOR_ON -eq 1 ]; then
     if collector_step "$rate"; then BEST_COLLECTOR=$rate; else COLLECTOR_ON=0; fi
@@ -361,7 +364,8 @@ for rate in $RATES; do
   fi
   [ $COLLECTOR_ON -eq 1 ] || [ $NFCAPD_ON -eq 1 ] || break
 done
-SUMMARY="Highest lossless rate (msg/s): ioam-collector $BEST_COLLECTOR, nfcapd $BEST_NFCAPD (0 = none)"
+records_per_s() { awk -v m="$1" -v k="$RECORDS_PER_MESSAGE" 'BEGIN { printf "%.0f", m * k }'; }
+SUMMARY="Highest lossless rate: ioam-collector $BEST_COLLECTOR msg/s ($(records_per_s "$BEST_COLLECTOR") records/s), nfcapd $BEST_NFCAPD msg/s ($(records_per_s "$BEST_NFCAPD") records/s) (0 = none; $RECORDS_PER_MESSAGE records per message)"
 echo "$SUMMARY"
 if [ -n "$RESULTS" ]; then
   printf '%s\n' "$HEADER" "|---|---|---|---|---|---|---|---|---|---|---|---|" "${ROWS[@]}" "" \
