@@ -43,39 +43,6 @@ double cpu_seconds(clockid_t clock) {
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-// The recording's messages in stream order, rewritten per loop as ioam-replay does.
-class Stream {
-  public:
-    explicit Stream(const replay::Recording& r) : r_(r), out_(r.largest_message) {}
-
-    std::span<const std::uint8_t> next(std::uint32_t export_time, std::uint64_t& records) {
-        const replay::RecordedMessage& m = r_.messages[index_];
-        std::copy_n(r_.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset), m.length,
-                    out_.begin());
-        replay::write_u32(out_, replay::kExportTimeOffset, export_time);
-        replay::write_u32(out_, replay::kSequenceOffset,
-                          base_ + (m.sequence - r_.messages.front().sequence));
-        replay::apply_patches(m, loop_, out_);
-        const bool last = index_ + 1 == r_.messages.size();
-        records += (last ? m.sequence : r_.messages[index_ + 1].sequence) - m.sequence;
-        if (last) {
-            base_ += r_.records;
-            ++loop_;
-            index_ = 0;
-        } else {
-            ++index_;
-        }
-        return std::span(out_).first(m.length);
-    }
-
-  private:
-    const replay::Recording& r_;
-    std::vector<std::uint8_t> out_;
-    std::size_t index_ = 0;
-    std::uint32_t base_ = 0;
-    std::uint64_t loop_ = 0;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -122,15 +89,16 @@ int main(int argc, char** argv) {
         source::IpfixProcessor processor({}, decode::role_of, decoder, observers);
         store->start();
 
-        Stream stream(*recording);
+        replay::Stream stream(*recording);
+        std::vector<std::uint8_t> buffer(recording->largest_message);
         const source::UdpPeer peer{
             {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1}, 4739, 0};
         const double ingest0 = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
         const double process0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
         for (std::uint64_t i = 0; i < messages; ++i) {
-            const auto message =
-                stream.next(static_cast<std::uint32_t>(now_ns / 1'000'000'000), records);
-            processor.process_udp(peer, "127.0.0.1", message, now_ns);
+            const std::size_t length =
+                stream.next(buffer, static_cast<std::uint32_t>(now_ns / 1'000'000'000));
+            processor.process_udp(peer, "127.0.0.1", std::span(buffer).first(length), now_ns);
             now_ns += step_ns;
             // Faster than real time, the writer would fall behind and UDP records be dropped:
             // the ingest thread waits for it (asleep, so on no CPU clock).
@@ -139,6 +107,7 @@ int main(int argc, char** argv) {
             }
         }
         ingest_s = cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - ingest0;
+        records = stream.records();
         store->flush();
         process_s = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - process0;
         store->stop();

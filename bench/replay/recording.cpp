@@ -281,4 +281,22 @@ Result<Recording> load_recording(const std::string& path) {
     return parse_recording(std::move(bytes));
 }
 
+std::size_t Stream::next(std::span<std::uint8_t> out, std::uint32_t export_time) noexcept {
+    const RecordedMessage& m = r_.messages[index_];
+    std::copy_n(r_.bytes.begin() + static_cast<std::ptrdiff_t>(m.offset), m.length, out.begin());
+    write_u32(out, kExportTimeOffset, export_time);
+    write_u32(out, kSequenceOffset, base_ + (m.sequence - r_.messages.front().sequence));
+    apply_patches(m, loops_, out);
+    const bool last = index_ + 1 == r_.messages.size();
+    records_ += (last ? m.sequence : r_.messages[index_ + 1].sequence) - m.sequence;
+    if (last) {
+        base_ += r_.records;
+        ++loops_;
+        index_ = 0;
+    } else {
+        ++index_;
+    }
+    return m.length;
+}
+
 }  // namespace ioam::bench::replay

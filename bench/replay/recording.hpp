@@ -67,4 +67,23 @@ void write_u32(std::span<std::uint8_t> b, std::size_t at, std::uint32_t v) noexc
 void apply_patches(const RecordedMessage& m, std::uint64_t loops,
                    std::span<std::uint8_t> message) noexcept;
 
+// Cycles over a recording, producing each message as the next one in a continuous stream:
+// message sequence numbers, record times and DEX sequence numbers carry on across loops.
+class Stream {
+  public:
+    explicit Stream(const Recording& r) : r_(r) {}
+
+    // Copies the next message into `out` (at least largest_message octets); returns its size.
+    std::size_t next(std::span<std::uint8_t> out, std::uint32_t export_time) noexcept;
+    std::uint64_t records() const noexcept { return records_; }  // of the messages produced
+    std::uint64_t loops() const noexcept { return loops_; }      // passes over the recording
+
+  private:
+    const Recording& r_;
+    std::size_t index_ = 0;
+    std::uint32_t base_ = 0;  // wraps modulo 2^32 as RFC 7011 sequence numbers do
+    std::uint64_t loops_ = 0;
+    std::uint64_t records_ = 0;
+};
+
 }  // namespace ioam::bench::replay

@@ -44,10 +44,8 @@ struct Options {
 
 struct Totals {
     std::uint64_t messages = 0;
-    std::uint64_t records = 0;
     std::uint64_t octets = 0;
     std::uint64_t send_errors = 0;
-    std::uint64_t loops = 0;
 };
 
 int open_socket(const Options& o) {
@@ -65,39 +63,6 @@ int open_socket(const Options& o) {
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);  // best effort
     return fd;
 }
-
-// Cycles over the recording, producing each message as the next one in a continuous stream:
-// message sequence numbers, record times and DEX sequence numbers carry on across loops.
-class Stream {
-  public:
-    explicit Stream(const Recording& r) : r_(r) {}
-
-    // Copies the next message into `out` (at least largest_message octets); returns its size.
-    std::size_t next(std::span<std::uint8_t> out, std::uint32_t export_time, Totals& t) {
-        const RecordedMessage& m = r_.messages[index_];
-        std::memcpy(out.data(), r_.bytes.data() + m.offset, m.length);
-        write_u32(out, kExportTimeOffset, export_time);
-        write_u32(out, kSequenceOffset, base_ + (m.sequence - r_.messages.front().sequence));
-        apply_patches(m, loop_, out);
-        const bool last = index_ + 1 == r_.messages.size();
-        t.records += (last ? m.sequence : r_.messages[index_ + 1].sequence) - m.sequence;
-        if (last) {
-            base_ += r_.records;
-            ++loop_;
-            index_ = 0;
-            ++t.loops;
-        } else {
-            ++index_;
-        }
-        return m.length;
-    }
-
-  private:
-    const Recording& r_;
-    std::size_t index_ = 0;
-    std::uint32_t base_ = 0;  // wraps modulo 2^32 as RFC 7011 sequence numbers do
-    std::uint64_t loop_ = 0;
-};
 
 double cpu_seconds() {
     rusage u{};
@@ -139,7 +104,7 @@ int run(const Options& o) {
         const auto now = static_cast<std::uint32_t>(std::time(nullptr));
         for (std::uint64_t i = 0; i < count; ++i) {
             const std::span<std::uint8_t> out(buffer.data() + i * slot, slot);
-            iov[i] = {out.data(), stream.next(out, now, t)};
+            iov[i] = {out.data(), stream.next(out, now)};
             msgs[i] = {};
             msgs[i].msg_hdr.msg_iov = &iov[i];
             msgs[i].msg_hdr.msg_iovlen = 1;
@@ -166,9 +131,10 @@ int run(const Options& o) {
         "target_rate=%.0f sent_messages=%llu sent_records=%llu sent_octets=%llu send_errors=%llu "
         "loops=%llu elapsed_s=%.3f rate=%.0f batch=%u cpu_s=%.3f\n",
         o.rate, static_cast<unsigned long long>(t.messages),
-        static_cast<unsigned long long>(t.records), static_cast<unsigned long long>(t.octets),
-        static_cast<unsigned long long>(t.send_errors), static_cast<unsigned long long>(t.loops),
-        elapsed, static_cast<double>(t.messages) / elapsed, batch, cpu);
+        static_cast<unsigned long long>(stream.records()),
+        static_cast<unsigned long long>(t.octets), static_cast<unsigned long long>(t.send_errors),
+        static_cast<unsigned long long>(stream.loops()), elapsed,
+        static_cast<double>(t.messages) / elapsed, batch, cpu);
     return 0;
 }
 
