@@ -17,8 +17,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,7 +67,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ingest_bench: cannot load %s\n", file.c_str());
         return 1;
     }
-    const std::uint64_t start_ns = 1'800'000'000'000'000'000;  // the recording's era
+    const std::uint64_t start_ns = 1'800'000'000'000'000'000;  // a wall-clock time (UNIX, ns)
     const auto step_ns = static_cast<std::uint64_t>(1e9 / rate);
     std::uint64_t now_ns = start_ns;
 
